@@ -1,0 +1,219 @@
+import { PolicyError, type PolicyViolation } from './errors.ts';
+import type {
+  DeliveryPolicy,
+  FireAndForgetPolicy,
+  FireAndForgetPolicyInput,
+  GuaranteedPolicy,
+  GuaranteedPolicyInput,
+  PolicyInput,
+  RequestResponsePolicy,
+  RequestResponsePolicyInput,
+} from './types.ts';
+
+/** SQS limits the rules below are built from. */
+export const SQS_MIN_RETENTION_SECONDS = 60;
+export const SQS_MAX_RETENTION_SECONDS = 1_209_600;
+export const SQS_MAX_VISIBILITY_SECONDS = 43_200;
+/** Lambda invokes at most 10 records per batch from a FIFO queue, and needs a batching window above 10 from a standard one. */
+const FIFO_MAX_BATCH = 10;
+const STANDARD_MAX_BATCH = 10_000;
+
+/** Channel names become queue names, output keys and key prefixes, so they stay short and alphanumeric. */
+const CHANNEL_NAME = /^[a-z][a-zA-Z0-9]{0,39}$/;
+
+/** A rule over a resolved policy: the field it concerns, a check that is true when the policy obeys it, and its wording. */
+interface Rule<P> {
+  readonly field: keyof P & string;
+  readonly holds: (policy: P) => boolean;
+  readonly rule: (policy: P) => string;
+}
+
+const integerIn = <P>(field: keyof P & string, min: number, max: number): Rule<P> => ({
+  field,
+  holds: (policy) => {
+    const value = policy[field];
+    return value === undefined || (Number.isInteger(value) && (value as number) >= min && (value as number) <= max);
+  },
+  rule: () => `must be a whole number from ${min} to ${max}`,
+});
+
+const consumerRules = <P extends GuaranteedPolicy | FireAndForgetPolicy>(): Rule<P>[] => [
+  integerIn<P>('timeoutSeconds', 1, 900),
+  integerIn<P>('memorySizeMb', 128, 10_240),
+  integerIn<P>('maxBatchingWindowSeconds', 0, 300),
+  integerIn<P>('maxConcurrency', 2, 1000),
+  {
+    field: 'batchSize',
+    holds: (p) => Number.isInteger(p.batchSize) && p.batchSize >= 1 && p.batchSize <= maxBatch(p),
+    rule: (p) => `must be a whole number from 1 to ${maxBatch(p)}${'fifo' in p && p.fifo ? ' for a FIFO queue' : ''}`,
+  },
+  {
+    field: 'batchSize',
+    holds: (p) => p.batchSize <= 10 || p.maxBatchingWindowSeconds > 0,
+    rule: () => 'above 10 needs maxBatchingWindowSeconds of at least 1 (a Lambda rule)',
+  },
+  {
+    field: 'visibilityTimeoutSeconds',
+    holds: (p) => p.visibilityTimeoutSeconds >= minimumVisibility(p),
+    rule: (p) =>
+      `must be at least 6 × timeout + batching window (${minimumVisibility(p)}), so that a message is not redelivered while Lambda still holds it`,
+  },
+  integerIn<P>('visibilityTimeoutSeconds', 0, SQS_MAX_VISIBILITY_SECONDS),
+];
+
+const guaranteedRules: Rule<GuaranteedPolicy>[] = [
+  ...consumerRules<GuaranteedPolicy>(),
+  {
+    field: 'effect',
+    holds: (p) => p.effect === 'transactional' || p.effect === 'outside',
+    rule: () => "must be 'transactional' or 'outside'",
+  },
+  integerIn('maxReceiveCount', 1, 1000),
+  integerIn('retentionPeriodSeconds', SQS_MIN_RETENTION_SECONDS, SQS_MAX_RETENTION_SECONDS),
+  {
+    field: 'retentionPeriodSeconds',
+    holds: (p) => p.retentionPeriodSeconds < p.dlqRetentionPeriodSeconds,
+    rule: (p) =>
+      `must be shorter than the DLQ's retention (${p.dlqRetentionPeriodSeconds}), because a standard DLQ keeps the original enqueue time and would expire redriven messages early`,
+  },
+  integerIn('backoffBaseSeconds', 1, SQS_MAX_VISIBILITY_SECONDS),
+  integerIn('backoffMaxSeconds', 1, SQS_MAX_VISIBILITY_SECONDS),
+  {
+    field: 'backoffMaxSeconds',
+    holds: (p) => p.backoffMaxSeconds >= p.backoffBaseSeconds,
+    rule: (p) => `must be at least backoffBaseSeconds (${p.backoffBaseSeconds})`,
+  },
+  {
+    field: 'leaseSeconds',
+    holds: (p) => Number.isInteger(p.leaseSeconds) && p.leaseSeconds > p.timeoutSeconds,
+    rule: (p) => `must be a whole number longer than the function's timeout (${p.timeoutSeconds}), or a live attempt could be overtaken`,
+  },
+];
+
+const fireAndForgetRules: Rule<FireAndForgetPolicy>[] = [
+  ...consumerRules<FireAndForgetPolicy>(),
+  integerIn('timeToLiveSeconds', 1, SQS_MAX_RETENTION_SECONDS),
+];
+
+const requestResponseRules: Rule<RequestResponsePolicy>[] = [
+  integerIn('deadlineMs', 100, 900_000),
+  integerIn('memorySizeMb', 128, 10_240),
+  {
+    field: 'hedgeAfterFraction',
+    holds: (p) => p.hedgeAfterFraction === undefined || (p.hedgeAfterFraction > 0 && p.hedgeAfterFraction < 1),
+    rule: () => 'must be between 0 and 1 (exclusive): the share of the deadline after which the fallback is asked too',
+  },
+  {
+    field: 'hedgeAfterFraction',
+    holds: (p) => p.hedgeAfterFraction === undefined || p.fallback,
+    rule: () => 'needs fallback: true, since hedging asks the fallback',
+  },
+];
+
+function maxBatch(policy: GuaranteedPolicy | FireAndForgetPolicy): number {
+  return 'fifo' in policy && policy.fifo ? FIFO_MAX_BATCH : STANDARD_MAX_BATCH;
+}
+
+/** AWS's guidance for Lambda consumers: six times the function's timeout, plus the time records wait in a batch. */
+export function minimumVisibility(policy: { timeoutSeconds: number; maxBatchingWindowSeconds: number }): number {
+  return 6 * policy.timeoutSeconds + policy.maxBatchingWindowSeconds;
+}
+
+function consumerDefaults(input: GuaranteedPolicyInput | FireAndForgetPolicyInput) {
+  const timeoutSeconds = input.timeoutSeconds ?? 30;
+  const maxBatchingWindowSeconds = input.maxBatchingWindowSeconds ?? 0;
+  return {
+    timeoutSeconds,
+    memorySizeMb: input.memorySizeMb ?? 512,
+    batchSize: input.batchSize ?? 10,
+    maxBatchingWindowSeconds,
+    maxConcurrency: input.maxConcurrency,
+    visibilityTimeoutSeconds: minimumVisibility({ timeoutSeconds, maxBatchingWindowSeconds }),
+  };
+}
+
+function resolveGuaranteed(input: GuaranteedPolicyInput): GuaranteedPolicy {
+  const consumer = consumerDefaults(input);
+  return {
+    ...consumer,
+    kind: 'guaranteed',
+    effect: input.effect ?? 'transactional',
+    maxReceiveCount: input.maxReceiveCount ?? 5,
+    visibilityTimeoutSeconds: input.visibilityTimeoutSeconds ?? consumer.visibilityTimeoutSeconds,
+    retentionPeriodSeconds: input.retentionPeriodSeconds ?? 4 * 24 * 3600,
+    dlqRetentionPeriodSeconds: SQS_MAX_RETENTION_SECONDS,
+    backoffBaseSeconds: input.backoffBaseSeconds ?? 2,
+    backoffMaxSeconds: input.backoffMaxSeconds ?? 300,
+    leaseSeconds: input.leaseSeconds ?? consumer.timeoutSeconds + 10,
+    reply: input.reply ?? false,
+    fifo: input.fifo ?? false,
+  };
+}
+
+function resolveFireAndForget(input: FireAndForgetPolicyInput): FireAndForgetPolicy {
+  const timeToLiveSeconds = input.timeToLiveSeconds ?? 60;
+  return {
+    ...consumerDefaults(input),
+    kind: 'fire-and-forget',
+    timeToLiveSeconds,
+    retentionPeriodSeconds: Math.min(Math.max(SQS_MIN_RETENTION_SECONDS, Math.ceil(timeToLiveSeconds)), SQS_MAX_RETENTION_SECONDS),
+  };
+}
+
+function resolveRequestResponse(input: RequestResponsePolicyInput): RequestResponsePolicy {
+  const deadlineMs = input.deadlineMs ?? 3000;
+  return {
+    kind: 'request-response',
+    deadlineMs,
+    fallback: input.fallback ?? true,
+    hedgeAfterFraction: input.hedgeAfterFraction,
+    memorySizeMb: input.memorySizeMb ?? 512,
+    timeoutSeconds: Math.max(1, Math.ceil(deadlineMs / 1000)),
+  };
+}
+
+function violations<P>(policy: P, rules: readonly Rule<P>[]): PolicyViolation[] {
+  return rules
+    .filter((rule) => !rule.holds(policy))
+    .map((rule) => ({ field: rule.field, value: policy[rule.field], rule: rule.rule(policy) }));
+}
+
+/**
+ * Applies a policy's defaults and checks every rule, throwing one PolicyError that lists each violation.
+ * The result is what constructs deploy and what the runtime reads back from `CHANNEL_POLICY`.
+ */
+export function resolvePolicy(channel: string, input: GuaranteedPolicyInput): GuaranteedPolicy;
+export function resolvePolicy(channel: string, input: FireAndForgetPolicyInput): FireAndForgetPolicy;
+export function resolvePolicy(channel: string, input: RequestResponsePolicyInput): RequestResponsePolicy;
+export function resolvePolicy(channel: string, input: PolicyInput): DeliveryPolicy;
+export function resolvePolicy(channel: string, input: PolicyInput): DeliveryPolicy {
+  if (!CHANNEL_NAME.test(channel)) {
+    throw new PolicyError(channel, [
+      { field: 'name', value: channel, rule: 'must start with a lowercase letter and hold only letters and digits (at most 40)' },
+    ]);
+  }
+  switch (input.kind) {
+    case 'guaranteed': {
+      const policy = resolveGuaranteed(input);
+      return check(channel, policy, guaranteedRules);
+    }
+    case 'fire-and-forget': {
+      const policy = resolveFireAndForget(input);
+      return check(channel, policy, fireAndForgetRules);
+    }
+    case 'request-response': {
+      const policy = resolveRequestResponse(input);
+      return check(channel, policy, requestResponseRules);
+    }
+    default:
+      throw new PolicyError(channel, [
+        { field: 'kind', value: (input as { kind: unknown }).kind, rule: "must be 'request-response', 'guaranteed' or 'fire-and-forget'" },
+      ]);
+  }
+}
+
+function check<P>(channel: string, policy: P, rules: readonly Rule<P>[]): P {
+  const found = violations(policy, rules);
+  if (found.length > 0) throw new PolicyError(channel, found);
+  return policy;
+}

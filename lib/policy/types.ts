@@ -1,0 +1,115 @@
+/**
+ * The delivery-policy model: plain data, no CDK and no AWS SDK. Constructs translate it into infrastructure,
+ * the consumer runtime obeys it, the SDK picks its sending mechanism from it.
+ *
+ * Times are whole numbers with their unit in the name; the model is serialised into each consumer's
+ * environment (`CHANNEL_POLICY`), so it must stay JSON.
+ */
+
+/** The three ways a message can travel (see DESIGN.md). */
+export type PolicyKind = 'request-response' | 'guaranteed' | 'fire-and-forget';
+
+/** What a guaranteed consumer's effect is, which decides how the runtime makes it happen exactly once. */
+export type EffectKind =
+  /** The handler returns DynamoDB writes; the runtime commits them in one transaction with the lifecycle record. */
+  | 'transactional'
+  /** The handler acts on the outside world; the runtime claims the message with a lease, runs it, then completes it. */
+  | 'outside';
+
+/** Settings every queue-backed consumer shares. */
+export interface ConsumerOptions {
+  /** The consumer function's timeout. 1..900. @default 30 */
+  readonly timeoutSeconds?: number;
+  /** The consumer function's memory. 128..10240. @default 512 */
+  readonly memorySizeMb?: number;
+  /** Records per invocation. 1..10 (FIFO), 1..10000 (standard; above 10 needs a batching window). @default 10 */
+  readonly batchSize?: number;
+  /** How long Lambda gathers records before invoking. 0..300. @default 0 */
+  readonly maxBatchingWindowSeconds?: number;
+  /**
+   * The most concurrent invocations the event source mapping starts. 2..1000.
+   * Capped here, never with reserved concurrency (which throttles messages into the DLQ).
+   * @default - no cap beyond the account's concurrency
+   */
+  readonly maxConcurrency?: number;
+}
+
+/** Guaranteed delivery: the message must not be lost; it is retried with backoff and dead-lettered with a reason. */
+export interface GuaranteedPolicyInput extends ConsumerOptions {
+  readonly kind: 'guaranteed';
+  /** How the consumer's effect is made exactly-once. @default 'transactional' */
+  readonly effect?: EffectKind;
+  /** Receives before the message is dead-lettered. 1..1000; below 5 a throttle can dead-letter a healthy message. @default 5 */
+  readonly maxReceiveCount?: number;
+  /**
+   * The queue's visibility timeout. 0..43200; must be at least 6 × timeout + batching window.
+   * @default - 6 × timeoutSeconds + maxBatchingWindowSeconds
+   */
+  readonly visibilityTimeoutSeconds?: number;
+  /** How long the queue keeps a message. 60..1209599, and shorter than the DLQ's 14 days. @default 345600 (4 days) */
+  readonly retentionPeriodSeconds?: number;
+  /** First retry delay; each later attempt doubles it. 1..43200. @default 2 */
+  readonly backoffBaseSeconds?: number;
+  /** The longest retry delay. backoffBaseSeconds..43200 (SQS's visibility limit). @default 300 */
+  readonly backoffMaxSeconds?: number;
+  /**
+   * How long an 'outside' effect's claim lasts before another delivery may take it over.
+   * At least the function's timeout, so a live attempt is never overtaken.
+   * @default - timeoutSeconds + 10
+   */
+  readonly leaseSeconds?: number;
+  /** Keep the handler's result in the lifecycle record so the caller can read it later. @default false */
+  readonly reply?: boolean;
+  /** A FIFO queue and DLQ; a failure in a message group stops that group's later records in the batch. @default false */
+  readonly fifo?: boolean;
+}
+
+/** Fire-and-forget: valuable for a limited time; it expires, is never retried and never dead-lettered. */
+export interface FireAndForgetPolicyInput extends ConsumerOptions {
+  readonly kind: 'fire-and-forget';
+  /** How long a message is worth anything. 1..1209600. @default 60 */
+  readonly timeToLiveSeconds?: number;
+}
+
+/** Request-response: the caller waits up to a deadline; a fallback answers when the primary fails or is slow. */
+export interface RequestResponsePolicyInput {
+  readonly kind: 'request-response';
+  /** How long the caller waits in all, primary and fallback together. 100..900000. @default 3000 */
+  readonly deadlineMs?: number;
+  /** Deploy a fallback responder that answers when the primary fails, is throttled or is slow. @default true */
+  readonly fallback?: boolean;
+  /**
+   * Ask the fallback too once the primary has not answered within this fraction of the deadline; the first
+   * answer wins. Exclusive range 0..1; needs a fallback.
+   * @default - no hedging: the fallback is asked only after the primary fails
+   */
+  readonly hedgeAfterFraction?: number;
+  /** Each responder's memory. 128..10240. @default 512 */
+  readonly memorySizeMb?: number;
+}
+
+export type PolicyInput = GuaranteedPolicyInput | FireAndForgetPolicyInput | RequestResponsePolicyInput;
+
+/** A guaranteed policy with every default applied and every rule checked. */
+export interface GuaranteedPolicy extends Required<Omit<GuaranteedPolicyInput, 'maxConcurrency'>> {
+  readonly maxConcurrency: number | undefined;
+  /** Fixed at SQS's maximum so that it always outlives the source queue's retention. */
+  readonly dlqRetentionPeriodSeconds: number;
+}
+
+/** A fire-and-forget policy with every default applied and every rule checked. */
+export interface FireAndForgetPolicy extends Required<Omit<FireAndForgetPolicyInput, 'maxConcurrency'>> {
+  readonly maxConcurrency: number | undefined;
+  readonly visibilityTimeoutSeconds: number;
+  /** The shortest retention SQS allows that still covers the time to live. */
+  readonly retentionPeriodSeconds: number;
+}
+
+/** A request-response policy with every default applied and every rule checked. */
+export interface RequestResponsePolicy extends Required<Omit<RequestResponsePolicyInput, 'hedgeAfterFraction'>> {
+  readonly hedgeAfterFraction: number | undefined;
+  /** Each responder's Lambda timeout: the deadline rounded up to whole seconds, so no responder outlives its caller by more than a second. */
+  readonly timeoutSeconds: number;
+}
+
+export type DeliveryPolicy = GuaranteedPolicy | FireAndForgetPolicy | RequestResponsePolicy;

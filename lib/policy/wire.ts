@@ -1,0 +1,82 @@
+/**
+ * The wire contract shared by the constructs (which set it up), the consumer runtime (which reads it) and the
+ * SDK (which writes it). Plain constants: changing one here changes every side at once.
+ */
+
+/** SQS message attributes the SDK and runtime exchange. */
+export const MessageAttribute = {
+  /** String. Set by the SDK; the dedupe key. Absent on messages sent behind the SDK's back: the SQS message id stands in. */
+  correlationId: 'correlationId',
+  /** Number, epoch milliseconds. Fire-and-forget: the runtime drops the message after it. */
+  expiresAt: 'expiresAt',
+  /** Number, epoch milliseconds, when the SDK sent the message (for send→applied latency). */
+  sentAt: 'sentAt',
+  /** String. Set by the runtime on a message it dead-letters. */
+  deadLetterReason: 'deadLetterReason',
+  /** Number. How many receives the message had when the runtime dead-lettered it. */
+  deadLetterAttempts: 'deadLetterAttempts',
+} as const;
+
+/** Environment variables the constructs give every consumer and responder. */
+export const FunctionEnv = {
+  channelName: 'CHANNEL_NAME',
+  /** The resolved policy as JSON. */
+  channelPolicy: 'CHANNEL_POLICY',
+  stateTableName: 'STATE_TABLE_NAME',
+  queueUrl: 'QUEUE_URL',
+  deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
+} as const;
+
+/** The state table's single-table key layout. */
+export const StateKeys = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  /** Epoch seconds; DynamoDB's TTL deletes the item after it. */
+  timeToLive: 'expiresAt',
+  /** One lifecycle record per message and channel; `status(correlationId)` queries the partition. */
+  lifecyclePartition: (correlationId: string) => `msg#${correlationId}`,
+  lifecycleSort: (channel: string) => `lifecycle#${channel}`,
+} as const;
+
+/** How long lifecycle records are kept: long enough to outlive any redrive of a 14-day DLQ. */
+export const LIFECYCLE_RETENTION_SECONDS = 30 * 24 * 3600;
+
+export type LifecycleStatus = 'in-progress' | 'retrying' | 'succeeded' | 'dead-lettered';
+
+/** What the lifecycle record says about one message on one channel. It is also the message's dedupe record. */
+export interface LifecycleRecord {
+  readonly correlationId: string;
+  readonly channel: string;
+  readonly messageId: string;
+  readonly status: LifecycleStatus;
+  /** Receives that reached the handler or the dead-letter decision. */
+  readonly attempts: number;
+  /** Epoch milliseconds. */
+  readonly firstReceivedAt: number;
+  readonly updatedAt: number;
+  readonly completedAt?: number;
+  /** Why the last attempt failed, or why the message was dead-lettered. */
+  readonly reason?: string;
+  /** The handler's result, for channels with replies. */
+  readonly reply?: unknown;
+  /** Epoch milliseconds until which an 'outside' effect's claim holds. */
+  readonly leaseUntil?: number;
+  readonly history: readonly LifecycleEvent[];
+}
+
+export interface LifecycleEvent {
+  readonly at: number;
+  readonly status: LifecycleStatus;
+  readonly attempt: number;
+  readonly reason?: string;
+}
+
+/** CloudFormation output keys per channel; the local cloud writes the same keys. */
+export const OutputKey = {
+  queueUrl: (channel: string) => `${channel}QueueUrl`,
+  deadLetterQueueUrl: (channel: string) => `${channel}DeadLetterQueueUrl`,
+  consumerFunctionName: (channel: string) => `${channel}ConsumerFunctionName`,
+  primaryFunctionName: (channel: string) => `${channel}PrimaryFunctionName`,
+  fallbackFunctionName: (channel: string) => `${channel}FallbackFunctionName`,
+  stateTableName: 'StateTableName',
+} as const;
