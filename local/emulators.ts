@@ -39,7 +39,8 @@ process.once('exit', () => {
 /** Starts DynamoDB Local in memory on a free loopback port and resolves once it answers requests. */
 export async function startDynamoDbLocal(options: { readyTimeoutMs?: number } = {}): Promise<RunningEmulator> {
   const port = await freePort();
-  const child = spawnDynamoDbLocal({ port, sharedDb: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawnDynamoDbLocal({ port, sharedDb: true, stdio: 'pipe' });
+  child.stdout?.resume();
   liveChildren.add(child);
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {

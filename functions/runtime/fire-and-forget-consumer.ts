@@ -1,0 +1,114 @@
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { z } from 'zod';
+import { MessageAttribute, type ChannelDefinition, type FireAndForgetPolicy } from '../../lib/policy/index.ts';
+import { defaultClients, endpointsFromEnv, policyFromEnv, type ChannelEndpoints, type ConsumerClients } from './config.ts';
+import { ConsumerConfigurationError, reasonOf } from './errors.ts';
+import { parseMessage } from './parse.ts';
+import { createTelemetry, type Telemetry } from './telemetry.ts';
+import type { BatchResponse, MessageContext, RecordOutcome } from './types.ts';
+
+/** What a fire-and-forget handler sees besides the common context: when its message stops being worth anything. */
+export interface ExpiringMessageContext extends MessageContext {
+  /** Epoch milliseconds. */
+  readonly expiresAt: number;
+  readonly clients: ConsumerClients;
+}
+
+export interface FireAndForgetConsumerOptions<Schema extends z.ZodType> {
+  readonly channel: ChannelDefinition<Schema, z.ZodType | undefined>;
+  readonly handle: (payload: z.infer<Schema>, context: ExpiringMessageContext) => Promise<void>;
+  readonly endpoints?: ChannelEndpoints;
+  readonly policy?: FireAndForgetPolicy;
+  readonly clients?: ConsumerClients;
+  readonly clock?: () => number;
+}
+
+/**
+ * Consumes a fire-and-forget channel: a message past its expiry is dropped without running the handler; a
+ * failing handler is logged and its message dropped. The batch response is always empty, so nothing is ever
+ * retried and, with no DLQ, nothing is ever dead-lettered.
+ */
+export class FireAndForgetConsumer<Schema extends z.ZodType> {
+  readonly #options: FireAndForgetConsumerOptions<Schema>;
+  readonly #policy: FireAndForgetPolicy;
+  readonly #endpoints: ChannelEndpoints;
+  readonly #clients: ConsumerClients;
+  readonly #telemetry: Telemetry;
+  readonly #clock: () => number;
+
+  public constructor(options: FireAndForgetConsumerOptions<Schema>) {
+    const policy = options.policy ?? policyFromEnv(options.channel.policy);
+    if (policy.kind !== 'fire-and-forget') throw new ConsumerConfigurationError(`${options.channel.name} is not a fire-and-forget channel`);
+    this.#options = options;
+    this.#policy = policy;
+    this.#endpoints = options.endpoints ?? endpointsFromEnv();
+    this.#clients = options.clients ?? defaultClients();
+    this.#telemetry = createTelemetry(options.channel.name);
+    this.#clock = options.clock ?? Date.now;
+  }
+
+  public async processBatch(event: SQSEvent, lambdaContext?: Context): Promise<BatchResponse> {
+    if (lambdaContext) this.#telemetry.logger.addContext(lambdaContext);
+    try {
+      await Promise.all(event.Records.map((record) => this.#processRecord(record)));
+    } finally {
+      this.#telemetry.metrics.publishStoredMetrics();
+    }
+    return { batchItemFailures: [] };
+  }
+
+  /** The SDK stamps expiresAt; a message sent behind its back expires its time to live after SQS accepted it. */
+  public expiryOf(record: SQSRecord): number {
+    const stamped = Number(record.messageAttributes?.[MessageAttribute.expiresAt]?.stringValue);
+    if (Number.isFinite(stamped) && stamped > 0) return stamped;
+    return Number(record.attributes.SentTimestamp) + this.#policy.timeToLiveSeconds * 1000;
+  }
+
+  async #processRecord(record: SQSRecord): Promise<RecordOutcome> {
+    const correlationId = record.messageAttributes?.[MessageAttribute.correlationId]?.stringValue ?? record.messageId;
+    const attempt = Number(record.attributes.ApproximateReceiveCount ?? '1');
+    const logger = this.#telemetry.logger.createChild({
+      persistentKeys: { messageId: record.messageId, correlationId, channel: this.#options.channel.name, attempt },
+    });
+    const expiresAt = this.expiryOf(record);
+    if (this.#clock() >= expiresAt) {
+      this.#telemetry.count('expired');
+      logger.info('expired message dropped', { expiresAt });
+      return 'expired';
+    }
+    const parsed = parseMessage(this.#options.channel.schema, record.body);
+    if (!parsed.success) {
+      this.#telemetry.count('dropped');
+      logger.warn('invalid message dropped', { reason: parsed.reason });
+      return 'dropped';
+    }
+    try {
+      await this.#options.handle(parsed.payload, {
+        channel: this.#options.channel.name,
+        messageId: record.messageId,
+        correlationId,
+        attempt,
+        tableName: this.#endpoints.tableName,
+        logger,
+        record,
+        expiresAt,
+        clients: this.#clients,
+      });
+      this.#telemetry.count('processed');
+      return 'succeeded';
+    } catch (error) {
+      this.#telemetry.count('dropped');
+      logger.warn('handler failed; message dropped (fire-and-forget is never retried)', { reason: reasonOf(error) });
+      return 'dropped';
+    }
+  }
+}
+
+/** The Lambda handler for a fire-and-forget channel. */
+export function fireAndForgetConsumer<Schema extends z.ZodType>(options: FireAndForgetConsumerOptions<Schema>) {
+  let consumer: FireAndForgetConsumer<Schema> | undefined;
+  return async (event: SQSEvent, context?: Context): Promise<BatchResponse> => {
+    consumer ??= new FireAndForgetConsumer(options);
+    return consumer.processBatch(event, context);
+  };
+}

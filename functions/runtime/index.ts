@@ -1,0 +1,14 @@
+export { GuaranteedConsumer, guaranteedConsumer, type GuaranteedConsumerOptions } from './guaranteed-consumer.ts';
+export {
+  FireAndForgetConsumer,
+  fireAndForgetConsumer,
+  type FireAndForgetConsumerOptions,
+  type ExpiringMessageContext,
+} from './fire-and-forget-consumer.ts';
+export { responder, type ResponderOptions } from './responder.ts';
+export { LifecycleStore, type MessageIdentity } from './lifecycle-store.ts';
+export { backoffSeconds } from './backoff.ts';
+export { parseMessage, describeIssues } from './parse.ts';
+export { endpointsFromEnv, defaultClients, type ChannelEndpoints, type ConsumerClients } from './config.ts';
+export { ConsumerRuntimeError, PermanentError, InvalidMessageError, ConsumerConfigurationError, LeaseHeldError } from './errors.ts';
+export type { BatchResponse, HandlerOutcome, MessageContext, TransactWrite } from './types.ts';

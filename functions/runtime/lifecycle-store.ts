@@ -1,0 +1,247 @@
+import { randomUUID } from 'node:crypto';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  LIFECYCLE_RETENTION_SECONDS,
+  StateKeys,
+  type LifecycleEvent,
+  type LifecycleRecord,
+  type LifecycleStatus,
+} from '../../lib/policy/index.ts';
+import type { TransactWrite } from './types.ts';
+
+/** Which message on which channel a lifecycle record is about. */
+export interface MessageIdentity {
+  readonly correlationId: string;
+  readonly channel: string;
+  readonly messageId: string;
+  /** The SQS receive count of this delivery. */
+  readonly attempt: number;
+}
+
+export type CommitResult = 'committed' | 'duplicate';
+export type ClaimResult = { readonly outcome: 'claimed'; readonly token: string } | { readonly outcome: 'duplicate' | 'held' };
+
+/**
+ * The lifecycle record of each message, which is also its idempotency record. Powertools' idempotency utility
+ * keeps a record of its own beside the effect; here the one item answers both "has this been applied?" and
+ * "what happened to my message?", and it is written in the same transaction as the effect, so the two can never
+ * disagree and the happy path costs one round trip.
+ */
+export class LifecycleStore {
+  readonly #dynamo: DynamoDBDocumentClient;
+  readonly #tableName: string;
+
+  public constructor(dynamo: DynamoDBDocumentClient, tableName: string) {
+    this.#dynamo = dynamo;
+    this.#tableName = tableName;
+  }
+
+  /** Commits the handler's writes with the lifecycle record, unless the message was already applied. */
+  public async commit(id: MessageIdentity, writes: readonly TransactWrite[], reply: unknown, now: number): Promise<CommitResult> {
+    const update = this.#succeeded(id, reply, now, { countAttempt: true });
+    try {
+      await this.#dynamo.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Update: usedOnly({ ...update, ConditionExpression: 'attribute_not_exists(#pk) OR #status <> :succeeded' }) },
+            ...writes,
+          ],
+        }),
+      );
+      return 'committed';
+    } catch (error) {
+      if (lifecycleConditionFailed(error)) return 'duplicate';
+      throw error;
+    }
+  }
+
+  /**
+   * Claims a message whose effect is outside DynamoDB: succeeds when no delivery has applied it and no live
+   * lease holds it. A lease left by a crashed attempt expires at leaseUntil and the next delivery takes over.
+   */
+  public async claim(id: MessageIdentity, leaseSeconds: number, now: number): Promise<ClaimResult> {
+    const token = randomUUID();
+    const event: LifecycleEvent = { at: now, status: 'in-progress', attempt: id.attempt };
+    try {
+      await this.#dynamo.send(
+        new UpdateCommand(usedOnly({
+          ...this.#key(id),
+          UpdateExpression: `${this.#identitySet()}, #status = :inProgress, #leaseUntil = :leaseUntil, #leaseToken = :token, #attempts = if_not_exists(#attempts, :zero) + :one, #history = list_append(if_not_exists(#history, :empty), :event)`,
+          ConditionExpression:
+            'attribute_not_exists(#pk) OR (#status <> :succeeded AND (attribute_not_exists(#leaseUntil) OR #leaseUntil < :now))',
+          ExpressionAttributeNames: { ...NAMES, '#pk': StateKeys.partitionKey },
+          ExpressionAttributeValues: {
+            ...this.#identityValues(id, now),
+            ':inProgress': 'in-progress' satisfies LifecycleStatus,
+            ':succeeded': 'succeeded' satisfies LifecycleStatus,
+            ':leaseUntil': now + leaseSeconds * 1000,
+            ':token': token,
+            ':now': now,
+            ':zero': 0,
+            ':one': 1,
+            ':empty': [],
+            ':event': [event],
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        })),
+      );
+      return { outcome: 'claimed', token };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        const status = (error.Item as { status?: { S?: string } } | undefined)?.status?.S;
+        return { outcome: status === 'succeeded' ? 'duplicate' : 'held' };
+      }
+      throw error;
+    }
+  }
+
+  /** Completes a claimed message with its writes; false when the lease was lost to another delivery meanwhile. */
+  public async complete(id: MessageIdentity, token: string, writes: readonly TransactWrite[], reply: unknown, now: number): Promise<boolean> {
+    const update = this.#succeeded(id, reply, now, { countAttempt: false });
+    try {
+      await this.#dynamo.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: usedOnly({
+                ...update,
+                UpdateExpression: `${update.UpdateExpression} REMOVE #leaseUntil, #leaseToken`,
+                ConditionExpression: '#leaseToken = :token',
+                ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ':token': token },
+              }),
+            },
+            ...writes,
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (lifecycleConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Records a failed attempt (and releases its lease) so `status` shows why the message is being retried. */
+  public async recordFailure(id: MessageIdentity, reason: string, now: number, options: { countAttempt: boolean }): Promise<void> {
+    await this.#recordUnlessSucceeded(id, 'retrying', reason, now, options.countAttempt);
+  }
+
+  /** Records that the runtime moved the message to the DLQ, and why. */
+  public async recordDeadLettered(id: MessageIdentity, reason: string, now: number, options: { countAttempt: boolean }): Promise<void> {
+    await this.#recordUnlessSucceeded(id, 'dead-lettered', reason, now, options.countAttempt);
+  }
+
+  public async get(correlationId: string, channel: string): Promise<LifecycleRecord | undefined> {
+    const { Item } = await this.#dynamo.send(
+      new GetCommand({
+        TableName: this.#tableName,
+        Key: { [StateKeys.partitionKey]: StateKeys.lifecyclePartition(correlationId), [StateKeys.sortKey]: StateKeys.lifecycleSort(channel) },
+        ConsistentRead: true,
+      }),
+    );
+    return Item as LifecycleRecord | undefined;
+  }
+
+  async #recordUnlessSucceeded(id: MessageIdentity, status: LifecycleStatus, reason: string, now: number, countAttempt: boolean): Promise<void> {
+    const event: LifecycleEvent = { at: now, status, attempt: id.attempt, reason };
+    try {
+      await this.#dynamo.send(
+        new UpdateCommand(usedOnly({
+          ...this.#key(id),
+          UpdateExpression: `${this.#identitySet()}, #status = :status, #reason = :reason, #attempts = if_not_exists(#attempts, :zero) + :increment, #history = list_append(if_not_exists(#history, :empty), :event) REMOVE #leaseUntil, #leaseToken`,
+          // A late failure report must not overwrite the record of a delivery that already succeeded.
+          ConditionExpression: 'attribute_not_exists(#pk) OR #status <> :succeeded',
+          ExpressionAttributeNames: { ...NAMES, '#pk': StateKeys.partitionKey },
+          ExpressionAttributeValues: {
+            ...this.#identityValues(id, now),
+            ':status': status,
+            ':succeeded': 'succeeded' satisfies LifecycleStatus,
+            ':reason': reason,
+            ':zero': 0,
+            ':increment': countAttempt ? 1 : 0,
+            ':empty': [],
+            ':event': [event],
+          },
+        })),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  #succeeded(id: MessageIdentity, reply: unknown, now: number, options: { countAttempt: boolean }) {
+    const event: LifecycleEvent = { at: now, status: 'succeeded', attempt: id.attempt };
+    return {
+      ...this.#key(id),
+      UpdateExpression: `${this.#identitySet()}, #status = :succeeded, #completedAt = :now, #reply = :reply, #attempts = if_not_exists(#attempts, :zero) + :increment, #history = list_append(if_not_exists(#history, :empty), :event)`,
+      ExpressionAttributeNames: { ...NAMES, '#pk': StateKeys.partitionKey },
+      ExpressionAttributeValues: {
+        ...this.#identityValues(id, now),
+        ':succeeded': 'succeeded' satisfies LifecycleStatus,
+        ':now': now,
+        ':reply': reply ?? null,
+        ':zero': 0,
+        ':increment': options.countAttempt ? 1 : 0,
+        ':empty': [],
+        ':event': [event],
+      } as Record<string, unknown>,
+    };
+  }
+
+  #key(id: MessageIdentity) {
+    return {
+      TableName: this.#tableName,
+      Key: { [StateKeys.partitionKey]: StateKeys.lifecyclePartition(id.correlationId), [StateKeys.sortKey]: StateKeys.lifecycleSort(id.channel) },
+    };
+  }
+
+  #identitySet(): string {
+    return 'SET #correlationId = :correlationId, #channel = :channel, #messageId = :messageId, #firstReceivedAt = if_not_exists(#firstReceivedAt, :receivedAt), #updatedAt = :receivedAt, #ttl = :ttl';
+  }
+
+  #identityValues(id: MessageIdentity, now: number) {
+    return {
+      ':correlationId': id.correlationId,
+      ':channel': id.channel,
+      ':messageId': id.messageId,
+      ':receivedAt': now,
+      ':ttl': Math.floor(now / 1000) + LIFECYCLE_RETENTION_SECONDS,
+    };
+  }
+}
+
+/** Every attribute goes through a placeholder: several (status, reason, ttl) are DynamoDB reserved words. */
+const NAMES = {
+  '#correlationId': 'correlationId',
+  '#channel': 'channel',
+  '#messageId': 'messageId',
+  '#status': 'status',
+  '#attempts': 'attempts',
+  '#firstReceivedAt': 'firstReceivedAt',
+  '#updatedAt': 'updatedAt',
+  '#completedAt': 'completedAt',
+  '#reason': 'reason',
+  '#reply': 'reply',
+  '#leaseUntil': 'leaseUntil',
+  '#leaseToken': 'leaseToken',
+  '#history': 'history',
+  '#ttl': StateKeys.timeToLive,
+} as const;
+
+/**
+ * DynamoDB rejects placeholders an expression does not use, so the shared tables above are trimmed to the
+ * ones each request's expressions mention.
+ */
+function usedOnly<T extends { UpdateExpression?: string; ConditionExpression?: string; ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Record<string, unknown> }>(input: T): T {
+  const text = `${input.UpdateExpression ?? ''} ${input.ConditionExpression ?? ''}`;
+  const mentioned = (placeholder: string) => new RegExp(`${placeholder}(?![A-Za-z0-9_])`).test(text);
+  const pick = <V>(table: Record<string, V> | undefined) =>
+    table && Object.fromEntries(Object.entries(table).filter(([placeholder]) => mentioned(placeholder)));
+  return { ...input, ExpressionAttributeNames: pick(input.ExpressionAttributeNames), ExpressionAttributeValues: pick(input.ExpressionAttributeValues) };
+}
+
+/** A transaction cancelled because the lifecycle item (always the first item) failed its condition. */
+function lifecycleConditionFailed(error: unknown): boolean {
+  return error instanceof TransactionCanceledException && error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed';
+}

@@ -1,0 +1,42 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { SQSRecord } from 'aws-lambda';
+
+/** One write a handler asks the runtime to commit with the lifecycle record, in lib-dynamodb's form. */
+export type TransactWrite = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/** What a guaranteed handler hands back: the writes that are its effect, and the reply for channels with replies. */
+export interface HandlerOutcome<Reply = unknown> {
+  /** Committed in one transaction with the lifecycle record, so they happen exactly once. At most 99. */
+  readonly writes?: readonly TransactWrite[];
+  readonly reply?: Reply;
+}
+
+/** What a handler knows about the message it is handling. */
+export interface MessageContext {
+  readonly channel: string;
+  readonly messageId: string;
+  /** The dedupe key: the SDK's correlation id, or the SQS message id when the sender set none. */
+  readonly correlationId: string;
+  /** 1 on the first receive. */
+  readonly attempt: number;
+  /** The state table, for handlers whose effect is a write to it. */
+  readonly tableName: string;
+  readonly logger: Logger;
+  readonly record: SQSRecord;
+}
+
+/** The runtime's answer to Lambda: records listed here are retried; every other record is deleted. */
+export interface BatchResponse {
+  batchItemFailures: { itemIdentifier: string }[];
+}
+
+/** How one record ended. */
+export type RecordOutcome =
+  | 'succeeded'
+  | 'duplicate'
+  | 'dead-lettered'
+  | 'retry'
+  | 'expired'
+  | 'dropped'
+  | 'skipped-after-group-failure';
