@@ -3,3 +3,4 @@ export * from './errors.ts';
 export { resolvePolicy, minimumVisibility, SQS_MAX_RETENTION_SECONDS, SQS_MAX_VISIBILITY_SECONDS, SQS_MIN_RETENTION_SECONDS } from './resolve.ts';
 export * from './channel.ts';
 export * from './wire.ts';
+export { backoffSeconds, longestHealthyWaitSeconds } from './backoff.ts';

@@ -1,4 +1,4 @@
-import type { GuaranteedPolicy } from '../../lib/policy/index.ts';
+import type { GuaranteedPolicy } from './types.ts';
 
 /**
  * The visibility delay before a failed message's next attempt: base × 2^(attempt − 1), capped at
@@ -13,4 +13,17 @@ export function backoffSeconds(
   // 2^31 already exceeds every cap SQS allows; stopping there keeps the arithmetic exact.
   const delay = policy.backoffBaseSeconds * 2 ** Math.min(exponent, 31);
   return Math.min(delay, policy.backoffMaxSeconds);
+}
+
+/**
+ * The longest a healthy message can legitimately wait before it is applied: every backoff before its last
+ * allowed attempt, plus one visibility timeout for an attempt that timed out. An older message means the
+ * consumer is stuck or starved, which is what the age alarm reports.
+ */
+export function longestHealthyWaitSeconds(
+  policy: Pick<GuaranteedPolicy, 'backoffBaseSeconds' | 'backoffMaxSeconds' | 'maxReceiveCount' | 'visibilityTimeoutSeconds'>,
+): number {
+  let total = policy.visibilityTimeoutSeconds;
+  for (let attempt = 1; attempt < policy.maxReceiveCount; attempt += 1) total += backoffSeconds(policy, attempt);
+  return total;
 }

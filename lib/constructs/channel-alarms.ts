@@ -1,0 +1,132 @@
+import { Duration } from 'aws-cdk-lib';
+import {
+  Alarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  TreatMissingData,
+  type IAlarmAction,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { Topic, type ITopic } from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { longestHealthyWaitSeconds } from '../policy/index.ts';
+import type { Channel } from './channel.ts';
+import type { Responder } from './responder.ts';
+
+/** CloudWatch's smallest useful period for SQS metrics, which are published once a minute. */
+const MINIMUM_AGE_THRESHOLD_SECONDS = 60;
+
+export interface OperationsProps {
+  /** The queue-backed channels to watch. */
+  readonly channels: readonly Channel[];
+  /** The request-response channels to watch. */
+  readonly responders?: readonly Responder[];
+  /**
+   * Where alarms send their notifications: an existing topic, or `'create'` for a new KMS-encrypted one.
+   * @default - alarms without actions
+   */
+  readonly alarmTopic?: ITopic | 'create';
+  /** @default 'DeliveryPolicies' */
+  readonly dashboardName?: string;
+}
+
+/**
+ * The alarms that say messages are piling up, and one dashboard. Per queue-backed channel: DLQ depth above 0
+ * (a message gave up), and the age of the oldest message beyond what the policy allows a healthy message:
+ * for guaranteed channels every backoff before the last attempt plus one visibility timeout, for
+ * fire-and-forget the time to live (an older message is already worthless). Per responder: primary errors,
+ * and any fallback answer (the primary is failing or slow).
+ */
+export class Operations extends Construct {
+  public readonly alarms: Alarm[] = [];
+  public readonly alarmTopic?: ITopic;
+  public readonly dashboard: Dashboard;
+
+  public constructor(scope: Construct, id: string, props: OperationsProps) {
+    super(scope, id);
+    this.alarmTopic =
+      props.alarmTopic === 'create'
+        ? new Topic(this, 'AlarmTopic', { masterKey: new Key(this, 'AlarmTopicKey', { enableKeyRotation: true }), enforceSSL: true })
+        : props.alarmTopic;
+    const action: IAlarmAction | undefined = this.alarmTopic ? new SnsAction(this.alarmTopic) : undefined;
+    this.dashboard = new Dashboard(this, 'Dashboard', { dashboardName: props.dashboardName ?? 'DeliveryPolicies' });
+
+    for (const channel of props.channels) {
+      const ageThreshold = Math.max(
+        MINIMUM_AGE_THRESHOLD_SECONDS,
+        channel.policy.kind === 'guaranteed' ? longestHealthyWaitSeconds(channel.policy) : channel.policy.timeToLiveSeconds,
+      );
+      const age = channel.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' });
+      this.#add(
+        new Alarm(this, `${channel.name}OldestMessageAge`, {
+          alarmDescription: `${channel.name}: the oldest message has waited longer than a healthy one can (${ageThreshold} s)`,
+          metric: age,
+          threshold: ageThreshold,
+          evaluationPeriods: 1,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+        action,
+      );
+      const widgets = [age, channel.queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) })];
+      if (channel.deadLetterQueue) {
+        const depth = channel.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' });
+        this.#add(
+          new Alarm(this, `${channel.name}DeadLetters`, {
+            alarmDescription: `${channel.name}: messages are in the DLQ; read them with "msg dlq peek ${channel.name}"`,
+            metric: depth,
+            threshold: 0,
+            evaluationPeriods: 1,
+            comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treatMissingData: TreatMissingData.NOT_BREACHING,
+          }),
+          action,
+        );
+        widgets.push(depth);
+      }
+      this.dashboard.addWidgets(
+        new GraphWidget({ title: `${channel.name}: queue`, left: widgets }),
+        new GraphWidget({ title: `${channel.name}: consumer`, left: [channel.consumer.metricErrors(), channel.consumer.metricThrottles()], right: [channel.consumer.metricDuration()] }),
+      );
+    }
+
+    for (const responder of props.responders ?? []) {
+      const errors = responder.primary.metricErrors({ period: Duration.minutes(1) });
+      this.#add(
+        new Alarm(this, `${responder.name}PrimaryErrors`, {
+          alarmDescription: `${responder.name}: the primary responder is failing`,
+          metric: errors,
+          threshold: 0,
+          evaluationPeriods: 1,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+        action,
+      );
+      const left = [errors, responder.primary.metricDuration()];
+      if (responder.fallback) {
+        const fallbackAnswers = responder.fallback.metricInvocations({ period: Duration.minutes(1) });
+        this.#add(
+          new Alarm(this, `${responder.name}FallbackAnswering`, {
+            alarmDescription: `${responder.name}: callers are being answered by the fallback`,
+            metric: fallbackAnswers,
+            threshold: 0,
+            evaluationPeriods: 1,
+            comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treatMissingData: TreatMissingData.NOT_BREACHING,
+          }),
+          action,
+        );
+        left.push(fallbackAnswers);
+      }
+      this.dashboard.addWidgets(new GraphWidget({ title: `${responder.name}: responders`, left }));
+    }
+  }
+
+  #add(alarm: Alarm, action: IAlarmAction | undefined): void {
+    if (action) alarm.addAlarmAction(action);
+    this.alarms.push(alarm);
+  }
+}

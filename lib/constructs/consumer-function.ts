@@ -1,0 +1,75 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { FunctionEnv, type DeliveryPolicy } from '../policy/index.ts';
+
+export interface ConsumerFunctionProps {
+  /** The channel the function serves. */
+  readonly channel: string;
+  /** The resolved policy; serialised into the function's environment for the runtime to obey. */
+  readonly policy: DeliveryPolicy;
+  /** Path of the handler module, exporting `handler`. */
+  readonly entry: string;
+  readonly timeoutSeconds: number;
+  readonly memorySizeMb: number;
+  readonly stateTableName: string;
+  /** Extra variables (queue URLs). */
+  readonly environment?: Record<string, string>;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+}
+
+/**
+ * The function every consumer and responder runs in: Node.js 22 on arm64, bundled by esbuild into one minified
+ * ES module with source maps, the AWS SDK left to the runtime. No reserved concurrency: on a queue consumer it
+ * throttles messages into the DLQ; concurrency is capped on the event source mapping instead.
+ */
+export class ConsumerFunction extends NodejsFunction {
+  public constructor(scope: Construct, id: string, props: ConsumerFunctionProps) {
+    super(scope, id, {
+      entry: props.entry,
+      handler: 'handler',
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      timeout: Duration.seconds(props.timeoutSeconds),
+      memorySize: props.memorySizeMb,
+      loggingFormat: LoggingFormat.JSON,
+      // An explicit log group, not logRetention, which would add a custom-resource function to every stack.
+      logGroup: new LogGroup(scope, `${id}Logs`, {
+        retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+      environment: {
+        [FunctionEnv.channelName]: props.channel,
+        [FunctionEnv.channelPolicy]: JSON.stringify(props.policy),
+        [FunctionEnv.stateTableName]: props.stateTableName,
+        POWERTOOLS_SERVICE_NAME: props.channel,
+        POWERTOOLS_METRICS_NAMESPACE: 'DeliveryPolicies',
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        minify: true,
+        sourceMap: true,
+        target: 'node22',
+        mainFields: ['module', 'main'],
+        externalModules: ['@aws-sdk/*'],
+        // Some dependencies are CommonJS and call require(); an ES module has none unless it makes one.
+        banner: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+      },
+    });
+    Validations.of(this).acknowledge(
+      {
+        id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason: "The managed basic execution role only lets the function write its own CloudWatch logs; an inline copy would grant the same.",
+      },
+      {
+        id: 'AwsSolutions::AwsSolutions-L1',
+        reason: 'The template pins nodejs22.x on purpose: the same Node line as .nvmrc and the local cloud, so what is tested is what runs.',
+      },
+    );
+  }
+}
