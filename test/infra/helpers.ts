@@ -1,0 +1,33 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { z } from 'zod';
+import { Channel } from '../../lib/constructs/channel.ts';
+import { Responder } from '../../lib/constructs/responder.ts';
+import { StateTable } from '../../lib/constructs/state-table.ts';
+import { defineChannel, type PolicyInput } from '../../lib/policy/index.ts';
+
+export const ordersEntry = new URL('../../functions/orders/index.ts', import.meta.url).pathname;
+export const quotesPrimaryEntry = new URL('../../functions/quotes-primary/index.ts', import.meta.url).pathname;
+export const quotesFallbackEntry = new URL('../../functions/quotes-fallback/index.ts', import.meta.url).pathname;
+
+/** GIVEN a stack holding one channel with this policy. */
+export function channelStack(name: string, policy: PolicyInput) {
+  const stack = new Stack(new App(), 'Test');
+  const stateTable = new StateTable(stack, 'State');
+  const definition = defineChannel(name, { policy, schema: z.object({ id: z.string() }) });
+  const channel = new Channel(stack, 'Channel', { definition, stateTable, entry: ordersEntry });
+  return { stack, channel, template: Template.fromStack(stack) };
+}
+
+export function responderStack(name: string, policy: PolicyInput, entries: { fallback?: boolean } = { fallback: true }) {
+  const stack = new Stack(new App(), 'Test');
+  const stateTable = new StateTable(stack, 'State');
+  const definition = defineChannel(name, { policy, schema: z.object({ id: z.string() }), replySchema: z.object({ ok: z.boolean() }) });
+  const responder = new Responder(stack, 'Responder', {
+    definition,
+    stateTable,
+    primaryEntry: quotesPrimaryEntry,
+    fallbackEntry: entries.fallback ? quotesFallbackEntry : undefined,
+  });
+  return { stack, responder, template: Template.fromStack(stack) };
+}

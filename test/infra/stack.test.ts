@@ -1,0 +1,110 @@
+import { App, Aspects, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { Function as LambdaFunction, InlineCode, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import { BatchResponseGuard } from '../../lib/constructs/batch-response-guard.ts';
+import { DeliveryPoliciesStack } from '../../lib/stacks/delivery-policies-stack.ts';
+import { OutputKey } from '../../lib/policy/index.ts';
+
+describe('DeliveryPoliciesStack', () => {
+  const app = new App();
+  const stack = new DeliveryPoliciesStack(app, 'DeliveryPolicies', { alarmTopic: 'create' });
+  const template = Template.fromStack(stack);
+
+  it('outputs every endpoint the SDK discovers, under the wire contract keys', () => {
+    const outputs = Object.keys(template.findOutputs('*')).sort();
+    expect(outputs).toStrictEqual(
+      [
+        OutputKey.stateTableName,
+        OutputKey.queueUrl('orders'),
+        OutputKey.deadLetterQueueUrl('orders'),
+        OutputKey.consumerFunctionName('orders'),
+        OutputKey.queueUrl('presence'),
+        OutputKey.consumerFunctionName('presence'),
+        OutputKey.primaryFunctionName('quotes'),
+        OutputKey.fallbackFunctionName('quotes'),
+      ].sort(),
+    );
+  });
+
+  it('keeps state in an on-demand table with PITR, SSE and TTL', () => {
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      SSESpecification: { SSEEnabled: true },
+      Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } })],
+    });
+  });
+
+  it('alarms on DLQ depth above 0 for the guaranteed channel only', () => {
+    const deadLetterAlarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter(
+      (alarm) => alarm.Properties.MetricName === 'ApproximateNumberOfMessagesVisible',
+    );
+    expect(deadLetterAlarms).toHaveLength(1);
+    expect(deadLetterAlarms[0]!.Properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [expect.anything()] });
+  });
+
+  it('derives the oldest-message age thresholds from the policies', () => {
+    // orders: visibility 60 s (6 × 10 s) + backoffs 2 + 4 + 8 + 16 before its 5th and last attempt = 90 s.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 90 });
+    // presence: its 30 s time to live, raised to CloudWatch's one-minute floor.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 60 });
+  });
+
+  it('alarms when the quotes primary fails and when the fallback answers', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Namespace: 'AWS/Lambda', Threshold: 0 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Invocations', Namespace: 'AWS/Lambda', Threshold: 0 });
+  });
+
+  it('creates an encrypted alarm topic and one dashboard', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('passes with every acknowledgement carrying a reason', () => {
+    // GIVEN the example application with the AwsSolutions pack
+    const app = new App();
+    new DeliveryPoliciesStack(app, 'DeliveryPolicies', { alarmTopic: 'create' });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    // WHEN it synthesizes THEN no unacknowledged finding fails it
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it('fails a stack with an unacknowledged finding (the check can fail)', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Bare');
+    new Queue(stack, 'Plain');
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).toThrow(/AwsSolutions-SQS4/);
+  });
+});
+
+describe('BatchResponseGuard', () => {
+  function stackWithMapping(reportBatchItemFailures: boolean) {
+    const app = new App();
+    const stack = new Stack(app, 'Guarded');
+    const queue = new Queue(stack, 'Queue', { visibilityTimeout: Duration.seconds(60) });
+    const fn = new LambdaFunction(stack, 'Fn', { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: new InlineCode('export const handler = async () => ({})') });
+    fn.addEventSource(new SqsEventSource(queue, { reportBatchItemFailures }));
+    Aspects.of(stack).add(new BatchResponseGuard());
+    return stack;
+  }
+
+  // An error annotation fails `cdk synth` and `cdk deploy`; the assertions library reads the same annotations.
+  it('marks an SQS mapping without ReportBatchItemFailures as an error', () => {
+    Annotations.fromStack(stackWithMapping(false)).hasError('*', Match.stringLikeRegexp('functionResponseTypes must include ReportBatchItemFailures'));
+  });
+
+  it('lets a mapping with the flag through', () => {
+    Annotations.fromStack(stackWithMapping(true)).hasNoError('*', Match.anyValue());
+  });
+});

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { backoffSeconds, longestHealthyWaitSeconds, PolicyError, resolvePolicy, type PolicyInput } from '../../lib/policy/index.ts';
+
+describe('Function: resolvePolicy defaults', () => {
+  it('gives a guaranteed channel the documented defaults', () => {
+    expect(resolvePolicy('orders', { kind: 'guaranteed' })).toStrictEqual({
+      kind: 'guaranteed',
+      effect: 'transactional',
+      timeoutSeconds: 30,
+      memorySizeMb: 512,
+      batchSize: 10,
+      maxBatchingWindowSeconds: 0,
+      maxConcurrency: undefined,
+      maxReceiveCount: 5,
+      visibilityTimeoutSeconds: 180,
+      retentionPeriodSeconds: 345_600,
+      dlqRetentionPeriodSeconds: 1_209_600,
+      backoffBaseSeconds: 2,
+      backoffMaxSeconds: 300,
+      leaseSeconds: 40,
+      reply: false,
+      fifo: false,
+    });
+  });
+
+  it('gives fire-and-forget the shortest retention that covers its time to live', () => {
+    expect(resolvePolicy('presence', { kind: 'fire-and-forget', timeToLiveSeconds: 30 })).toMatchObject({ retentionPeriodSeconds: 60, timeToLiveSeconds: 30 });
+    expect(resolvePolicy('digest', { kind: 'fire-and-forget', timeToLiveSeconds: 7200 })).toMatchObject({ retentionPeriodSeconds: 7200 });
+  });
+
+  it('sizes request-response timeouts from the deadline', () => {
+    expect(resolvePolicy('quotes', { kind: 'request-response', deadlineMs: 1500 })).toStrictEqual({
+      kind: 'request-response',
+      deadlineMs: 1500,
+      fallback: true,
+      hedgeAfterFraction: undefined,
+      memorySizeMb: 512,
+      timeoutSeconds: 2,
+    });
+  });
+});
+
+// Every rule, the value that breaks it and the words that must name it.
+const violations: [string, PolicyInput, RegExp][] = [
+  ['timeout range', { kind: 'guaranteed', timeoutSeconds: 901 }, /^orders: timeoutSeconds must be a whole number from 1 to 900, but 901 was provided$/],
+  ['memory range', { kind: 'guaranteed', memorySizeMb: 64 }, /^orders: memorySizeMb must be a whole number from 128 to 10240, but 64 was provided$/],
+  ['batching window range', { kind: 'guaranteed', maxBatchingWindowSeconds: 301 }, /^orders: maxBatchingWindowSeconds must be a whole number from 0 to 300, but 301/m],
+  ['maxConcurrency floor', { kind: 'guaranteed', maxConcurrency: 1 }, /^orders: maxConcurrency must be a whole number from 2 to 1000, but 1 was provided$/],
+  ['FIFO batch size', { kind: 'guaranteed', fifo: true, batchSize: 11 }, /^orders: batchSize must be a whole number from 1 to 10 for a FIFO queue, but 11 was provided$/m],
+  ['large batch needs a window', { kind: 'guaranteed', batchSize: 100 }, /^orders: batchSize above 10 needs maxBatchingWindowSeconds of at least 1 \(a Lambda rule\), but 100 was provided$/],
+  ['visibility below 6 × timeout + window', { kind: 'guaranteed', timeoutSeconds: 30, maxBatchingWindowSeconds: 10, visibilityTimeoutSeconds: 30 }, /^orders: visibilityTimeoutSeconds must be at least 6 × timeout \+ batching window \(190\), .* but 30 was provided$/],
+  ['visibility above SQS maximum', { kind: 'guaranteed', visibilityTimeoutSeconds: 50_000 }, /^orders: visibilityTimeoutSeconds must be a whole number from 0 to 43200, but 50000/],
+  ['effect kind', { kind: 'guaranteed', effect: 'magic' as never }, /^orders: effect must be 'transactional' or 'outside', but "magic" was provided$/],
+  ['receive count', { kind: 'guaranteed', maxReceiveCount: 0 }, /^orders: maxReceiveCount must be a whole number from 1 to 1000, but 0 was provided$/],
+  ['retention range', { kind: 'guaranteed', retentionPeriodSeconds: 30 }, /^orders: retentionPeriodSeconds must be a whole number from 60 to 1209600, but 30 was provided$/],
+  ['DLQ outlives the queue', { kind: 'guaranteed', retentionPeriodSeconds: 1_209_600 }, /^orders: retentionPeriodSeconds must be shorter than the DLQ's retention \(1209600\), because a standard DLQ keeps the original enqueue time/],
+  ['backoff cap below base', { kind: 'guaranteed', backoffBaseSeconds: 10, backoffMaxSeconds: 5 }, /^orders: backoffMaxSeconds must be at least backoffBaseSeconds \(10\), but 5 was provided$/],
+  ['backoff above visibility limit', { kind: 'guaranteed', backoffMaxSeconds: 50_000 }, /^orders: backoffMaxSeconds must be a whole number from 1 to 43200, but 50000/],
+  ['lease shorter than the timeout', { kind: 'guaranteed', timeoutSeconds: 30, leaseSeconds: 30 }, /^orders: leaseSeconds must be a whole number longer than the function's timeout \(30\), or a live attempt could be overtaken, but 30 was provided$/],
+  ['time to live range', { kind: 'fire-and-forget', timeToLiveSeconds: 0 }, /^orders: timeToLiveSeconds must be a whole number from 1 to 1209600, but 0 was provided$/],
+  ['deadline range', { kind: 'request-response', deadlineMs: 50 }, /^orders: deadlineMs must be a whole number from 100 to 900000, but 50 was provided$/],
+  ['hedge fraction range', { kind: 'request-response', hedgeAfterFraction: 1 }, /^orders: hedgeAfterFraction must be between 0 and 1 \(exclusive\)/],
+  ['hedging needs a fallback', { kind: 'request-response', fallback: false, hedgeAfterFraction: 0.5 }, /^orders: hedgeAfterFraction needs fallback: true, since hedging asks the fallback, but 0.5 was provided$/],
+  ['unknown kind', { kind: 'carrier-pigeon' } as never, /^orders: kind must be 'request-response', 'guaranteed' or 'fire-and-forget', but "carrier-pigeon" was provided$/],
+];
+
+describe('Function: resolvePolicy rules', () => {
+  it.each(violations)('rejects %s, naming the channel, field, value and rule', (_rule, input, message) => {
+    expect(() => resolvePolicy('orders', input)).toThrow(PolicyError);
+    expect(() => resolvePolicy('orders', input)).toThrow(message);
+  });
+
+  it('collects every violation into one error', () => {
+    try {
+      resolvePolicy('orders', { kind: 'guaranteed', timeoutSeconds: 0, maxReceiveCount: 0, visibilityTimeoutSeconds: 1 });
+      expect.unreachable('resolvePolicy accepted an impossible policy');
+    } catch (error) {
+      expect(error).toBeInstanceOf(PolicyError);
+      expect((error as PolicyError).violations.map((v) => v.field)).toStrictEqual(['timeoutSeconds', 'maxReceiveCount']);
+      expect((error as PolicyError).code).toBe('INVALID_POLICY');
+    }
+  });
+
+  it.each(['Orders', 'order-events', '1orders', ''])('rejects the channel name %j', (name) => {
+    expect(() => resolvePolicy(name, { kind: 'guaranteed' })).toThrow(/name must start with a lowercase letter and hold only letters and digits/);
+  });
+});
+
+describe('Function: backoffSeconds', () => {
+  const policy = { backoffBaseSeconds: 2, backoffMaxSeconds: 30 };
+
+  it('doubles per attempt and stops at the cap', () => {
+    expect([1, 2, 3, 4, 5, 6, 50].map((attempt) => backoffSeconds(policy, attempt))).toStrictEqual([2, 4, 8, 16, 30, 30, 30]);
+  });
+
+  it('sums the backoffs before the last attempt plus one visibility timeout as the longest healthy wait', () => {
+    expect(longestHealthyWaitSeconds({ ...policy, maxReceiveCount: 5, visibilityTimeoutSeconds: 60 })).toBe(60 + 2 + 4 + 8 + 16);
+  });
+});
