@@ -1,34 +1,5 @@
-import { createHash } from 'node:crypto';
 import { orders } from '../../lib/channels.ts';
-import { StateKeys } from '../../lib/policy/index.ts';
 import { guaranteedConsumer } from '../runtime/index.ts';
+import { handleOrder } from './handle.ts';
 
-/**
- * Accepts an order. Its effect is one DynamoDB write, so it returns the write and the runtime commits it with
- * the message's lifecycle record: however often SQS delivers the message, the order is stored once.
- */
-export const handler = guaranteedConsumer({
-  channel: orders,
-  handle: async (order, { tableName, correlationId }) => {
-    const confirmation = `ORD-${createHash('sha256').update(`${order.orderId}:${correlationId}`).digest('hex').slice(0, 10).toUpperCase()}`;
-    const itemCount = order.items.reduce((sum, item) => sum + item.quantity, 0);
-    return {
-      writes: [
-        {
-          Put: {
-            TableName: tableName,
-            Item: {
-              [StateKeys.partitionKey]: `order#${order.orderId}`,
-              [StateKeys.sortKey]: 'order',
-              ...order,
-              status: 'accepted',
-              confirmation,
-              correlationId,
-            },
-          },
-        },
-      ],
-      reply: { orderId: order.orderId, confirmation, itemCount },
-    };
-  },
-});
+export const handler = guaranteedConsumer({ channel: orders, handle: handleOrder });

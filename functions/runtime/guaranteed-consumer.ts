@@ -2,7 +2,7 @@ import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { z } from 'zod';
 import { MessageAttribute, type ChannelDefinition, type GuaranteedPolicy } from '../../lib/policy/index.ts';
-import { backoffSeconds } from './backoff.ts';
+import { backoffSeconds } from '../../lib/policy/index.ts';
 import { defaultClients, endpointsFromEnv, policyFromEnv, type ChannelEndpoints, type ConsumerClients } from './config.ts';
 import { sendToDeadLetterQueue } from './dead-letter.ts';
 import { ConsumerConfigurationError, LeaseHeldError, PermanentError, reasonOf } from './errors.ts';

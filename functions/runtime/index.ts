@@ -7,7 +7,7 @@ export {
 } from './fire-and-forget-consumer.ts';
 export { responder, type ResponderOptions } from './responder.ts';
 export { LifecycleStore, type MessageIdentity } from './lifecycle-store.ts';
-export { backoffSeconds } from './backoff.ts';
+export { backoffSeconds } from '../../lib/policy/index.ts';
 export { parseMessage, describeIssues } from './parse.ts';
 export { endpointsFromEnv, defaultClients, type ChannelEndpoints, type ConsumerClients } from './config.ts';
 export { ConsumerRuntimeError, PermanentError, InvalidMessageError, ConsumerConfigurationError, LeaseHeldError } from './errors.ts';
