@@ -1,0 +1,184 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, startSqsEmulator, type RunningEmulator } from './emulators.ts';
+import { buildFunctions, type SkippedFunction } from './functions.ts';
+import { IntrinsicResolver, UnresolvableError, type ResourceAttributes } from './intrinsics.ts';
+import { InvokeApi } from './invoke-api.ts';
+import type { LocalFunction } from './local-function.ts';
+import { provisionQueues, provisionTables, type ProvisionedQueue, type ProvisionedTable } from './provision.ts';
+import { SqsEventSource } from './sqs-event-source.ts';
+import { readCloudAssembly } from './template.ts';
+
+export { LocalFunction, TooManyRequestsError, type InvocationResult } from './local-function.ts';
+export { UnresolvableError } from './intrinsics.ts';
+
+/** Lambda starts this many pollers for a mapping without ScalingConfig; locally each is a worker thread. */
+const DEFAULT_MAPPING_CONCURRENCY = 5;
+
+/** Resource types that need no local counterpart for the application to behave: listed, never silently wrong. */
+const NOT_EMULATED = new Set([
+  'AWS::IAM::Role',
+  'AWS::IAM::Policy',
+  'AWS::SQS::QueuePolicy',
+  'AWS::Logs::LogGroup',
+  'AWS::CloudWatch::Alarm',
+  'AWS::CloudWatch::Dashboard',
+  'AWS::SNS::Topic',
+  'AWS::SNS::TopicPolicy',
+  'AWS::KMS::Key',
+  'AWS::Lambda::Permission',
+  'AWS::CDK::Metadata',
+]);
+
+export interface LocalCloudOptions {
+  /** A synthesized cloud assembly to run. @default - synthesizes the app of ./cdk.json into <stateDir>/cdk.out */
+  readonly cdkOut?: string;
+  /** Where outputs.json and endpoints.json are written. @default '.local-cloud' */
+  readonly stateDir?: string;
+  /** Let the functions' logs through to this process. @default false */
+  readonly showFunctionLogs?: boolean;
+}
+
+export interface LocalCloudEndpoints {
+  readonly region: string;
+  readonly sqs: string;
+  readonly dynamodb: string;
+  readonly lambda: string;
+}
+
+export interface LocalCloud {
+  readonly endpoints: LocalCloudEndpoints;
+  /** Per stack, its outputs resolved, in the shape `cdk deploy --outputs-file` writes. */
+  readonly outputs: Record<string, Record<string, string>>;
+  readonly queues: readonly ProvisionedQueue[];
+  readonly tables: readonly ProvisionedTable[];
+  readonly functions: ReadonlyMap<string, LocalFunction>;
+  /** What was not built, by resource type, with why. */
+  readonly skipped: readonly string[];
+  /** Milliseconds from the call to ready. */
+  readonly startupMs: number;
+  stop(): Promise<void>;
+}
+
+/** Synthesizes (or reads) the application and runs it on loopback: SQS, DynamoDB, Lambda and its event sources. */
+export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
+  const started = Date.now();
+  const stateDir = resolve(options.stateDir ?? '.local-cloud');
+  mkdirSync(stateDir, { recursive: true });
+  const assemblyDir = options.cdkOut ? resolve(options.cdkOut) : await synthesize(join(stateDir, 'cdk.out'));
+  const stacks = readCloudAssembly(assemblyDir);
+
+  const emulators: RunningEmulator[] = [];
+  const functions = new Map<string, LocalFunction>();
+  const eventSources: SqsEventSource[] = [];
+  let invokeApi: InvokeApi | undefined;
+  const stop = async () => {
+    await Promise.allSettled(eventSources.map((source) => source.stop()));
+    await invokeApi?.close();
+    await Promise.allSettled([...functions.values()].map((fn) => fn.stop()));
+    await Promise.allSettled(emulators.map((emulator) => emulator.stop()));
+  };
+
+  try {
+    const [dynamodb, sqsEmulator] = await Promise.all([startDynamoDbLocal(), startSqsEmulator()]);
+    emulators.push(dynamodb, sqsEmulator);
+    invokeApi = new InvokeApi(functions);
+    const lambdaEndpoint = await invokeApi.listen();
+    const endpoints = { region: LOCAL_REGION, sqs: sqsEmulator.endpoint, dynamodb: dynamodb.endpoint, lambda: lambdaEndpoint };
+    const clientConfig = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+    const sqs = new SQSClient({ ...clientConfig, endpoint: endpoints.sqs });
+    const ddb = new DynamoDBClient({ ...clientConfig, endpoint: endpoints.dynamodb });
+
+    const outputs: Record<string, Record<string, string>> = {};
+    const queues: ProvisionedQueue[] = [];
+    const tables: ProvisionedTable[] = [];
+    const skipped: string[] = [];
+    for (const stack of stacks) {
+      const built = new Map<string, ResourceAttributes>();
+      queues.push(...(await provisionQueues(sqs, stack, built)));
+      tables.push(...(await provisionTables(ddb, stack, built)));
+      const resolver = new IntrinsicResolver(stack.name, built);
+      const stackFunctions = buildFunctions(stack, resolver, built, endpoints, { showLogs: options.showFunctionLogs ?? false });
+      for (const [name, fn] of stackFunctions.functions) functions.set(name, fn);
+      eventSources.push(...mappings(stack.name, stack.resources, resolver, sqs, stackFunctions.functions, stackFunctions.skipped, queues));
+      skipped.push(...describeSkipped(stack.name, stack.resources, stackFunctions.skipped));
+      outputs[stack.name] = Object.fromEntries(
+        Object.entries(stack.outputs).map(([key, output]) => [key, resolver.resolveString(output.Value, `output ${key}`)]),
+      );
+    }
+    for (const source of eventSources) source.start();
+
+    writeFileSync(join(stateDir, 'outputs.json'), `${JSON.stringify(outputs, null, 2)}\n`);
+    writeFileSync(join(stateDir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
+    return { endpoints, outputs, queues, tables, functions, skipped, startupMs: Date.now() - started, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+function mappings(
+  stackName: string,
+  resources: ReturnType<typeof readCloudAssembly>[number]['resources'],
+  resolver: IntrinsicResolver,
+  sqs: SQSClient,
+  functions: ReadonlyMap<string, LocalFunction>,
+  skippedFunctions: readonly SkippedFunction[],
+  queues: readonly ProvisionedQueue[],
+): SqsEventSource[] {
+  return Object.entries(resources)
+    .filter(([, resource]) => resource.Type === 'AWS::Lambda::EventSourceMapping')
+    .map(([logicalId, resource]) => {
+      const properties = resource.Properties ?? {};
+      const sourceArn = resolver.resolveString(properties.EventSourceArn, `${logicalId}.EventSourceArn`);
+      const queue = queues.find((candidate) => candidate.arn === sourceArn);
+      if (!queue) throw new UnresolvableError(`${stackName}: ${logicalId} reads from ${sourceArn}; the local cloud runs SQS event sources only`);
+      const functionName = resolver.resolveString(properties.FunctionName, `${logicalId}.FunctionName`).split(':').pop()!;
+      const fn = functions.get(functionName);
+      if (!fn) {
+        const why = skippedFunctions.find((skipped) => functionName.endsWith(skipped.logicalId))?.reason ?? 'it was not built';
+        throw new UnresolvableError(`${stackName}: ${logicalId} needs function ${functionName}, which cannot run locally: ${why}`);
+      }
+      const scaling = properties.ScalingConfig as { MaximumConcurrency?: number } | undefined;
+      return new SqsEventSource(sqs, fn, {
+        queueUrl: queue.url,
+        queueArn: queue.arn,
+        batchSize: Number(properties.BatchSize ?? 10),
+        maxBatchingWindowSeconds: Number(properties.MaximumBatchingWindowInSeconds ?? 0),
+        maxConcurrency: Number(scaling?.MaximumConcurrency ?? DEFAULT_MAPPING_CONCURRENCY),
+        reportBatchItemFailures: ((properties.FunctionResponseTypes as string[] | undefined) ?? []).includes('ReportBatchItemFailures'),
+      });
+    });
+}
+
+function describeSkipped(stackName: string, resources: ReturnType<typeof readCloudAssembly>[number]['resources'], functions: readonly SkippedFunction[]): string[] {
+  const byType = new Map<string, number>();
+  const handled = new Set(['AWS::SQS::Queue', 'AWS::DynamoDB::Table', 'AWS::DynamoDB::GlobalTable', 'AWS::Lambda::Function', 'AWS::Lambda::EventSourceMapping']);
+  for (const resource of Object.values(resources)) {
+    if (!handled.has(resource.Type)) byType.set(resource.Type, (byType.get(resource.Type) ?? 0) + 1);
+  }
+  return [
+    ...[...byType].map(([type, count]) => `${stackName}: ${count} × ${type} (${NOT_EMULATED.has(type) ? 'not emulated locally' : 'unknown to the local cloud'})`),
+    ...functions.map((fn) => `${stackName}: function ${fn.logicalId} (${fn.reason})`),
+  ];
+}
+
+const run = promisify(execFile);
+
+/** Runs `cdk synth` for the app in ./cdk.json; bundling happens there, offline, with the project's esbuild. */
+async function synthesize(outDir: string): Promise<string> {
+  try {
+    await run(join(process.cwd(), 'node_modules', '.bin', 'cdk'), ['synth', '--quiet', '--output', outDir], {
+      env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' },
+      maxBuffer: 32 * 1024 * 1024,
+    });
+  } catch (error) {
+    const stderr = String((error as { stderr?: string }).stderr ?? '').trim().split('\n').slice(-5).join('\n');
+    throw new Error(`cdk synth failed:\n${stderr}`);
+  }
+  return outDir;
+}

@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+
+/** What Lambda answers for one invocation: the handler's result, or the error as Lambda reports it. */
+export type InvocationResult =
+  | { readonly ok: true; readonly result: unknown; readonly requestId: string }
+  | { readonly ok: false; readonly error: LambdaError; readonly requestId: string };
+
+export interface LambdaError {
+  readonly errorType: string;
+  readonly errorMessage: string;
+  readonly trace?: string[];
+}
+
+/** Every instance is busy and the function may not start another: Lambda's 429. */
+export class TooManyRequestsError extends Error {
+  public readonly code = 'TooManyRequestsException';
+  public constructor(functionName: string, limit: number) {
+    super(`${functionName}: all ${limit} concurrent instances are busy (Rate Exceeded)`);
+    this.name = 'TooManyRequestsError';
+  }
+}
+
+export interface LocalFunctionProps {
+  readonly name: string;
+  readonly logicalId: string;
+  /** The bundle's entry module (index.mjs / index.js) and the export named by Handler. */
+  readonly modulePath: string;
+  readonly exportName: string;
+  readonly timeoutSeconds: number;
+  readonly memorySizeMb: number;
+  readonly environment: Record<string, string>;
+  /** The most instances that may run at once: reserved concurrency, else the local cloud's default. */
+  readonly concurrencyLimit: number;
+  /** Whether the instances' stdout and stderr reach this process's. */
+  readonly showLogs: boolean;
+}
+
+interface Pending {
+  readonly resolve: (result: InvocationResult) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+/**
+ * A Lambda function run from its asset: one worker thread per instance, an instance reused while warm, a new one
+ * per concurrent invocation, and an instance that runs past the timeout is terminated and its invocation fails.
+ */
+export class LocalFunction {
+  public readonly props: LocalFunctionProps;
+  readonly #idle: Worker[] = [];
+  readonly #busy = new Map<Worker, Pending & { requestId: string }>();
+  #peakConcurrency = 0;
+  #stopped = false;
+
+  public constructor(props: LocalFunctionProps) {
+    this.props = props;
+  }
+
+  /** How many instances ran at once, at most, since the start: the measurement behind concurrency caps. */
+  public get peakConcurrency(): number {
+    return this.#peakConcurrency;
+  }
+
+  public get busyInstances(): number {
+    return this.#busy.size;
+  }
+
+  public async invoke(event: unknown): Promise<InvocationResult> {
+    if (this.#stopped) throw new Error(`${this.props.name} is stopped`);
+    if (this.#idle.length === 0 && this.#busy.size >= this.props.concurrencyLimit) {
+      throw new TooManyRequestsError(this.props.name, this.props.concurrencyLimit);
+    }
+    const worker = this.#idle.pop() ?? this.#startInstance();
+    const requestId = randomUUID();
+    const timeoutMs = this.props.timeoutSeconds * 1000;
+    return new Promise<InvocationResult>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#finish(worker, { ok: false, requestId, error: { errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${this.props.timeoutSeconds.toFixed(2)} seconds` } }, false);
+      }, timeoutMs);
+      this.#busy.set(worker, { resolve, timer, requestId });
+      this.#peakConcurrency = Math.max(this.#peakConcurrency, this.#busy.size);
+      worker.postMessage({ requestId, event, deadline: Date.now() + timeoutMs });
+    });
+  }
+
+  public async stop(): Promise<void> {
+    this.#stopped = true;
+    const workers = [...this.#idle, ...this.#busy.keys()];
+    for (const [worker, pending] of this.#busy) {
+      clearTimeout(pending.timer);
+      pending.resolve({ ok: false, requestId: pending.requestId, error: { errorType: 'Runtime.Shutdown', errorMessage: 'the local cloud stopped' } });
+      this.#busy.delete(worker);
+    }
+    this.#idle.length = 0;
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  }
+
+  #startInstance(): Worker {
+    const worker = new Worker(new URL('./worker.ts', import.meta.url), {
+      workerData: {
+        modulePath: this.props.modulePath,
+        exportName: this.props.exportName,
+        functionName: this.props.name,
+        memorySizeMb: this.props.memorySizeMb,
+      },
+      env: this.props.environment,
+      stdout: !this.props.showLogs,
+      stderr: !this.props.showLogs,
+      resourceLimits: { maxOldGenerationSizeMb: this.props.memorySizeMb },
+    });
+    if (!this.props.showLogs) {
+      worker.stdout.resume();
+      worker.stderr.resume();
+    }
+    worker.on('message', (message: InvocationResult) => this.#finish(worker, message, true));
+    // A handler that exits its process or runs out of memory ends its instance; the invocation fails as in Lambda.
+    worker.on('error', (error) => this.#crashed(worker, `${error.name}: ${error.message}`));
+    worker.on('exit', (code) => this.#crashed(worker, `Runtime exited with error: exit status ${code}`));
+    return worker;
+  }
+
+  #finish(worker: Worker, result: InvocationResult, reusable: boolean): void {
+    const pending = this.#busy.get(worker);
+    if (!pending || pending.requestId !== result.requestId) return;
+    clearTimeout(pending.timer);
+    this.#busy.delete(worker);
+    if (reusable && !this.#stopped) this.#idle.push(worker);
+    else void worker.terminate();
+    pending.resolve(result);
+  }
+
+  #crashed(worker: Worker, errorMessage: string): void {
+    const idleIndex = this.#idle.indexOf(worker);
+    if (idleIndex >= 0) this.#idle.splice(idleIndex, 1);
+    const pending = this.#busy.get(worker);
+    if (pending) this.#finish(worker, { ok: false, requestId: pending.requestId, error: { errorType: 'Runtime.ExitError', errorMessage } }, false);
+  }
+}

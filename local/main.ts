@@ -1,0 +1,54 @@
+/**
+ * `npm start`: runs the synthesized application on this machine until Ctrl-C. Prints one screen with the
+ * endpoints, resources and the environment to export for the AWS CLI and SDKs.
+ */
+import { startLocalCloud, type LocalCloud } from './index.ts';
+import { LOCAL_CREDENTIALS } from './emulators.ts';
+
+function screen(cloud: LocalCloud): string {
+  const lines = [
+    `Local cloud ready in ${(cloud.startupMs / 1000).toFixed(1)} s (no Docker, no AWS account)`,
+    '',
+    'Endpoints',
+    `  SQS       ${cloud.endpoints.sqs}`,
+    `  DynamoDB  ${cloud.endpoints.dynamodb}`,
+    `  Lambda    ${cloud.endpoints.lambda}`,
+    '',
+    'Queues',
+    ...cloud.queues.map((queue) => `  ${queue.name}`),
+    'Tables',
+    ...cloud.tables.map((table) => `  ${table.name}`),
+    'Functions',
+    ...[...cloud.functions.values()].map((fn) => `  ${fn.props.name}  (timeout ${fn.props.timeoutSeconds} s, ${fn.props.memorySizeMb} MB)`),
+    '',
+    'Not emulated (skipped)',
+    ...cloud.skipped.map((line) => `  ${line}`),
+    '',
+    'Use it from a shell:',
+    `  export AWS_ENDPOINT_URL_SQS=${cloud.endpoints.sqs} AWS_ENDPOINT_URL_DYNAMODB=${cloud.endpoints.dynamodb} AWS_ENDPOINT_URL_LAMBDA=${cloud.endpoints.lambda}`,
+    `  export AWS_REGION=${cloud.endpoints.region} AWS_ACCESS_KEY_ID=${LOCAL_CREDENTIALS.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_CREDENTIALS.secretAccessKey}`,
+    '  Outputs: .local-cloud/outputs.json    Endpoints: .local-cloud/endpoints.json',
+    '',
+    'Ctrl-C stops everything.',
+  ];
+  return lines.join('\n');
+}
+
+let cloud: LocalCloud;
+try {
+  cloud = await startLocalCloud({ showFunctionLogs: process.argv.includes('--logs') });
+} catch (error) {
+  console.error(`local cloud: ${(error as Error).message}`);
+  process.exit(1);
+}
+console.log(screen(cloud));
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping the local cloud…`);
+    void cloud.stop().then(() => process.exit(0));
+  });
+}

@@ -1,0 +1,118 @@
+import {
+  CreateTableCommand,
+  UpdateTimeToLiveCommand,
+  type AttributeDefinition,
+  type DynamoDBClient,
+  type GlobalSecondaryIndex,
+  type KeySchemaElement,
+  type LocalSecondaryIndex,
+} from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, SetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { LOCAL_REGION } from './emulators.ts';
+import { IntrinsicResolver, LOCAL_ACCOUNT, type ResourceAttributes } from './intrinsics.ts';
+import type { SynthesizedStack, TemplateResource } from './template.ts';
+
+/** Queue attributes the emulator keeps and Lambda's semantics depend on; the rest (SSE, tags) have no local meaning. */
+const QUEUE_ATTRIBUTES = [
+  'VisibilityTimeout',
+  'MessageRetentionPeriod',
+  'DelaySeconds',
+  'MaximumMessageSize',
+  'ReceiveMessageWaitTimeSeconds',
+  'FifoQueue',
+  'ContentBasedDeduplication',
+  'DeduplicationScope',
+  'FifoThroughputLimit',
+] as const;
+
+export interface ProvisionedQueue {
+  readonly logicalId: string;
+  readonly name: string;
+  readonly url: string;
+  readonly arn: string;
+}
+
+export interface ProvisionedTable {
+  readonly logicalId: string;
+  readonly name: string;
+}
+
+/** A name like CloudFormation's (stack-logicalId), stable across restarts so logs and scripts can rely on it. */
+export function physicalName(stackName: string, logicalId: string, suffix = ''): string {
+  return `${stackName}-${logicalId}`.slice(0, 80 - suffix.length) + suffix;
+}
+
+/**
+ * Creates every queue of the stack with its properties. Queues are created first and redrive policies set
+ * afterwards, so a DLQ declared after its source still resolves.
+ */
+export async function provisionQueues(
+  sqs: SQSClient,
+  stack: SynthesizedStack,
+  built: Map<string, ResourceAttributes>,
+): Promise<ProvisionedQueue[]> {
+  const queues: ProvisionedQueue[] = [];
+  const declared = Object.entries(stack.resources).filter(([, resource]) => resource.Type === 'AWS::SQS::Queue');
+  for (const [logicalId, resource] of declared) {
+    const properties = resource.Properties ?? {};
+    const fifo = properties.FifoQueue === true || properties.FifoQueue === 'true';
+    const name = typeof properties.QueueName === 'string' ? properties.QueueName : physicalName(stack.name, logicalId, fifo ? '.fifo' : '');
+    const attributes: Record<string, string> = {};
+    for (const key of QUEUE_ATTRIBUTES) if (properties[key] !== undefined) attributes[key] = String(properties[key]);
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+    const arn = `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${name}`;
+    built.set(logicalId, { ref: QueueUrl!, attributes: { Arn: arn, QueueName: name, QueueUrl: QueueUrl! } });
+    queues.push({ logicalId, name, url: QueueUrl!, arn });
+  }
+  const resolver = new IntrinsicResolver(stack.name, built);
+  for (const [logicalId, resource] of declared) {
+    const redrive = resource.Properties?.RedrivePolicy;
+    if (redrive === undefined) continue;
+    await sqs.send(
+      new SetQueueAttributesCommand({
+        QueueUrl: built.get(logicalId)!.ref,
+        Attributes: { RedrivePolicy: JSON.stringify(resolver.resolve(redrive, `${logicalId}.RedrivePolicy`)) },
+      }),
+    );
+  }
+  return queues;
+}
+
+/** Creates every DynamoDB table (classic and TableV2's global tables) with keys, indexes and TTL. */
+export async function provisionTables(
+  dynamodb: DynamoDBClient,
+  stack: SynthesizedStack,
+  built: Map<string, ResourceAttributes>,
+): Promise<ProvisionedTable[]> {
+  const tables: ProvisionedTable[] = [];
+  for (const [logicalId, resource] of Object.entries(stack.resources)) {
+    if (resource.Type !== 'AWS::DynamoDB::Table' && resource.Type !== 'AWS::DynamoDB::GlobalTable') continue;
+    const properties = resource.Properties ?? {};
+    const name = typeof properties.TableName === 'string' ? properties.TableName : physicalName(stack.name, logicalId);
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName: name,
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: properties.KeySchema as KeySchemaElement[],
+        AttributeDefinitions: properties.AttributeDefinitions as AttributeDefinition[],
+        GlobalSecondaryIndexes: indexes<GlobalSecondaryIndex>(resource, 'GlobalSecondaryIndexes'),
+        LocalSecondaryIndexes: indexes<LocalSecondaryIndex>(resource, 'LocalSecondaryIndexes'),
+      }),
+    );
+    const ttl = properties.TimeToLiveSpecification as { AttributeName?: string; Enabled?: boolean } | undefined;
+    if (ttl?.Enabled && ttl.AttributeName) {
+      await dynamodb.send(new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: true } }));
+    }
+    const arn = `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${name}`;
+    built.set(logicalId, { ref: name, attributes: { Arn: arn } });
+    tables.push({ logicalId, name });
+  }
+  return tables;
+}
+
+/** Index definitions without the provisioned-throughput and replica settings an on-demand local table rejects. */
+function indexes<T>(resource: TemplateResource, key: 'GlobalSecondaryIndexes' | 'LocalSecondaryIndexes'): T[] | undefined {
+  const declared = resource.Properties?.[key] as Record<string, unknown>[] | undefined;
+  if (!declared || declared.length === 0) return undefined;
+  return declared.map(({ IndexName, KeySchema, Projection }) => ({ IndexName, KeySchema, Projection }) as T);
+}

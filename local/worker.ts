@@ -1,0 +1,53 @@
+/**
+ * One warm Lambda instance: loads the function's bundle once and runs one invocation at a time, so module
+ * state survives between invocations of the same instance exactly as in Lambda. Runs inside a worker thread,
+ * with the function's environment as its own process.env.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
+
+interface InstanceData {
+  readonly modulePath: string;
+  readonly exportName: string;
+  readonly functionName: string;
+  readonly memorySizeMb: number;
+}
+
+interface Invocation {
+  readonly requestId: string;
+  readonly event: unknown;
+  readonly deadline: number;
+}
+
+const { modulePath, exportName, functionName, memorySizeMb } = workerData as InstanceData;
+const loaded = import(pathToFileURL(modulePath).href).then((module: Record<string, unknown>) => {
+  const handler = module[exportName];
+  if (typeof handler !== 'function') throw new Error(`${modulePath} exports no function named ${exportName}`);
+  return handler as (event: unknown, context: unknown) => Promise<unknown>;
+});
+
+parentPort!.on('message', async ({ requestId, event, deadline }: Invocation) => {
+  const context = {
+    awsRequestId: requestId,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${process.env.AWS_REGION}:000000000000:function:${functionName}`,
+    memoryLimitInMB: String(memorySizeMb),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+  };
+  try {
+    const handler = await loaded;
+    const result = await handler(event, context);
+    parentPort!.postMessage({ requestId, ok: true, result: result === undefined ? null : result });
+  } catch (error) {
+    const failure = error instanceof Error ? error : new Error(String(error));
+    parentPort!.postMessage({
+      requestId,
+      ok: false,
+      error: { errorType: failure.name, errorMessage: failure.message, trace: (failure.stack ?? '').split('\n') },
+    });
+  }
+});

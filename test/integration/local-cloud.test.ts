@@ -1,0 +1,146 @@
+import { GetCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { InvokeCommand, LambdaClient, TooManyRequestsException } from '@aws-sdk/client-lambda';
+import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalCloud, type LocalCloud } from '../../local/index.ts';
+import { LOCAL_CREDENTIALS } from '../../local/emulators.ts';
+import { synthesizeFixture } from '../fixtures/local-cloud/app.ts';
+
+const stateDir = `.local-cloud/test-${randomUUID().slice(0, 8)}`;
+let cloud: LocalCloud;
+let sqs: SQSClient;
+let dynamo: DynamoDBDocumentClient;
+let lambda: LambdaClient;
+let out: Record<string, string>;
+
+beforeAll(async () => {
+  cloud = await startLocalCloud({ cdkOut: synthesizeFixture(`${stateDir}/cdk.out`), stateDir });
+  const config = { region: cloud.endpoints.region, credentials: LOCAL_CREDENTIALS };
+  sqs = new SQSClient({ ...config, endpoint: cloud.endpoints.sqs });
+  dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ ...config, endpoint: cloud.endpoints.dynamodb }));
+  lambda = new LambdaClient({ ...config, endpoint: cloud.endpoints.lambda, maxAttempts: 1 });
+  out = cloud.outputs.Fixture!;
+});
+
+afterAll(async () => {
+  await cloud?.stop();
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+const send = (queueKey: string, body: string) => sqs.send(new SendMessageCommand({ QueueUrl: out[queueKey], MessageBody: body }));
+const receivesOf = async (key: string) =>
+  ((await dynamo.send(new GetCommand({ TableName: out.RecordsTable, Key: { pk: key }, ConsistentRead: true }))).Item?.receives as number | undefined) ?? 0;
+
+/** Polls until `check` holds or the time is up; returns the last value either way so the assertion reports it. */
+async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let value = await read();
+  while (!check(value) && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    value = await read();
+  }
+  return value;
+}
+
+describe('Local cloud: the template', () => {
+  it('builds queues, tables and functions from the template and lists what it skips', () => {
+    expect(cloud.queues.map((queue) => queue.logicalId)).toEqual(expect.arrayContaining([expect.stringMatching(/^ThrowsQueueDlq/), expect.stringMatching(/^ThrowsQueue/)]));
+    expect(cloud.tables).toHaveLength(1);
+    expect(cloud.functions.size).toBe(5);
+    expect(cloud.skipped).toEqual(expect.arrayContaining([expect.stringMatching(/AWS::IAM::Role \(not emulated locally\)/)]));
+  });
+});
+
+describe('Local cloud: event source mappings', () => {
+  it('sends a message from a consumer that always throws to the DLQ after exactly maxReceiveCount receives', async () => {
+    const body = randomUUID();
+    await send('ThrowsQueueUrl', body);
+    const dead = await eventually(
+      async () => (await sqs.send(new ReceiveMessageCommand({ QueueUrl: out.ThrowsQueueDlqUrl, WaitTimeSeconds: 1 }))).Messages ?? [],
+      (messages) => messages.length > 0,
+    );
+    expect(dead.map((message) => message.Body)).toStrictEqual([body]);
+    expect(await receivesOf(`throws#${body}`)).toBe(3);
+  });
+
+  it('redelivers only the records a partial batch response reports', async () => {
+    const tag = randomUUID();
+    for (const body of [`ok-1-${tag}`, `fail-${tag}`, `ok-2-${tag}`]) await send('PartialQueueUrl', body);
+    const failedTwice = await eventually(() => receivesOf(`partial#fail-${tag}`), (count) => count >= 2);
+    expect(failedTwice).toBe(2);
+    // Give a wrongly redelivered success time to show up before checking it did not.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect(await receivesOf(`partial#ok-1-${tag}`)).toBe(1);
+    expect(await receivesOf(`partial#ok-2-${tag}`)).toBe(1);
+    expect(await receivesOf(`partial#fail-${tag}`)).toBe(2);
+  });
+
+  it('cuts off a consumer past its timeout and retries the message', async () => {
+    const body = randomUUID();
+    await send('SlowQueueUrl', body);
+    expect(await eventually(() => receivesOf(`slow-done#${body}`), (count) => count >= 1)).toBe(1);
+    // The first attempt was terminated before it finished: two starts, one completion.
+    expect(await receivesOf(`slow#${body}`)).toBe(2);
+  });
+
+  it('caps concurrent instances at the mapping maxConcurrency, measured from what the handler saw', async () => {
+    for (let index = 0; index < 10; index += 1) await send('ConcurrencyQueueUrl', `c-${index}`);
+    const intervals = await eventually(
+      async () => ((await dynamo.send(new ScanCommand({ TableName: out.RecordsTable, ConsistentRead: true }))).Items ?? []).filter((item) => String(item.pk).startsWith('interval#')),
+      (items) => items.length >= 10,
+      30_000,
+    );
+    expect(intervals).toHaveLength(10);
+    const events = intervals.flatMap((item) => [
+      { at: item.startedAt as number, delta: 1 },
+      { at: item.endedAt as number, delta: -1 },
+    ]);
+    events.sort((left, right) => left.at - right.at || left.delta - right.delta);
+    let running = 0;
+    let peak = 0;
+    for (const event of events) peak = Math.max(peak, (running += event.delta));
+    expect(peak).toBe(2);
+    expect(cloud.functions.get(out.ConcurrencyName!)?.peakConcurrency).toBe(2);
+  });
+});
+
+describe('Local cloud: the Lambda Invoke API', () => {
+  const invoke = (payload: unknown, invocationType: 'RequestResponse' | 'Event' = 'RequestResponse') =>
+    lambda.send(new InvokeCommand({ FunctionName: out.ResponderName, Payload: Buffer.from(JSON.stringify(payload)), InvocationType: invocationType }));
+
+  it('answers RequestResponse with the result, keeping module state in the warm instance', async () => {
+    const first = await invoke({ mode: 'echo', value: 'a' });
+    const second = await invoke({ mode: 'echo', value: 'b' });
+    expect(first.StatusCode).toBe(200);
+    expect(first.FunctionError).toBeUndefined();
+    const answers = [first, second].map((response) => JSON.parse(Buffer.from(response.Payload!).toString()));
+    expect(answers[1].value).toBe('b');
+    expect(answers[1].invocationsOfThisInstance).toBe(answers[0].invocationsOfThisInstance + 1);
+  });
+
+  it('reports a thrown error as a function error', async () => {
+    const response = await invoke({ mode: 'throw' });
+    expect(response.FunctionError).toBe('Unhandled');
+    expect(JSON.parse(Buffer.from(response.Payload!).toString())).toMatchObject({ errorType: 'TypeError', errorMessage: 'asked to fail' });
+  });
+
+  it('accepts an Event invocation with 202', async () => {
+    expect((await invoke({ mode: 'echo' }, 'Event')).StatusCode).toBe(202);
+  });
+
+  it('answers 429 when the function concurrency (reserved 1) is exhausted', async () => {
+    const busy = invoke({ mode: 'sleep', ms: 1000 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await expect(invoke({ mode: 'echo' })).rejects.toBeInstanceOf(TooManyRequestsException);
+    await busy;
+  });
+
+  it('times out an invocation past the function timeout', async () => {
+    const response = await invoke({ mode: 'sleep', ms: 5000 });
+    expect(response.FunctionError).toBe('Unhandled');
+    expect(JSON.parse(Buffer.from(response.Payload!).toString())).toMatchObject({ errorType: 'Sandbox.Timedout' });
+  });
+});
