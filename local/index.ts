@@ -99,7 +99,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const skipped: string[] = [];
     for (const stack of stacks) {
       const built = new Map<string, ResourceAttributes>();
-      queues.push(...(await provisionQueues(sqs, stack, built)));
+      queues.push(...(await provisionQueues(sqs, endpoints.sqs, stack, built)));
       tables.push(...(await provisionTables(ddb, stack, built)));
       const resolver = new IntrinsicResolver(stack.name, built);
       const stackFunctions = buildFunctions(stack, resolver, built, endpoints, { showLogs: options.showFunctionLogs ?? false });

@@ -48,6 +48,7 @@ export function physicalName(stackName: string, logicalId: string, suffix = ''):
  */
 export async function provisionQueues(
   sqs: SQSClient,
+  sqsEndpoint: string,
   stack: SynthesizedStack,
   built: Map<string, ResourceAttributes>,
 ): Promise<ProvisionedQueue[]> {
@@ -59,10 +60,13 @@ export async function provisionQueues(
     const name = typeof properties.QueueName === 'string' ? properties.QueueName : physicalName(stack.name, logicalId, fifo ? '.fifo' : '');
     const attributes: Record<string, string> = {};
     for (const key of QUEUE_ATTRIBUTES) if (properties[key] !== undefined) attributes[key] = String(properties[key]);
-    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+    await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+    // fauxqs names queues sqs.<region>.localhost, which not every resolver knows and which the SDK would then
+    // prefer over its endpoint; it serves the same queue at the endpoint's own host, so that form is published.
+    const QueueUrl = `${sqsEndpoint}/${LOCAL_ACCOUNT}/${name}`;
     const arn = `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${name}`;
-    built.set(logicalId, { ref: QueueUrl!, attributes: { Arn: arn, QueueName: name, QueueUrl: QueueUrl! } });
-    queues.push({ logicalId, name, url: QueueUrl!, arn });
+    built.set(logicalId, { ref: QueueUrl, attributes: { Arn: arn, QueueName: name, QueueUrl } });
+    queues.push({ logicalId, name, url: QueueUrl, arn });
   }
   const resolver = new IntrinsicResolver(stack.name, built);
   for (const [logicalId, resource] of declared) {

@@ -1,0 +1,221 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SendMessageBatchCommand, SendMessageCommand, SQSClient, type MessageAttributeValue } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { channels as exampleChannels } from '../channels.ts';
+import { MessageAttribute, OutputKey, StateKeys, type ChannelDefinition, type LifecycleRecord } from '../policy/index.ts';
+import { discover, type Discovered, type DiscoveryOptions } from './discovery.ts';
+import { DeadLettered, InvalidArgument, InvalidJson, MessageTooLarge, ReplyTimeout, SchemaViolation, StackNotDeployed, UnknownChannel, WrongPolicy } from './errors.ts';
+import { requestWithFallback, type Answer, type RequestOptions } from './request.ts';
+
+/** SQS's limit for one message, body and attributes together (1 MiB since 2025; the emulator enforces the same). */
+export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
+
+export type ChannelCatalog = Readonly<Record<string, ChannelDefinition>>;
+
+export interface ClientOptions extends DiscoveryOptions {
+  /** The channels this client may use. @default - the example application's (lib/channels.ts) */
+  readonly channels?: ChannelCatalog;
+}
+
+export interface SendOptions {
+  /** @default - a new UUID */
+  readonly correlationId?: string;
+  /** FIFO channels: the message group. @default - the correlation id (no ordering across messages) */
+  readonly groupId?: string;
+}
+
+/** What SQS's acceptance of a message means for the caller: it is stored; its effect will come. */
+export interface Acknowledgement {
+  readonly channel: string;
+  readonly messageId: string;
+  readonly correlationId: string;
+}
+
+/** Where a message is: 'queued' until a consumer first sees it, then its lifecycle record's status. */
+export type MessageStatus = { readonly status: 'queued'; readonly correlationId: string } | LifecycleRecord;
+
+/**
+ * The sender SDK: one client for every policy. It validates against the channel's schema before anything
+ * leaves the process, sets correlation ids, picks the mechanism from the policy (SQS for queue channels, a
+ * synchronous Lambda invoke with failover for request-response) and reads lifecycle records for status and replies.
+ */
+export class MessagingClient {
+  public readonly discovered: Discovered;
+  public readonly channels: ChannelCatalog;
+  public readonly sqs: SQSClient;
+  public readonly dynamo: DynamoDBDocumentClient;
+  public readonly lambda: LambdaClient;
+
+  public constructor(discovered: Discovered, channels: ChannelCatalog) {
+    this.discovered = discovered;
+    this.channels = channels;
+    const common = { region: discovered.region, credentials: discovered.credentials };
+    this.sqs = new SQSClient({ ...common, endpoint: discovered.endpoints.sqs });
+    this.dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ ...common, endpoint: discovered.endpoints.dynamodb }), {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    // One attempt: the deadline logic decides what happens after a failure, not the SDK's retry policy.
+    this.lambda = new LambdaClient({ ...common, endpoint: discovered.endpoints.lambda, maxAttempts: 1 });
+  }
+
+  public channel(name: string): ChannelDefinition {
+    const channel = this.channels[name];
+    if (!channel) throw new UnknownChannel(name, Object.keys(this.channels));
+    return channel;
+  }
+
+  /** The output value for a key, or a clear error naming what the stack lacks. */
+  public output(key: string): string {
+    const value = this.discovered.outputs[key];
+    if (!value) throw new StackNotDeployed(`the deployed stack has no output ${key}; is it the same version as this client?`);
+    return value;
+  }
+
+  /** Checks a payload against the channel's schema and SQS's size limit, returning the body to send. */
+  public encode(channelName: string, payload: unknown): string {
+    const channel = this.channel(channelName);
+    const checked = channel.schema.safeParse(payload);
+    if (!checked.success) {
+      const issues = checked.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
+      throw new SchemaViolation(`${channelName}: the payload breaks the channel's schema: ${issues}`);
+    }
+    const body = JSON.stringify(checked.data);
+    const bytes = Buffer.byteLength(body, 'utf8') + ATTRIBUTE_ALLOWANCE_BYTES;
+    if (bytes > SQS_MAX_MESSAGE_BYTES) {
+      throw new MessageTooLarge(`${channelName}: the message is ${bytes} bytes with its attributes, over SQS's ${SQS_MAX_MESSAGE_BYTES}`);
+    }
+    return body;
+  }
+
+  /** Sends to a guaranteed or fire-and-forget channel; resolves once SQS has accepted the message. */
+  public async send(channelName: string, payload: unknown, options: SendOptions = {}): Promise<Acknowledgement> {
+    const [acknowledgement] = await this.sendBatch(channelName, [payload], options);
+    return acknowledgement!;
+  }
+
+  /** Sends up to 10 messages in one SendMessageBatch; each gets its own correlation id. */
+  public async sendBatch(channelName: string, payloads: readonly unknown[], options: SendOptions = {}): Promise<Acknowledgement[]> {
+    const channel = this.channel(channelName);
+    if (channel.policy.kind === 'request-response') {
+      throw new WrongPolicy(`${channelName} is a request-response channel: use request, not send`);
+    }
+    if (payloads.length < 1 || payloads.length > 10) throw new InvalidArgument('a batch holds 1 to 10 messages');
+    if (payloads.length > 1 && options.correlationId) throw new InvalidArgument('a batch cannot share one correlation id');
+    const queueUrl = this.output(OutputKey.queueUrl(channelName));
+    const fifo = channel.policy.kind === 'guaranteed' && channel.policy.fifo;
+    const now = Date.now();
+    const entries = payloads.map((payload, index) => {
+      const correlationId = options.correlationId ?? randomUUID();
+      const attributes: Record<string, MessageAttributeValue> = {
+        [MessageAttribute.correlationId]: { DataType: 'String', StringValue: correlationId },
+        [MessageAttribute.sentAt]: { DataType: 'Number', StringValue: String(now) },
+      };
+      if (channel.policy.kind === 'fire-and-forget') {
+        attributes[MessageAttribute.expiresAt] = { DataType: 'Number', StringValue: String(now + channel.policy.timeToLiveSeconds * 1000) };
+      }
+      return {
+        Id: String(index),
+        MessageBody: this.encode(channelName, payload),
+        MessageAttributes: attributes,
+        ...(fifo ? { MessageGroupId: options.groupId ?? correlationId, MessageDeduplicationId: correlationId } : {}),
+        correlationId,
+      };
+    });
+    if (entries.length === 1) {
+      const { correlationId, Id: _id, ...entry } = entries[0]!;
+      const { MessageId } = await this.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, ...entry }));
+      return [{ channel: channelName, messageId: MessageId!, correlationId }];
+    }
+    const { Successful = [], Failed = [] } = await this.sqs.send(
+      new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries.map(({ correlationId: _c, ...entry }) => entry) }),
+    );
+    if (Failed.length > 0) throw new Error(`${channelName}: SQS refused ${Failed.length} of ${entries.length} messages: ${Failed[0]!.Message}`);
+    return Successful.map((accepted) => ({ channel: channelName, messageId: accepted.MessageId!, correlationId: entries[Number(accepted.Id)]!.correlationId }));
+  }
+
+  /** Asks a request-response channel and waits for its answer within the deadline (see requestWithFallback). */
+  public async request<T = unknown>(channelName: string, payload: unknown, options: RequestOptions = {}): Promise<Answer<T>> {
+    const channel = this.channel(channelName);
+    if (channel.policy.kind !== 'request-response') {
+      throw new WrongPolicy(`${channelName} is a ${channel.policy.kind} channel: use send, not request`);
+    }
+    const deadlineMs = options.deadlineMs ?? channel.policy.deadlineMs;
+    const hedgeAfterFraction = options.hedgeAfterFraction ?? channel.policy.hedgeAfterFraction;
+    if (!(deadlineMs > 0)) throw new InvalidArgument(`the deadline must be a positive number of milliseconds, not ${deadlineMs}`);
+    if (hedgeAfterFraction !== undefined && !(hedgeAfterFraction > 0 && hedgeAfterFraction < 1)) {
+      throw new InvalidArgument(`the hedge fraction must be between 0 and 1, not ${hedgeAfterFraction}`);
+    }
+    return requestWithFallback<T>(this.lambda, {
+      channel: channelName,
+      body: this.encode(channelName, payload),
+      primary: this.output(OutputKey.primaryFunctionName(channelName)),
+      fallback: channel.policy.fallback ? this.output(OutputKey.fallbackFunctionName(channelName)) : undefined,
+      deadlineMs,
+      hedgeAfterFraction,
+      failoverAfterFraction: options.failoverAfterFraction ?? 0.6,
+      replySchema: channel.replySchema,
+    });
+  }
+
+  /** Every channel's lifecycle record for a correlation id; 'queued' when no consumer has seen it yet. */
+  public async status(correlationId: string): Promise<MessageStatus[]> {
+    const { Items = [] } = await this.dynamo.send(
+      new QueryCommand({
+        TableName: this.output(OutputKey.stateTableName),
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': StateKeys.partitionKey },
+        ExpressionAttributeValues: { ':pk': StateKeys.lifecyclePartition(correlationId) },
+        ConsistentRead: true,
+      }),
+    );
+    if (Items.length === 0) return [{ status: 'queued', correlationId }];
+    return Items.map(({ pk: _pk, sk: _sk, leaseToken: _token, expiresAt: _ttl, ...record }) => record as LifecycleRecord);
+  }
+
+  /**
+   * Waits for a guaranteed message's reply, polling its lifecycle record with backoff (50 ms doubling to 1 s).
+   * Resolves with the reply once applied; throws DeadLettered with the reason, or ReplyTimeout at the timeout.
+   */
+  public async awaitReply<T = unknown>(correlationId: string, options: { timeoutMs?: number; channel?: string } = {}): Promise<T> {
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    const giveUpAt = Date.now() + timeoutMs;
+    let delay = 50;
+    for (;;) {
+      const records = (await this.status(correlationId)).filter((record) => !options.channel || ('channel' in record && record.channel === options.channel));
+      const record = records.find((candidate) => candidate.status === 'succeeded' || candidate.status === 'dead-lettered');
+      if (record?.status === 'succeeded') return (record as LifecycleRecord).reply as T;
+      if (record?.status === 'dead-lettered') throw new DeadLettered(`${correlationId} was dead-lettered: ${(record as LifecycleRecord).reason ?? 'no reason recorded'}`);
+      const remaining = giveUpAt - Date.now();
+      if (remaining <= 0) {
+        const last = records[0];
+        throw new ReplyTimeout(`no reply for ${correlationId} within ${timeoutMs} ms (status: ${last?.status ?? 'queued'})`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(delay, remaining)));
+      delay = Math.min(delay * 2, 1000);
+    }
+  }
+
+  public destroy(): void {
+    this.sqs.destroy();
+    this.dynamo.destroy();
+    this.lambda.destroy();
+  }
+}
+
+/** Room for the SDK's own attributes (correlationId, sentAt, expiresAt) in the size check. */
+const ATTRIBUTE_ALLOWANCE_BYTES = 256;
+
+export async function createClient(options: ClientOptions): Promise<MessagingClient> {
+  return new MessagingClient(await discover(options), options.channels ?? (exampleChannels as unknown as ChannelCatalog));
+}
+
+/** Parses user-supplied JSON text with an error that says what is wrong, not where in the parser. */
+export function parseJson(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new InvalidJson(`${source} is not valid JSON: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Every error a caller of the SDK (and so a user of the CLI) can meet: one line of text, a stable `code`, and
+ * the exit status the CLI maps it to. No stack trace is needed to understand any of them.
+ */
+export abstract class ClientError extends Error {
+  public abstract readonly code: string;
+  /** The CLI's exit status: 2 for bad input, 3 for an environment problem, 4 for a message that failed. */
+  public abstract readonly exitCode: number;
+
+  public constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+abstract class BadInput extends ClientError {
+  public readonly exitCode = 2;
+}
+abstract class EnvironmentProblem extends ClientError {
+  public readonly exitCode = 3;
+}
+abstract class MessageFailure extends ClientError {
+  public readonly exitCode = 4;
+}
+
+export class UnknownChannel extends BadInput {
+  public readonly code = 'UNKNOWN_CHANNEL';
+  public constructor(channel: string, known: readonly string[]) {
+    super(`unknown channel "${channel}"; the channels are: ${known.join(', ')}`);
+  }
+}
+
+export class InvalidJson extends BadInput {
+  public readonly code = 'INVALID_JSON';
+}
+
+export class SchemaViolation extends BadInput {
+  public readonly code = 'SCHEMA_VIOLATION';
+}
+
+export class MessageTooLarge extends BadInput {
+  public readonly code = 'MESSAGE_TOO_LARGE';
+}
+
+export class WrongPolicy extends BadInput {
+  public readonly code = 'WRONG_POLICY';
+}
+
+export class InvalidArgument extends BadInput {
+  public readonly code = 'INVALID_ARGUMENT';
+}
+
+export class LocalCloudNotRunning extends EnvironmentProblem {
+  public readonly code = 'LOCAL_CLOUD_NOT_RUNNING';
+}
+
+export class StackNotDeployed extends EnvironmentProblem {
+  public readonly code = 'STACK_NOT_DEPLOYED';
+}
+
+export class MissingCredentials extends EnvironmentProblem {
+  public readonly code = 'MISSING_CREDENTIALS';
+}
+
+export class EndpointUnreachable extends EnvironmentProblem {
+  public readonly code = 'ENDPOINT_UNREACHABLE';
+}
+
+/** What each responder did before the deadline passed. */
+export interface ResponderAttempt {
+  readonly responder: 'primary' | 'fallback';
+  readonly outcome: string;
+}
+
+export class DeadlineExceeded extends MessageFailure {
+  public readonly code = 'DEADLINE_EXCEEDED';
+  public readonly attempts: readonly ResponderAttempt[];
+  public constructor(channel: string, deadlineMs: number, attempts: readonly ResponderAttempt[]) {
+    super(`${channel}: no answer within ${deadlineMs} ms (${attempts.map((a) => `${a.responder}: ${a.outcome}`).join('; ') || 'no responder answered'})`);
+    this.attempts = attempts;
+  }
+}
+
+export class DeadLettered extends MessageFailure {
+  public readonly code = 'DEAD_LETTERED';
+}
+
+export class ReplyTimeout extends MessageFailure {
+  public readonly code = 'REPLY_TIMEOUT';
+}
+
+export class NotFound extends MessageFailure {
+  public readonly code = 'NOT_FOUND';
+}
+
+export class NoAnswer extends MessageFailure {
+  public readonly code = 'NO_ANSWER';
+  public readonly attempts: readonly ResponderAttempt[];
+  public constructor(channel: string, attempts: readonly ResponderAttempt[]) {
+    super(`${channel}: every responder failed (${attempts.map((a) => `${a.responder}: ${a.outcome}`).join('; ')})`);
+    this.attempts = attempts;
+  }
+}

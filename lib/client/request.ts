@@ -1,0 +1,114 @@
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { z } from 'zod';
+import { DeadlineExceeded, NoAnswer, type ResponderAttempt } from './errors.ts';
+
+export interface RequestOptions {
+  /** How long to wait in all. @default - the channel policy's deadlineMs */
+  readonly deadlineMs?: number;
+  /** Also ask the fallback once the primary has not answered within this share of the deadline; the first answer wins. @default - the policy's */
+  readonly hedgeAfterFraction?: number;
+  /**
+   * Without hedging, the share of the deadline the primary gets before it is abandoned for the fallback, so a
+   * slow primary still leaves the fallback time to answer. @default 0.6
+   */
+  readonly failoverAfterFraction?: number;
+}
+
+export interface Answer<T> {
+  readonly answer: T;
+  readonly responder: 'primary' | 'fallback';
+  readonly elapsedMs: number;
+}
+
+export interface RequestPlan {
+  readonly channel: string;
+  readonly body: string;
+  readonly primary: string;
+  readonly fallback?: string;
+  readonly deadlineMs: number;
+  readonly hedgeAfterFraction?: number;
+  readonly failoverAfterFraction: number;
+  readonly replySchema?: z.ZodType;
+}
+
+/**
+ * Asks the primary, and the fallback when the primary fails (a function error, a throttle) or is too slow,
+ * within one deadline the caller's side enforces. With hedging the fallback is asked alongside a slow primary
+ * and whichever answers first wins. Every call still running when the outcome is known is aborted.
+ */
+export function requestWithFallback<T>(lambda: LambdaClient, plan: RequestPlan): Promise<Answer<T>> {
+  const started = performance.now();
+  const attempts: ResponderAttempt[] = [];
+  const calls = new Map<'primary' | 'fallback', AbortController>();
+  return new Promise<Answer<T>>((resolve, reject) => {
+    let settled = false;
+    const timers: NodeJS.Timeout[] = [];
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      timers.forEach(clearTimeout);
+      for (const controller of calls.values()) controller.abort();
+      outcome();
+    };
+    const ask = (responder: 'primary' | 'fallback') => {
+      const functionName = responder === 'primary' ? plan.primary : plan.fallback;
+      if (!functionName || calls.has(responder) || settled) return;
+      const controller = new AbortController();
+      calls.set(responder, controller);
+      invokeResponder<T>(lambda, functionName, plan, controller.signal).then(
+        (answer) => settle(() => resolve({ answer, responder, elapsedMs: Math.round(performance.now() - started) })),
+        (error: Error) => {
+          if (settled) return;
+          attempts.push({ responder, outcome: controller.signal.aborted ? 'abandoned as too slow' : error.message });
+          calls.get(responder)!.abort();
+          if (responder === 'primary') ask('fallback');
+          const allDone = [...calls.keys()].every((name) => attempts.some((attempt) => attempt.responder === name));
+          if (allDone && (calls.has('fallback') || !plan.fallback)) settle(() => reject(new NoAnswer(plan.channel, attempts)));
+        },
+      );
+    };
+    timers.push(
+      setTimeout(() => {
+        const pending = [...calls.keys()].filter((name) => !attempts.some((attempt) => attempt.responder === name));
+        settle(() => reject(new DeadlineExceeded(plan.channel, plan.deadlineMs, [...attempts, ...pending.map((responder) => ({ responder, outcome: 'still running' }))])));
+      }, plan.deadlineMs),
+    );
+    if (plan.fallback) {
+      if (plan.hedgeAfterFraction !== undefined) timers.push(setTimeout(() => ask('fallback'), plan.hedgeAfterFraction * plan.deadlineMs));
+      else timers.push(setTimeout(() => calls.get('primary')?.abort(), plan.failoverAfterFraction * plan.deadlineMs));
+    }
+    ask('primary');
+  });
+}
+
+async function invokeResponder<T>(lambda: LambdaClient, functionName: string, plan: RequestPlan, signal: AbortSignal): Promise<T> {
+  let response;
+  try {
+    response = await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: Buffer.from(plan.body) }), { abortSignal: signal });
+  } catch (error) {
+    const name = (error as Error).name;
+    if (name === 'TooManyRequestsException') throw new Error('throttled (429)');
+    if (signal.aborted) throw new Error('aborted');
+    throw new Error(`${name}: ${(error as Error).message}`);
+  }
+  const text = response.Payload ? Buffer.from(response.Payload).toString('utf8') : 'null';
+  if (response.FunctionError) {
+    const detail = safeJson(text) as { errorType?: string; errorMessage?: string } | undefined;
+    throw new Error(`function error: ${detail?.errorType ?? response.FunctionError}: ${detail?.errorMessage ?? text}`);
+  }
+  const answer = safeJson(text);
+  if (plan.replySchema) {
+    const checked = plan.replySchema.safeParse(answer);
+    if (!checked.success) throw new Error(`answer broke the reply schema: ${checked.error.issues.map((issue) => issue.message).join('; ')}`);
+    return checked.data as T;
+  }
+  return answer as T;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

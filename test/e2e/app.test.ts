@@ -1,0 +1,91 @@
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DeadLettered, peekDeadLetters, type MessagingClient } from '../../lib/client/index.ts';
+import { MessageAttribute, OutputKey } from '../../lib/policy/index.ts';
+import { connect } from './target.ts';
+
+// The same suite runs on the local cloud (inside npm test), on LocalStack and on AWS; only connect() differs.
+let client: MessagingClient;
+let close: () => Promise<void>;
+beforeAll(async () => ({ client, close } = await connect()));
+afterAll(() => close?.());
+
+const stateItem = async (pk: string, sk: string) =>
+  (await client.dynamo.send(new GetCommand({ TableName: client.output(OutputKey.stateTableName), Key: { pk, sk }, ConsistentRead: true }))).Item;
+
+async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let value = await read();
+  while (!check(value) && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    value = await read();
+  }
+  return value;
+}
+
+describe('E2E: guaranteed (orders)', () => {
+  it('acknowledges at once, applies the order once, and answers later through awaitReply', async () => {
+    const orderId = `o-${randomUUID().slice(0, 8)}`;
+    const ack = await client.send('orders', { orderId, customerId: 'c-1', items: [{ sku: 'apple', quantity: 3 }] });
+    expect(ack).toMatchObject({ channel: 'orders', messageId: expect.any(String), correlationId: expect.any(String) });
+
+    const reply = await client.awaitReply<{ orderId: string; confirmation: string; itemCount: number }>(ack.correlationId, { timeoutMs: 20_000 });
+
+    expect(reply).toMatchObject({ orderId, itemCount: 3, confirmation: expect.stringMatching(/^ORD-[0-9A-F]{10}$/) });
+    expect(await stateItem(`order#${orderId}`, 'order')).toMatchObject({ orderId, status: 'accepted', correlationId: ack.correlationId });
+    const [record] = await client.status(ack.correlationId);
+    expect(record).toMatchObject({ status: 'succeeded', channel: 'orders', attempts: 1, reply });
+  });
+
+  it('shows a body sent behind the SDK dead-lettered with its reason, in status, awaitReply and the DLQ', async () => {
+    const correlationId = randomUUID();
+    await client.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: client.output(OutputKey.queueUrl('orders')),
+        MessageBody: JSON.stringify({ orderId: 'o-bad', items: [] }),
+        MessageAttributes: { [MessageAttribute.correlationId]: { DataType: 'String', StringValue: correlationId } },
+      }),
+    );
+
+    await expect(client.awaitReply(correlationId, { timeoutMs: 20_000 })).rejects.toThrow(DeadLettered);
+    const [record] = await client.status(correlationId);
+    expect(record).toMatchObject({ status: 'dead-lettered', reason: expect.stringMatching(/^schema violation: customerId: .*items: /) });
+    const letters = await eventually(() => peekDeadLetters(client, 'orders', 50), (found) => found.some((letter) => letter.correlationId === correlationId));
+    expect(letters.find((letter) => letter.correlationId === correlationId)).toMatchObject({ attempts: 1, reason: (record as { reason: string }).reason });
+  });
+
+  it('says queued for a correlation id no consumer has seen', async () => {
+    const unknown = randomUUID();
+    expect(await client.status(unknown)).toStrictEqual([{ status: 'queued', correlationId: unknown }]);
+  });
+});
+
+describe('E2E: fire-and-forget (presence)', () => {
+  it('applies a live notice and never an expired one', async () => {
+    const live = randomUUID();
+    const expired = randomUUID();
+    await client.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: client.output(OutputKey.queueUrl('presence')),
+        MessageBody: JSON.stringify({ userId: expired, activity: 'lunch-invitation', room: 'kitchen' }),
+        MessageAttributes: { [MessageAttribute.expiresAt]: { DataType: 'Number', StringValue: String(Date.now() - 1000) } },
+      }),
+    );
+    await client.send('presence', { userId: live, activity: 'typing', room: 'kitchen' });
+
+    const applied = await eventually(() => stateItem('presence#kitchen', `user#${live}`), (item) => item !== undefined);
+    expect(applied).toMatchObject({ activity: 'typing' });
+    // Both were sent before the live one was applied and the consumer takes them in order of arrival.
+    expect(await stateItem('presence#kitchen', `user#${expired}`)).toBeUndefined();
+  });
+});
+
+describe('E2E: request-response (quotes)', () => {
+  it('answers within the deadline from the primary', async () => {
+    const result = await client.request('quotes', { sku: 'coffee', quantity: 2 });
+    expect(result).toMatchObject({ responder: 'primary', answer: { sku: 'coffee', totalCents: 2598, source: 'live' } });
+    expect(result.elapsedMs).toBeLessThanOrEqual(1500);
+  });
+});
