@@ -1,0 +1,174 @@
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient, type MessagingClient } from '../../lib/client/index.ts';
+import { MessageAttribute, OutputKey } from '../../lib/policy/index.ts';
+import { startLocalCloud, type LocalCloud } from '../../local/index.ts';
+
+const stateDir = `.local-cloud/cli-${randomUUID().slice(0, 8)}`;
+const scratch = mkdtempSync(join(tmpdir(), 'msg-cli-'));
+let cloud: LocalCloud;
+let client: MessagingClient;
+
+beforeAll(async () => {
+  cloud = await startLocalCloud({ stateDir });
+  client = await createClient({ target: 'local', localStateDir: stateDir });
+});
+
+afterAll(async () => {
+  client?.destroy();
+  await cloud?.stop();
+  rmSync(stateDir, { recursive: true, force: true });
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  json(): any;
+}
+
+/**
+ * Runs the CLI as a user would, in its own process. Asynchronously: the emulators serve from this process,
+ * so blocking it would leave the CLI waiting on them.
+ */
+function msg(args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/msg.ts', ...args], {
+    env: { ...process.env, MSG_LOCAL_STATE_DIR: stateDir, ...options.env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  child.stdin.end(options.input ?? '');
+  return new Promise((resolve) =>
+    child.on('close', (code) => resolve({ code, stdout, stderr: stderr.trim(), json: () => JSON.parse(stdout) })),
+  );
+}
+
+/** A user mistake: one line on stderr naming the code, no stack trace, the exit status of its kind. */
+function expectUserError(result: CliResult, code: string, exitCode: number) {
+  expect(result.code).toBe(exitCode);
+  expect(result.stderr.split('\n')).toHaveLength(1);
+  expect(result.stderr).toMatch(new RegExp(`^msg: .+ \\[${code}\\]$`));
+  expect(result.stderr).not.toMatch(/\n\s+at /);
+  expect(result.stdout).toBe('');
+}
+
+describe('CLI: everyday commands', () => {
+  it('lists the channels with their policies and endpoints', async () => {
+    const result = await msg(['channels', '--json']);
+    expect(result.code).toBe(0);
+    expect(result.json()).toEqual([
+      expect.objectContaining({ name: 'orders', policy: 'guaranteed', endpoints: expect.objectContaining({ ordersQueueUrl: expect.any(String) }) }),
+      expect.objectContaining({ name: 'presence', policy: 'fire-and-forget' }),
+      expect.objectContaining({ name: 'quotes', policy: 'request-response' }),
+    ]);
+  });
+
+  it('sends an order, awaits its reply and shows its status', async () => {
+    const orderId = `o-${randomUUID().slice(0, 8)}`;
+    const sent = await msg(['send', 'orders', JSON.stringify({ orderId, customerId: 'c-9', items: [{ sku: 'tea', quantity: 2 }] }), '--json']);
+    expect(sent.code).toBe(0);
+    const { correlationId } = sent.json();
+
+    const awaited = await msg(['await', correlationId, '--timeout', '20000', '--json']);
+    expect(awaited.code).toBe(0);
+    expect(awaited.json()).toMatchObject({ orderId, itemCount: 2 });
+
+    const status = await msg(['status', correlationId, '--json']);
+    expect(status.json()).toEqual([expect.objectContaining({ status: 'succeeded', channel: 'orders', attempts: 1 })]);
+  });
+
+  it('reads the payload from a file and from standard input', async () => {
+    const file = join(scratch, 'notice.json');
+    writeFileSync(file, JSON.stringify({ userId: 'u-1', activity: 'online', room: 'r' }));
+    expect((await msg(['send', 'presence', '--file', file, '--json'])).code).toBe(0);
+    expect((await msg(['send', 'presence', '-', '--json'], { input: JSON.stringify({ userId: 'u-2', activity: 'typing', room: 'r' }) })).code).toBe(0);
+  });
+
+  it('asks a request-response channel', async () => {
+    const result = await msg(['request', 'quotes', '{"sku":"bread","quantity":3}', '--json']);
+    expect(result.code).toBe(0);
+    expect(result.json()).toMatchObject({ responder: 'primary', answer: { totalCents: 1047, source: 'live' } });
+  });
+});
+
+describe('CLI: dead letters', () => {
+  it('peeks, redrives and purges, keeping the reason and the correlation id', async () => {
+    const correlationId = randomUUID();
+    await client.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: client.output(OutputKey.queueUrl('orders')),
+        MessageBody: '{"orderId": "broken"',
+        MessageAttributes: { [MessageAttribute.correlationId]: { DataType: 'String', StringValue: correlationId } },
+      }),
+    );
+    await expect(client.awaitReply(correlationId, { timeoutMs: 20_000 })).rejects.toThrow(/dead-lettered: invalid JSON/);
+
+    const peeked = await msg(['dlq', 'peek', 'orders', '--max', '50', '--json']);
+    expect(peeked.code).toBe(0);
+    expect(peeked.json()).toEqual(expect.arrayContaining([expect.objectContaining({ correlationId, attempts: 1, reason: expect.stringMatching(/^invalid JSON/) })]));
+
+    const redriven = await msg(['dlq', 'redrive', 'orders', '--json']);
+    expect(redriven.code).toBe(0);
+    expect(redriven.json()).toMatchObject({ moved: expect.any(Number), failed: 0, mechanism: 'receive-send-delete' });
+    expect(redriven.json().moved).toBeGreaterThanOrEqual(1);
+
+    // Still invalid, so the consumer dead-letters it again: with the same correlation id and a new attempt.
+    const again = await pollPeek(correlationId);
+    expect(again).toMatchObject({ correlationId, reason: expect.stringMatching(/^invalid JSON/) });
+
+    expectUserError((await msg(['dlq', 'purge', 'orders'])), 'INVALID_ARGUMENT', 2);
+    const purged = await msg(['dlq', 'purge', 'orders', '--yes', '--json']);
+    expect(purged.code).toBe(0);
+    expect(purged.json().purged).toBeGreaterThanOrEqual(1);
+    expect((await msg(['dlq', 'peek', 'orders', '--json'])).json()).toStrictEqual([]);
+  });
+});
+
+async function pollPeek(correlationId: string) {
+  for (let tries = 0; tries < 60; tries += 1) {
+    const found = ((await msg(['dlq', 'peek', 'orders', '--max', '50', '--json'])).json() as { correlationId?: string }[]).find((letter) => letter.correlationId === correlationId);
+    if (found) return found;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return undefined;
+}
+
+describe('CLI: bad input gets one line and a non-zero exit', () => {
+  const bigOrder = () => {
+    const file = join(scratch, 'big.json');
+    writeFileSync(file, JSON.stringify({ orderId: 'o', customerId: 'c', items: [{ sku: 'x'.repeat(1_100_000), quantity: 1 }] }));
+    return file;
+  };
+
+  it.each([
+    ['an unknown channel', ['send', 'invoices', '{}'], 'UNKNOWN_CHANNEL', 2],
+    ['invalid JSON', ['send', 'orders', '{"orderId":'], 'INVALID_JSON', 2],
+    ['a payload failing the schema', ['send', 'orders', '{"orderId":"o"}'], 'SCHEMA_VIOLATION', 2],
+    ['send on a request-response channel', ['send', 'quotes', '{"sku":"tea","quantity":1}'], 'WRONG_POLICY', 2],
+    ['request on a queue channel', ['request', 'orders', '{}'], 'WRONG_POLICY', 2],
+    ['an unknown command', ['frobnicate'], 'INVALID_ARGUMENT', 2],
+    ['an unknown option', ['send', 'orders', '{}', '--bogus'], 'INVALID_ARGUMENT', 2],
+    ['a missing payload', ['send', 'orders'], 'INVALID_ARGUMENT', 2],
+    ['a stack that is not deployed', ['channels', '--stack', 'Nope'], 'STACK_NOT_DEPLOYED', 3],
+    ['a local cloud that is not running', ['channels', '--state-dir', '/nonexistent'], 'LOCAL_CLOUD_NOT_RUNNING', 3],
+  ])('rejects %s', async (_case, args, code, exitCode) => {
+    expectUserError(await msg(args as string[]), code as string, exitCode as number);
+  });
+
+  it('rejects a body over the SQS size limit before sending', async () => {
+    expectUserError((await msg(['send', 'orders', '--file', bigOrder()])), 'MESSAGE_TOO_LARGE', 2);
+  });
+
+  it('rejects missing AWS credentials without touching the network', async () => {
+    const env = { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '', HOME: scratch, AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: join(scratch, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(scratch, 'none') };
+    expectUserError((await msg(['channels', '--target', 'aws', '--region', 'us-east-1'], { env })), 'MISSING_CREDENTIALS', 3);
+  });
+});
