@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { defineChannel, type ChannelDefinition } from '../../lib/policy/index.ts';
+
+/**
+ * The essay's caller needs three services. Each exists twice: as a request-response channel (called and
+ * waited for) and as a guaranteed channel with a reply (sent, answered later). Same work either way.
+ */
+export const SERVICES = ['inventory', 'payment', 'shipping'] as const;
+export const SERVICE_WORK_MS = 150;
+
+const request = z.object({ orderId: z.string() });
+const reply = z.object({ service: z.string(), orderId: z.string() });
+
+export const essayChannels: Record<string, ChannelDefinition<typeof request, typeof reply>> = Object.fromEntries(
+  SERVICES.flatMap((service) => [
+    [`${service}Sync`, defineChannel(`${service}Sync`, { policy: { kind: 'request-response', deadlineMs: 5000, fallback: false }, schema: request, replySchema: reply })],
+    [`${service}Async`, defineChannel(`${service}Async`, { policy: { kind: 'guaranteed', reply: true, timeoutSeconds: 5 }, schema: request, replySchema: reply })],
+  ]),
+);

@@ -1,0 +1,13 @@
+import { responder } from '../../functions/runtime/index.ts';
+import { essayChannels, SERVICE_WORK_MS } from './channels.ts';
+
+const channel = essayChannels[process.env.CHANNEL_NAME!]!;
+
+export const handler = responder({
+  channel,
+  role: 'primary',
+  handle: async ({ orderId }) => {
+    await new Promise((resolve) => setTimeout(resolve, SERVICE_WORK_MS));
+    return { service: channel.name, orderId };
+  },
+});

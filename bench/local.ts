@@ -1,0 +1,109 @@
+/**
+ * npm run bench:local — end-to-end throughput of the local cloud through the guaranteed `orders` channel, next
+ * to the SQS emulator's raw send + receive + delete rate measured in the same run, so the ratio shows what the
+ * local cloud itself (Lambda emulation, runtime, DynamoDB transactions) costs. Prints figures; asserts nothing.
+ *
+ *   BENCH_MESSAGES=5000 npm run bench:local
+ */
+import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { rmSync } from 'node:fs';
+import { createClient } from '../lib/client/index.ts';
+import { OutputKey } from '../lib/policy/index.ts';
+import { LOCAL_CREDENTIALS } from '../local/emulators.ts';
+import { startLocalCloud } from '../local/index.ts';
+
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 5000);
+const SENDERS = 8;
+const stateDir = '.local-cloud/bench-local';
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+async function inParallel(total: number, workers: number, work: (index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: workers }, async () => {
+    while (next < total) await work(next++);
+  }));
+}
+
+const cloud = await startLocalCloud({ stateDir });
+const client = await createClient({ target: 'local', localStateDir: stateDir });
+const config = { region: cloud.endpoints.region, credentials: LOCAL_CREDENTIALS };
+const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ ...config, endpoint: cloud.endpoints.dynamodb }));
+try {
+  console.log(`local cloud ready in ${(cloud.startupMs / 1000).toFixed(1)} s; sending ${MESSAGES} orders through the guaranteed channel…`);
+
+  // End to end: send → queue → poller → worker-thread Lambda → runtime → TransactWriteItems.
+  const sentAt = new Map<string, number>();
+  const started = Date.now();
+  await inParallel(Math.ceil(MESSAGES / 10), SENDERS, async (batch) => {
+    const payloads = Array.from({ length: Math.min(10, MESSAGES - batch * 10) }, (_, offset) => ({
+      orderId: `bench-${batch * 10 + offset}`,
+      customerId: 'bench',
+      items: [{ sku: 'apple', quantity: 1 }],
+    }));
+    const now = Date.now();
+    for (const ack of await client.sendBatch('orders', payloads)) sentAt.set(ack.correlationId, now);
+  });
+  const sendSeconds = (Date.now() - started) / 1000;
+
+  const completedAt = new Map<string, number>();
+  while (completedAt.size < MESSAGES) {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await dynamo.send(
+        new ScanCommand({
+          TableName: client.output(OutputKey.stateTableName),
+          FilterExpression: '#status = :succeeded',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':succeeded': 'succeeded' },
+          ProjectionExpression: 'correlationId, completedAt',
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) if (sentAt.has(item.correlationId)) completedAt.set(item.correlationId, item.completedAt);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    if (completedAt.size < MESSAGES) await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const lastApplied = Math.max(...completedAt.values());
+  const endToEndSeconds = (lastApplied - started) / 1000;
+  const latencies = [...completedAt].map(([id, at]) => at - sentAt.get(id)!).sort((a, b) => a - b);
+
+  // The emulator alone, same process, same count: SendMessageBatch, ReceiveMessage (10), DeleteMessageBatch.
+  const sqs = new SQSClient({ ...config, endpoint: cloud.endpoints.sqs });
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'bench-raw' }));
+  const rawStarted = Date.now();
+  await inParallel(Math.ceil(MESSAGES / 10), SENDERS, async (batch) => {
+    await sqs.send(new SendMessageBatchCommand({ QueueUrl, Entries: Array.from({ length: 10 }, (_, i) => ({ Id: String(i), MessageBody: `raw-${batch}-${i}` })) }));
+  });
+  let received = 0;
+  await inParallel(SENDERS, SENDERS, async () => {
+    while (received < MESSAGES) {
+      const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      if (Messages.length === 0) continue;
+      received += Messages.length;
+      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl, Entries: Messages.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle! })) }));
+    }
+  });
+  const rawSeconds = (Date.now() - rawStarted) / 1000;
+  sqs.destroy();
+
+  const endToEndRate = MESSAGES / endToEndSeconds;
+  const rawRate = MESSAGES / rawSeconds;
+  console.log('');
+  console.log(`| measure (${MESSAGES} messages, ${SENDERS} concurrent senders) | value |`);
+  console.log('|---|---|');
+  console.log(`| local cloud start to ready (synth included) | ${(cloud.startupMs / 1000).toFixed(1)} s |`);
+  console.log(`| send rate (SendMessageBatch through the SDK) | ${(MESSAGES / sendSeconds).toFixed(0)} msg/s |`);
+  console.log(`| end to end, orders channel (send → applied) | ${endToEndRate.toFixed(0)} msg/s |`);
+  console.log(`| send → applied latency p50 / p99 | ${percentile(latencies, 50)} ms / ${percentile(latencies, 99)} ms |`);
+  console.log(`| raw emulator SQS send + receive + delete | ${rawRate.toFixed(0)} msg/s |`);
+  console.log(`| local cloud overhead (raw ÷ end to end) | ${(rawRate / endToEndRate).toFixed(1)}× |`);
+} finally {
+  client.destroy();
+  dynamo.destroy();
+  await cloud.stop();
+  rmSync(stateDir, { recursive: true, force: true });
+}
