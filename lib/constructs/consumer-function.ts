@@ -53,6 +53,8 @@ export class ConsumerFunction extends NodejsFunction {
       bundling: {
         format: OutputFormat.ESM,
         minify: true,
+        // Error class names are how logs, lifecycle reasons and DLQ attributes say what failed.
+        keepNames: true,
         sourceMap: true,
         target: 'node22',
         mainFields: ['module', 'main'],
