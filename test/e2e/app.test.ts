@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeadLettered, peekDeadLetters, type MessagingClient } from '../../lib/client/index.ts';
 import { MessageAttribute, OutputKey } from '../../lib/policy/index.ts';
 import { connect } from './target.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 // The same suite runs on the local cloud (inside npm test), on LocalStack and on AWS; only connect() differs.
 let client: MessagingClient;
@@ -15,15 +16,6 @@ afterAll(() => close?.());
 const stateItem = async (pk: string, sk: string) =>
   (await client.dynamo.send(new GetCommand({ TableName: client.output(OutputKey.stateTableName), Key: { pk, sk }, ConsistentRead: true }))).Item;
 
-async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let value = await read();
-  while (!check(value) && Date.now() < until) {
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    value = await read();
-  }
-  return value;
-}
 
 describe('E2E: guaranteed (orders)', () => {
   it('acknowledges at once, applies the order once, and answers later through awaitReply', async () => {

@@ -12,7 +12,7 @@ import type { SQSEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, startSqsEmulator, type RunningEmulator } from '../../local/emulators.ts';
 import { MessageAttribute, StateKeys } from '../../lib/policy/index.ts';
-import { toSqsRecord } from './sqs-records.ts';
+import { toRecord } from '../../local/sqs-event-source.ts';
 
 /** Real DynamoDB Local and fauxqs, a state table, and queue + DLQ pairs: what a consumer runs against in AWS. */
 export class RuntimeHarness {
@@ -104,7 +104,7 @@ export class RuntimeHarness {
   }
 
   public event(messages: Message[], queueArn: string): SQSEvent {
-    return { Records: messages.map((message) => toSqsRecord(message, queueArn)) };
+    return { Records: messages.map((message) => toRecord(message, queueArn)) };
   }
 
   async #arn(queueUrl: string): Promise<string> {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type MessagingClient } from '../../lib/client/index.ts';
 import { MessageAttribute, OutputKey } from '../../lib/policy/index.ts';
 import { startLocalCloud, type LocalCloud } from '../../local/index.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const stateDir = `.local-cloud/cli-${randomUUID().slice(0, 8)}`;
 const scratch = mkdtempSync(join(tmpdir(), 'msg-cli-'));
@@ -121,8 +122,8 @@ describe('CLI: dead letters', () => {
     expect(redriven.json().moved).toBeGreaterThanOrEqual(1);
 
     // Still invalid, so the consumer dead-letters it again: with the same correlation id and a new attempt.
-    const again = await pollPeek(correlationId);
-    expect(again).toMatchObject({ correlationId, reason: expect.stringMatching(/^invalid JSON/) });
+    const letters = await eventually(async () => (await msg(['dlq', 'peek', 'orders', '--max', '50', '--json'])).json() as { correlationId?: string }[], (found) => found.some((letter) => letter.correlationId === correlationId));
+    expect(letters.find((letter) => letter.correlationId === correlationId)).toMatchObject({ correlationId, reason: expect.stringMatching(/^invalid JSON/) });
 
     expectUserError((await msg(['dlq', 'purge', 'orders'])), 'INVALID_ARGUMENT', 2);
     const purged = await msg(['dlq', 'purge', 'orders', '--yes', '--json']);
@@ -132,14 +133,6 @@ describe('CLI: dead letters', () => {
   });
 });
 
-async function pollPeek(correlationId: string) {
-  for (let tries = 0; tries < 60; tries += 1) {
-    const found = ((await msg(['dlq', 'peek', 'orders', '--max', '50', '--json'])).json() as { correlationId?: string }[]).find((letter) => letter.correlationId === correlationId);
-    if (found) return found;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  return undefined;
-}
 
 describe('CLI: bad input gets one line and a non-zero exit', () => {
   const bigOrder = () => {

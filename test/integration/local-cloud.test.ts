@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalCloud, type LocalCloud } from '../../local/index.ts';
 import { LOCAL_CREDENTIALS } from '../../local/emulators.ts';
 import { synthesizeFixture } from '../fixtures/local-cloud/app.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const stateDir = `.local-cloud/test-${randomUUID().slice(0, 8)}`;
 let cloud: LocalCloud;
@@ -34,16 +35,6 @@ const send = (queueKey: string, body: string) => sqs.send(new SendMessageCommand
 const receivesOf = async (key: string) =>
   ((await dynamo.send(new GetCommand({ TableName: out.RecordsTable, Key: { pk: key }, ConsistentRead: true }))).Item?.receives as number | undefined) ?? 0;
 
-/** Polls until `check` holds or the time is up; returns the last value either way so the assertion reports it. */
-async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let value = await read();
-  while (!check(value) && Date.now() < until) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    value = await read();
-  }
-  return value;
-}
 
 describe('Local cloud: the template', () => {
   it('builds queues, tables and functions from the template and lists what it skips', () => {
