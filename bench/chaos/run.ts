@@ -1,3 +1,4 @@
+import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
@@ -200,8 +201,11 @@ async function noticesUnderExpiry(client: MessagingClient, table: string, count:
 
 /** Request-response with the primary failing half its calls and stalling on a tenth: answered within the deadline? */
 async function requestsUnderFaults(client: MessagingClient, count: number) {
-  // A service in production has warm instances of both responders; warm a few here before counting.
-  await inParallel(8, 4, async (index) => void (await client.request('chaosQuotes', { id: `warm-${index}` }).catch(() => undefined)));
+  // A service in production keeps warm instances of both responders (provisioned concurrency, steady traffic);
+  // start as many of each as there are concurrent callers before counting, or cold starts are what gets measured.
+  const warm = (key: string) =>
+    Promise.all(Array.from({ length: 4 }, (_, index) => client.lambda.send(new InvokeCommand({ FunctionName: client.output(key), Payload: Buffer.from(JSON.stringify({ id: `warm-${index}` })) }))));
+  await Promise.all([warm(OutputKey.primaryFunctionName('chaosQuotes')), warm(OutputKey.fallbackFunctionName('chaosQuotes'))]);
   let answered = 0;
   let byFallback = 0;
   let overDeadline = 0;
