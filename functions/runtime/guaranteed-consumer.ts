@@ -54,10 +54,6 @@ export class GuaranteedConsumer<Schema extends z.ZodType, Reply> {
     this.#clock = options.clock ?? Date.now;
   }
 
-  public get logger() {
-    return this.#telemetry.logger;
-  }
-
   public async processBatch(event: SQSEvent, lambdaContext?: Context): Promise<BatchResponse> {
     if (lambdaContext) this.#telemetry.logger.addContext(lambdaContext);
     const failures: { itemIdentifier: string }[] = [];
