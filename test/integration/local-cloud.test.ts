@@ -123,8 +123,11 @@ describe('Local cloud: the Lambda Invoke API', () => {
   });
 
   it('answers 429 when the function concurrency (reserved 1) is exhausted', async () => {
+    const responder = cloud.functions.get(out.ResponderName!)!;
+    // The Event invocation above may still hold the one instance; start from an idle function.
+    await eventually(async () => responder.busyInstances, (busy) => busy === 0);
     const busy = invoke({ mode: 'sleep', ms: 1000 });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await eventually(async () => responder.busyInstances, (count) => count === 1);
     await expect(invoke({ mode: 'echo' })).rejects.toBeInstanceOf(TooManyRequestsException);
     await busy;
   });
