@@ -72,12 +72,19 @@ export interface ResponderAttempt {
   readonly outcome: string;
 }
 
-export class DeadlineExceeded extends MessageFailure {
-  public readonly code = 'DEADLINE_EXCEEDED';
+/** A request no responder answered; carries what each one did, so the caller can tell slow from broken. */
+abstract class ResponderFailure extends MessageFailure {
   public readonly attempts: readonly ResponderAttempt[];
-  public constructor(channel: string, deadlineMs: number, attempts: readonly ResponderAttempt[]) {
-    super(`${channel}: no answer within ${deadlineMs} ms (${attempts.map((a) => `${a.responder}: ${a.outcome}`).join('; ') || 'no responder answered'})`);
+  public constructor(message: string, attempts: readonly ResponderAttempt[]) {
+    super(`${message} (${attempts.map((a) => `${a.responder}: ${a.outcome}`).join('; ') || 'no responder answered'})`);
     this.attempts = attempts;
+  }
+}
+
+export class DeadlineExceeded extends ResponderFailure {
+  public readonly code = 'DEADLINE_EXCEEDED';
+  public constructor(channel: string, deadlineMs: number, attempts: readonly ResponderAttempt[]) {
+    super(`${channel}: no answer within ${deadlineMs} ms`, attempts);
   }
 }
 
@@ -89,15 +96,9 @@ export class ReplyTimeout extends MessageFailure {
   public readonly code = 'REPLY_TIMEOUT';
 }
 
-export class NotFound extends MessageFailure {
-  public readonly code = 'NOT_FOUND';
-}
-
-export class NoAnswer extends MessageFailure {
+export class NoAnswer extends ResponderFailure {
   public readonly code = 'NO_ANSWER';
-  public readonly attempts: readonly ResponderAttempt[];
   public constructor(channel: string, attempts: readonly ResponderAttempt[]) {
-    super(`${channel}: every responder failed (${attempts.map((a) => `${a.responder}: ${a.outcome}`).join('; ')})`);
-    this.attempts = attempts;
+    super(`${channel}: every responder failed`, attempts);
   }
 }
