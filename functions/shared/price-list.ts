@@ -15,3 +15,14 @@ export const CACHED_PRICES_CENTS: Readonly<Record<string, number>> = {
   tea: 899,
   bread: 329,
 };
+
+/** A quote from one price list; an unknown product is an error the caller sees as a function error. */
+export function quoteFrom(
+  prices: Readonly<Record<string, number>>,
+  source: 'live' | 'cached-price-list',
+  { sku, quantity }: { sku: string; quantity: number },
+) {
+  const unitPriceCents = prices[sku];
+  if (unitPriceCents === undefined) throw new Error(`no ${source === 'live' ? 'live' : 'cached'} price for ${sku}`);
+  return { sku, quantity, unitPriceCents, totalCents: unitPriceCents * quantity, source };
+}

@@ -1,4 +1,4 @@
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,6 +54,13 @@ describe('E2E: guaranteed (orders)', () => {
   });
 });
 
+async function presenceQueueDepth(): Promise<number> {
+  const { Attributes = {} } = await client.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: client.output(OutputKey.queueUrl('presence')), AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
+  return Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
+}
+
 describe('E2E: fire-and-forget (presence)', () => {
   it('applies a live notice and never an expired one', async () => {
     const live = randomUUID();
@@ -69,7 +76,9 @@ describe('E2E: fire-and-forget (presence)', () => {
 
     const applied = await eventually(() => stateItem('presence#kitchen', `user#${live}`), (item) => item !== undefined);
     expect(applied).toMatchObject({ activity: 'typing' });
-    // Both were sent before the live one was applied and the consumer takes them in order of arrival.
+    // Only once the queue holds nothing, visible or in flight, has the expired notice surely been through the consumer.
+    const left = await eventually(() => presenceQueueDepth(), (depth) => depth === 0);
+    expect(left).toBe(0);
     expect(await stateItem('presence#kitchen', `user#${expired}`)).toBeUndefined();
   });
 });

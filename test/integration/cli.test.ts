@@ -87,10 +87,15 @@ describe('CLI: everyday commands', () => {
   });
 
   it('reads the payload from a file and from standard input', async () => {
-    const file = join(scratch, 'notice.json');
-    writeFileSync(file, JSON.stringify({ userId: 'u-1', activity: 'online', room: 'r' }));
-    expect((await msg(['send', 'presence', '--file', file, '--json'])).code).toBe(0);
-    expect((await msg(['send', 'presence', '-', '--json'], { input: JSON.stringify({ userId: 'u-2', activity: 'typing', room: 'r' }) })).code).toBe(0);
+    const order = (orderId: string) => JSON.stringify({ orderId, customerId: 'c-io', items: [{ sku: 'bread', quantity: 1 }] });
+    const file = join(scratch, 'order.json');
+    writeFileSync(file, order('o-from-file'));
+    const fromFile = await msg(['send', 'orders', '--file', file, '--json']);
+    const fromStdin = await msg(['send', 'orders', '-', '--json'], { input: order('o-from-stdin') });
+    expect([fromFile.code, fromStdin.code]).toStrictEqual([0, 0]);
+    // What the consumer applied is what was in the file and on standard input.
+    expect(await client.awaitReply(fromFile.json().correlationId, { timeoutMs: 20_000 })).toMatchObject({ orderId: 'o-from-file' });
+    expect(await client.awaitReply(fromStdin.json().correlationId, { timeoutMs: 20_000 })).toMatchObject({ orderId: 'o-from-stdin' });
   });
 
   it('asks a request-response channel', async () => {
