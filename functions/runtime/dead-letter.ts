@@ -11,8 +11,7 @@ export async function sendToDeadLetterQueue(
   sqs: SQSClient,
   deadLetterQueueUrl: string,
   record: SQSRecord,
-  reason: string,
-  attempt: number,
+  verdict: { readonly reason: string; readonly attempts: number; readonly correlationId: string },
 ): Promise<string | undefined> {
   const groupId = record.attributes.MessageGroupId;
   const { MessageId } = await sqs.send(
@@ -21,8 +20,11 @@ export async function sendToDeadLetterQueue(
       MessageBody: record.body,
       MessageAttributes: {
         ...toSqsAttributes(record.messageAttributes),
-        [MessageAttribute.deadLetterReason]: { DataType: 'String', StringValue: reason },
-        [MessageAttribute.deadLetterAttempts]: { DataType: 'Number', StringValue: String(attempt) },
+        // The dedupe key travels with the copy: a message sent without one would otherwise come back from a redrive
+        // under a new SQS message id, and two copies of it would be applied as two messages.
+        [MessageAttribute.correlationId]: { DataType: 'String', StringValue: verdict.correlationId },
+        [MessageAttribute.deadLetterReason]: { DataType: 'String', StringValue: verdict.reason },
+        [MessageAttribute.deadLetterAttempts]: { DataType: 'Number', StringValue: String(verdict.attempts) },
       },
       // A FIFO DLQ needs the group; the original message id dedupes a retried dead-lettering of the same receive.
       ...(groupId ? { MessageGroupId: groupId, MessageDeduplicationId: record.messageId } : {}),

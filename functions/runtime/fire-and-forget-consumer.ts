@@ -87,6 +87,7 @@ export class FireAndForgetConsumer<Schema extends z.ZodType> {
         channel: this.#options.channel.name,
         messageId: record.messageId,
         correlationId,
+        idempotencyKey: correlationId,
         attempt,
         tableName: this.#endpoints.tableName,
         logger,

@@ -1,19 +1,23 @@
-import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityBatchCommand, ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { z } from 'zod';
-import { MessageAttribute, type ChannelDefinition, type GuaranteedPolicy } from '../../lib/policy/index.ts';
-import { backoffSeconds } from '../../lib/policy/index.ts';
+import { backoffSeconds, MessageAttribute, SQS_MAX_VISIBILITY_SECONDS, type ChannelDefinition, type GuaranteedPolicy, type LifecycleRecord } from '../../lib/policy/index.ts';
+import { BatchDeadline } from './batch-deadline.ts';
 import { defaultClients, endpointsFromEnv, policyFromEnv, type ChannelEndpoints, type ConsumerClients } from './config.ts';
 import { sendToDeadLetterQueue } from './dead-letter.ts';
-import { ConsumerConfigurationError, LeaseHeldError, PermanentError, reasonOf } from './errors.ts';
-import { LifecycleStore, type MessageIdentity } from './lifecycle-store.ts';
+import { ConsumerConfigurationError, PermanentError, permanentDynamoFailure, reasonOf } from './errors.ts';
+import { LifecycleStore, type AttemptRecord, type MessageIdentity } from './lifecycle-store.ts';
 import { parseMessage } from './parse.ts';
 import { createTelemetry, type Telemetry } from './telemetry.ts';
 import type { BatchResponse, HandlerOutcome, MessageContext, RecordOutcome } from './types.ts';
 
 export interface GuaranteedConsumerOptions<Schema extends z.ZodType, Reply> {
   readonly channel: ChannelDefinition<Schema, z.ZodType | undefined>;
-  /** Runs once per message that is new, valid and (for 'outside' effects) claimed. Throw to retry; throw PermanentError to dead-letter. */
+  /**
+   * Runs for a message that is new, valid and (for 'outside' effects) claimed. Throw to retry; throw PermanentError
+   * to dead-letter. An 'outside' effect is at-least-once across a crash between the effect and its completion:
+   * pass `context.idempotencyKey` to the outside system so it can drop the repeat.
+   */
   readonly handle: (payload: z.infer<Schema>, context: MessageContext) => Promise<HandlerOutcome<Reply>>;
   /** @default - from the environment the Channel construct sets */
   readonly endpoints?: ChannelEndpoints;
@@ -24,9 +28,27 @@ export interface GuaranteedConsumerOptions<Schema extends z.ZodType, Reply> {
   readonly clock?: () => number;
 }
 
+/** How one record ended and, for a retry, after how many seconds it comes back. */
+interface RecordResult {
+  readonly outcome: RecordOutcome;
+  readonly retryAfterSeconds?: number;
+}
+
+type Logger = Telemetry['logger'];
+
+/** One transaction holds 100 items, and the lifecycle record is one of them. */
+const MAX_HANDLER_WRITES = 99;
+
 /**
  * Consumes a guaranteed channel's SQS batches: validates, dedupes on the correlation id, applies each message's
  * effect exactly once, retries transient failures with capped exponential backoff, and dead-letters with a reason.
+ *
+ * The runtime owns the attempt budget: it counts the attempts that ran the handler in the lifecycle record and
+ * decides retry or dead-letter from that count, so receives that never reached the handler (throttles, FIFO records
+ * held behind a failed one, step-backs from a held lease, records cut off at the deadline) do not use it up. The
+ * queue's maxReceiveCount is a backstop above the budget; on its last receive the runtime dead-letters with a
+ * reason rather than leave the message to a redrive that would record none.
+ *
  * Every record ends as success or failure in the batch response; nothing escapes as a thrown error, because a
  * thrown error would return the whole batch, successes included, to the queue.
  */
@@ -54,78 +76,173 @@ export class GuaranteedConsumer<Schema extends z.ZodType, Reply> {
     this.#clock = options.clock ?? Date.now;
   }
 
-  public async processBatch(event: SQSEvent, lambdaContext?: Context): Promise<BatchResponse> {
-    if (lambdaContext) this.#telemetry.logger.addContext(lambdaContext);
-    const failures: { itemIdentifier: string }[] = [];
+  public async processBatch(event: SQSEvent, lambdaContext?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<BatchResponse> {
+    if (lambdaContext && 'functionName' in lambdaContext) this.#telemetry.logger.addContext(lambdaContext as Context);
+    const deadline = lambdaContext ? BatchDeadline.forRemaining(lambdaContext.getRemainingTimeInMillis()) : undefined;
+    let results: RecordResult[];
     try {
-      if (this.#policy.fifo) {
-        // A failure in a message group stops that group's later records: running them would break the group's order.
-        const failedGroups = new Set<string>();
-        for (const record of event.Records) {
-          const group = record.attributes.MessageGroupId ?? '';
-          const outcome = failedGroups.has(group) ? 'skipped-after-group-failure' : await this.#processRecord(record);
-          if (isFailure(outcome)) {
-            failedGroups.add(group);
-            failures.push({ itemIdentifier: record.messageId });
-          }
-        }
-      } else {
-        const outcomes = await Promise.all(event.Records.map((record) => this.#processRecord(record)));
-        outcomes.forEach((outcome, index) => {
-          if (isFailure(outcome)) failures.push({ itemIdentifier: event.Records[index]!.messageId });
-        });
-      }
+      results = this.#policy.fifo
+        ? await this.#processInGroupOrder(event.Records, deadline)
+        : await Promise.all(event.Records.map((record) => this.#beforeDeadline(record, deadline)));
     } finally {
+      deadline?.cancel();
       this.#telemetry.metrics.publishStoredMetrics();
     }
-    return { batchItemFailures: failures };
+    return {
+      batchItemFailures: event.Records.filter((_, index) => isFailure(results[index]!.outcome)).map((record) => ({ itemIdentifier: record.messageId })),
+    };
   }
 
-  async #processRecord(record: SQSRecord): Promise<RecordOutcome> {
-    const id: MessageIdentity = {
-      channel: this.#options.channel.name,
-      messageId: record.messageId,
-      correlationId: record.messageAttributes?.[MessageAttribute.correlationId]?.stringValue ?? record.messageId,
-      attempt: Number(record.attributes.ApproximateReceiveCount ?? '1'),
-    };
-    const logger = this.#telemetry.logger.createChild({
-      persistentKeys: { messageId: id.messageId, correlationId: id.correlationId, channel: id.channel, attempt: id.attempt },
-    });
-    const parsed = parseMessage(this.#options.channel.schema, record.body);
-    if (!parsed.success) return this.#deadLetter(record, id, parsed.reason, logger, { countAttempt: true });
+  async #beforeDeadline(record: SQSRecord, deadline: BatchDeadline | undefined): Promise<RecordResult> {
+    if (!deadline) return this.#processRecord(record);
+    const result = await deadline.race(this.#processRecord(record));
+    return result === 'cut-off' ? { outcome: 'cut-off' } : result;
+  }
 
-    const context: MessageContext = { ...id, tableName: this.#endpoints.tableName, logger, record };
-    const outside = this.#policy.effect === 'outside';
-    try {
-      const outcome = outside ? await this.#applyOutside(id, parsed.payload, context) : await this.#applyTransactional(id, parsed.payload, context);
-      this.#telemetry.count(outcome === 'duplicate' ? 'duplicates' : 'processed');
-      logger.info(outcome === 'duplicate' ? 'duplicate skipped' : 'message applied');
-      return outcome;
-    } catch (error) {
-      const reason = reasonOf(error);
-      if (error instanceof PermanentError) return this.#deadLetter(record, id, reason, logger, { countAttempt: !outside });
-      // Another delivery is applying this message right now: step back without touching its record or lease.
-      if (!(error instanceof LeaseHeldError) && id.attempt >= this.#policy.maxReceiveCount) {
-        return this.#deadLetter(record, id, `gave up after ${id.attempt} attempts: ${reason}`, logger, { countAttempt: !outside });
+  /**
+   * A failure in a message group holds back that group's later records: running them would break the group's
+   * order. The held records come back with the failed one, so the group's backoff holds for all of them.
+   */
+  async #processInGroupOrder(records: readonly SQSRecord[], deadline: BatchDeadline | undefined): Promise<RecordResult[]> {
+    const failedGroups = new Map<string, number | undefined>();
+    const results: RecordResult[] = [];
+    const heldBack: { record: SQSRecord; delay: number }[] = [];
+    for (const record of records) {
+      const group = record.attributes.MessageGroupId ?? '';
+      if (deadline?.passed) {
+        results.push({ outcome: 'cut-off' });
+      } else if (failedGroups.has(group)) {
+        const delay = failedGroups.get(group);
+        const result = await this.#holdBack(record);
+        if (result.outcome === 'skipped-after-group-failure' && delay !== undefined) heldBack.push({ record, delay });
+        results.push(result);
+      } else {
+        const result = await this.#beforeDeadline(record, deadline);
+        if (isFailure(result.outcome)) failedGroups.set(group, result.retryAfterSeconds);
+        results.push(result);
       }
-      return this.#retryLater(record, id, error, logger, { countAttempt: !outside });
+    }
+    await this.#delay(heldBack);
+    return results;
+  }
+
+  async #holdBack(record: SQSRecord): Promise<RecordResult> {
+    const id = identityOf(this.#options.channel.name, record);
+    if (this.#onLastReceive(id)) {
+      return this.#deadLetter(record, id, this.#loggerFor(id), {
+        reason: `receive limit (${this.#policy.maxReceiveCount}) reached while an earlier message of its group was retried`,
+        increment: 0,
+      });
+    }
+    return { outcome: 'skipped-after-group-failure' };
+  }
+
+  async #processRecord(record: SQSRecord): Promise<RecordResult> {
+    const id = identityOf(this.#options.channel.name, record);
+    const logger = this.#loggerFor(id);
+    const parsed = parseMessage(this.#options.channel.schema, record.body);
+    if (!parsed.success) return this.#deadLetter(record, id, logger, { reason: parsed.reason, increment: 1 });
+
+    const context: MessageContext = { ...id, idempotencyKey: id.correlationId, tableName: this.#endpoints.tableName, logger, record };
+    let leaseToken: string | undefined;
+    let handlerRan = false;
+    try {
+      if (this.#policy.effect === 'outside') {
+        const claim = await this.#store.claim(id, this.#policy.leaseSeconds, this.#clock());
+        if (claim.outcome === 'duplicate') return this.#applied('duplicate', logger);
+        if (claim.outcome === 'held') return this.#stepBack(record, id, logger, claim.leaseUntil);
+        leaseToken = claim.token;
+      }
+      handlerRan = true;
+      const outcome = await this.#options.handle(parsed.payload, context);
+      const writes = outcome.writes ?? [];
+      if (writes.length > MAX_HANDLER_WRITES) {
+        throw new PermanentError(`the handler returned ${writes.length} writes; one transaction holds ${MAX_HANDLER_WRITES} besides the lifecycle record`);
+      }
+      const reply = this.#replyOf(outcome);
+      if (leaseToken) {
+        const completed = await this.#store.complete(id, leaseToken, writes, reply, this.#clock());
+        if (!completed) logger.warn('lease lost before completion: another delivery took the message over');
+        return this.#applied('succeeded', logger);
+      }
+      const committed = await this.#store.commit(id, writes, reply, this.#clock());
+      return this.#applied(committed === 'duplicate' ? 'duplicate' : 'succeeded', logger);
+    } catch (error) {
+      return this.#afterFailure(record, id, error, logger, { handlerRan, leaseToken });
     }
   }
 
-  async #applyTransactional(id: MessageIdentity, payload: z.infer<Schema>, context: MessageContext): Promise<RecordOutcome> {
-    const outcome = await this.#options.handle(payload, context);
-    const result = await this.#store.commit(id, outcome.writes ?? [], this.#replyOf(outcome), this.#clock());
-    return result === 'duplicate' ? 'duplicate' : 'succeeded';
+  #applied(outcome: 'succeeded' | 'duplicate', logger: Logger): RecordResult {
+    this.#telemetry.count(outcome === 'duplicate' ? 'duplicates' : 'processed');
+    logger.info(outcome === 'duplicate' ? 'duplicate skipped' : 'message applied');
+    return { outcome };
   }
 
-  async #applyOutside(id: MessageIdentity, payload: z.infer<Schema>, context: MessageContext): Promise<RecordOutcome> {
-    const claim = await this.#store.claim(id, this.#policy.leaseSeconds, this.#clock());
-    if (claim.outcome === 'duplicate') return 'duplicate';
-    if (claim.outcome !== 'claimed') throw new LeaseHeldError(`another delivery of ${id.correlationId} holds its lease`);
-    const outcome = await this.#options.handle(payload, context);
-    const completed = await this.#store.complete(id, claim.token, outcome.writes ?? [], this.#replyOf(outcome), this.#clock());
-    if (!completed) context.logger.warn('lease lost before completion: another delivery took the message over');
-    return 'succeeded';
+  /**
+   * Decides what a failure means. The lifecycle record is read first (failures only, so the happy path keeps its
+   * one round trip): a message already applied is a duplicate whatever its handler does now, and the record's
+   * attempt count, not the receive count, decides between a retry and the DLQ.
+   */
+  async #afterFailure(record: SQSRecord, id: MessageIdentity, error: unknown, logger: Logger, attempt: { handlerRan: boolean; leaseToken?: string }): Promise<RecordResult> {
+    const reason = reasonOf(error);
+    if (!attempt.handlerRan) {
+      // The claim itself failed (a throttle, a timeout): nothing ran, so no attempt is counted and no record written.
+      if (this.#onLastReceive(id)) {
+        return this.#deadLetter(record, id, logger, { reason: `receive limit (${this.#policy.maxReceiveCount}) reached before an attempt could run: ${reason}`, increment: 0 });
+      }
+      return this.#retryLater(record, logger, backoffSeconds(this.#policy, id.attempt), reason);
+    }
+    let prior: LifecycleRecord | undefined;
+    let attempts: number;
+    // An 'outside' attempt was counted by its claim.
+    const increment = attempt.leaseToken ? 0 : 1;
+    try {
+      prior = await this.#store.get(id.correlationId, id.channel);
+      attempts = (prior?.attempts ?? 0) + increment;
+    } catch (readError) {
+      // Without the count the receive count stands in, and the backstop still bounds the retries.
+      logger.error('could not read the lifecycle record', { error: reasonOf(readError) });
+      attempts = id.attempt;
+    }
+    if (prior?.status === 'succeeded') return this.#applied('duplicate', logger);
+    const written = { increment, leaseToken: attempt.leaseToken, priorHistory: prior?.history } as const;
+    const permanent = error instanceof PermanentError ? reason : permanentDynamoFailure(error);
+    if (permanent !== undefined) return this.#deadLetter(record, id, logger, { ...written, reason: permanent, attempts });
+    if (attempts >= this.#policy.maxAttempts) {
+      return this.#deadLetter(record, id, logger, { ...written, reason: `gave up after ${attempts} attempts: ${reason}`, attempts });
+    }
+    if (this.#onLastReceive(id)) {
+      return this.#deadLetter(record, id, logger, {
+        ...written,
+        reason: `receive limit (${this.#policy.maxReceiveCount}) reached after ${attempts} attempts: ${reason}`,
+        attempts,
+      });
+    }
+    try {
+      const result = await this.#store.recordFailure(id, { ...written, reason, now: this.#clock() });
+      if (result === 'superseded') logger.warn('another delivery applied or took over the message; this one steps back');
+    } catch (bookkeepingError) {
+      // The record is reported failed either way; the backstop bounds the retries if the count is never written.
+      logger.error('could not record the failure', { reason, error: reasonOf(bookkeepingError) });
+    }
+    return this.#retryLater(record, logger, backoffSeconds(this.#policy, attempts), reason);
+  }
+
+  /** Another delivery holds the lease: come back when it expires, without touching its record or its lease. */
+  async #stepBack(record: SQSRecord, id: MessageIdentity, logger: Logger, leaseUntil: number): Promise<RecordResult> {
+    if (this.#onLastReceive(id)) {
+      return this.#deadLetter(record, id, logger, {
+        reason: `receive limit (${this.#policy.maxReceiveCount}) reached while another delivery held the lease`,
+        increment: 0,
+      });
+    }
+    const untilExpiry = Math.ceil((leaseUntil - this.#clock()) / 1000);
+    return this.#retryLater(record, logger, Math.min(Math.max(1, untilExpiry), SQS_MAX_VISIBILITY_SECONDS - this.#policy.timeoutSeconds));
+  }
+
+  #onLastReceive(id: MessageIdentity): boolean {
+    // The next receive would be SQS's redrive, which records no reason: this one must decide.
+    return id.attempt >= this.#policy.maxReceiveCount;
   }
 
   #replyOf(outcome: HandlerOutcome<Reply>): unknown {
@@ -135,46 +252,82 @@ export class GuaranteedConsumer<Schema extends z.ZodType, Reply> {
     return schema ? schema.parse(outcome.reply) : outcome.reply;
   }
 
-  async #retryLater(record: SQSRecord, id: MessageIdentity, error: unknown, logger: Telemetry['logger'], options: { countAttempt: boolean }): Promise<RecordOutcome> {
-    const reason = reasonOf(error);
-    const delay = backoffSeconds(this.#policy, id.attempt);
-    logger.warn('attempt failed; retrying after backoff', { reason, backoffSeconds: delay });
-    this.#telemetry.count('failed');
-    try {
-      if (!(error instanceof LeaseHeldError)) await this.#store.recordFailure(id, reason, this.#clock(), options);
-      await this.#clients.sqs.send(
-        new ChangeMessageVisibilityCommand({ QueueUrl: this.#endpoints.queueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: delay }),
-      );
-    } catch (bookkeepingError) {
-      // The record is reported failed either way; it then returns after the queue's own visibility timeout.
-      logger.error('could not record the failure or set the backoff', { reason: reasonOf(bookkeepingError) });
+  async #retryLater(record: SQSRecord, logger: Logger, delaySeconds: number, reason?: string): Promise<RecordResult> {
+    if (reason) {
+      logger.warn('attempt failed; retrying after backoff', { reason, backoffSeconds: delaySeconds });
+      this.#telemetry.count('failed');
+    } else {
+      logger.info('another delivery holds the lease; stepping back until it expires', { backoffSeconds: delaySeconds });
     }
-    return 'retry';
+    try {
+      await this.#clients.sqs.send(
+        new ChangeMessageVisibilityCommand({ QueueUrl: this.#endpoints.queueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: delaySeconds }),
+      );
+    } catch (error) {
+      // The record is reported failed either way; it then returns after the queue's own visibility timeout.
+      logger.error('could not set the backoff', { error: reasonOf(error) });
+    }
+    return { outcome: 'retry', retryAfterSeconds: delaySeconds };
   }
 
-  async #deadLetter(record: SQSRecord, id: MessageIdentity, reason: string, logger: Telemetry['logger'], options: { countAttempt: boolean }): Promise<RecordOutcome> {
+  async #delay(records: readonly { record: SQSRecord; delay: number }[]): Promise<void> {
+    for (let index = 0; index < records.length; index += 10) {
+      const entries = records.slice(index, index + 10).map(({ record, delay }, offset) => ({ Id: String(offset), ReceiptHandle: record.receiptHandle, VisibilityTimeout: delay }));
+      await this.#clients.sqs
+        .send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: this.#endpoints.queueUrl, Entries: entries }))
+        .catch((error: unknown) => this.#telemetry.logger.error('could not delay the records held behind a failed one', { error: reasonOf(error) }));
+    }
+  }
+
+  /**
+   * Sends the message to the DLQ with its reason, then marks the lifecycle record dead-lettered. If that mark
+   * cannot be written the record is reported failed and comes back, so the decision and the mark are made again:
+   * every message in the DLQ has a terminal record. A second DLQ copy carries the same correlation id, so a
+   * redrive of both applies it once.
+   */
+  async #deadLetter(record: SQSRecord, id: MessageIdentity, logger: Logger, attempt: Omit<AttemptRecord, 'now'> & { attempts?: number }): Promise<RecordResult> {
     try {
-      await sendToDeadLetterQueue(this.#clients.sqs, this.#endpoints.deadLetterQueueUrl!, record, reason, id.attempt);
+      await sendToDeadLetterQueue(this.#clients.sqs, this.#endpoints.deadLetterQueueUrl!, record, {
+        reason: attempt.reason,
+        attempts: attempt.attempts ?? id.attempt,
+        correlationId: id.correlationId,
+      });
     } catch (error) {
       // Not in the DLQ, so it must not be deleted: report it failed and let SQS deliver it again.
-      logger.error('could not dead-letter the message; it stays on the queue', { reason, error: reasonOf(error) });
+      logger.error('could not dead-letter the message; it stays on the queue', { reason: attempt.reason, error: reasonOf(error) });
       this.#telemetry.count('failed');
-      return 'retry';
+      return { outcome: 'retry' };
+    }
+    try {
+      await this.#store.recordDeadLettered(id, { ...attempt, now: this.#clock() });
+    } catch (error) {
+      logger.error('dead-lettered, but the lifecycle record could not say so; delivering again', { error: reasonOf(error) });
+      return { outcome: 'retry' };
     }
     this.#telemetry.count('deadLettered');
-    logger.error('message dead-lettered', { reason });
-    try {
-      await this.#store.recordDeadLettered(id, reason, this.#clock(), options);
-    } catch (error) {
-      // The message is safe in the DLQ with its reason; only the status view is behind.
-      logger.error('dead-lettered, but the lifecycle record could not be updated', { error: reasonOf(error) });
-    }
-    return 'dead-lettered';
+    logger.error('message dead-lettered', { reason: attempt.reason });
+    return { outcome: 'dead-lettered' };
+  }
+
+  #loggerFor(id: MessageIdentity): Logger {
+    return this.#telemetry.logger.createChild({
+      persistentKeys: { messageId: id.messageId, correlationId: id.correlationId, channel: id.channel, attempt: id.attempt },
+    });
   }
 }
 
+/** The dedupe key is the SDK's correlation id, or the SQS message id for a message sent behind the SDK's back. */
+function identityOf(channel: string, record: SQSRecord): MessageIdentity {
+  return {
+    channel,
+    messageId: record.messageId,
+    correlationId: record.messageAttributes?.[MessageAttribute.correlationId]?.stringValue ?? record.messageId,
+    attempt: Number(record.attributes.ApproximateReceiveCount ?? '1'),
+  };
+}
+
 function isFailure(outcome: RecordOutcome): boolean {
-  return outcome === 'retry' || outcome === 'skipped-after-group-failure';
+  return outcome === 'retry' || outcome === 'skipped-after-group-failure' || outcome === 'cut-off';
 }
 
 /** The Lambda handler for a guaranteed channel: `export const handler = guaranteedConsumer({ channel, handle })`. */

@@ -20,7 +20,33 @@ export interface MessageIdentity {
 }
 
 export type CommitResult = 'committed' | 'duplicate';
-export type ClaimResult = { readonly outcome: 'claimed'; readonly token: string } | { readonly outcome: 'duplicate' | 'held' };
+export type ClaimResult =
+  | { readonly outcome: 'claimed'; readonly token: string; readonly attempts: number }
+  | { readonly outcome: 'held'; readonly leaseUntil: number }
+  | { readonly outcome: 'duplicate' };
+
+/** How a failed or dead-lettered attempt is written down. */
+export interface AttemptRecord {
+  readonly reason: string;
+  readonly now: number;
+  /** 1 when this attempt ran the handler and no claim counted it already. */
+  readonly increment: 0 | 1;
+  /** The lease this delivery holds, if any: the write releases it, and happens only while this delivery still owns it. */
+  readonly leaseToken?: string;
+  /** The history read before the write; when it is long, the write keeps only its latest events. */
+  readonly priorHistory?: readonly LifecycleEvent[];
+}
+
+/** The record answered `false` to a write's condition: another delivery succeeded or holds the message now. */
+export type RecordResult = 'recorded' | 'superseded';
+
+/**
+ * The most events a lifecycle record keeps. Each redrive of a failing message adds a round of events; without a
+ * bound the item would grow to DynamoDB's 400 KB limit and every later write to it would fail.
+ */
+export const MAX_HISTORY_EVENTS = 25;
+/** A reason in the history is cut to this length; the latest reason is kept whole in `reason`. */
+const HISTORY_REASON_CHARS = 300;
 
 /**
  * The lifecycle record of each message, which is also its idempotency record. Powertools' idempotency utility
@@ -43,6 +69,9 @@ export class LifecycleStore {
     try {
       await this.#dynamo.send(
         new TransactWriteCommand({
+          // The SDK retries a request whose answer it did not see with the same token, and DynamoDB answers that
+          // retry with the first commit's success instead of failing it as a duplicate of itself.
+          ClientRequestToken: randomUUID(),
           TransactItems: [
             { Update: usedOnly({ ...update, ConditionExpression: 'attribute_not_exists(#pk) OR #status <> :succeeded' }) },
             ...writes,
@@ -64,7 +93,7 @@ export class LifecycleStore {
     const token = randomUUID();
     const event: LifecycleEvent = { at: now, status: 'in-progress', attempt: id.attempt };
     try {
-      await this.#dynamo.send(
+      const { Attributes } = await this.#dynamo.send(
         new UpdateCommand(usedOnly({
           ...this.#key(id),
           UpdateExpression: `${this.#identitySet()}, #status = :inProgress, #leaseUntil = :leaseUntil, #leaseToken = :token, #attempts = if_not_exists(#attempts, :zero) + :one, #history = list_append(if_not_exists(#history, :empty), :event)`,
@@ -83,14 +112,16 @@ export class LifecycleStore {
             ':empty': [],
             ':event': [event],
           },
+          ReturnValues: 'UPDATED_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         })),
       );
-      return { outcome: 'claimed', token };
+      return { outcome: 'claimed', token, attempts: Number(Attributes?.attempts ?? 1) };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
-        const status = (error.Item as { status?: { S?: string } } | undefined)?.status?.S;
-        return { outcome: status === 'succeeded' ? 'duplicate' : 'held' };
+        const old = error.Item as { status?: { S?: string }; leaseUntil?: { N?: string } } | undefined;
+        if (old?.status?.S === 'succeeded') return { outcome: 'duplicate' };
+        return { outcome: 'held', leaseUntil: Number(old?.leaseUntil?.N ?? now) };
       }
       throw error;
     }
@@ -102,6 +133,7 @@ export class LifecycleStore {
     try {
       await this.#dynamo.send(
         new TransactWriteCommand({
+          ClientRequestToken: randomUUID(),
           TransactItems: [
             {
               Update: usedOnly({
@@ -122,14 +154,14 @@ export class LifecycleStore {
     }
   }
 
-  /** Records a failed attempt (and releases its lease) so `status` shows why the message is being retried. */
-  public async recordFailure(id: MessageIdentity, reason: string, now: number, options: { countAttempt: boolean }): Promise<void> {
-    await this.#recordUnlessSucceeded(id, 'retrying', reason, now, options.countAttempt);
+  /** Records a failed attempt (and releases this delivery's lease) so `status` shows why the message is being retried. */
+  public async recordFailure(id: MessageIdentity, attempt: AttemptRecord): Promise<RecordResult> {
+    return this.#recordUnlessSuperseded(id, 'retrying', attempt);
   }
 
-  /** Records that the runtime moved the message to the DLQ, and why. */
-  public async recordDeadLettered(id: MessageIdentity, reason: string, now: number, options: { countAttempt: boolean }): Promise<void> {
-    await this.#recordUnlessSucceeded(id, 'dead-lettered', reason, now, options.countAttempt);
+  /** Records that the runtime moved the message to the DLQ, and why: the record's terminal state until a redrive. */
+  public async recordDeadLettered(id: MessageIdentity, attempt: AttemptRecord): Promise<RecordResult> {
+    return this.#recordUnlessSuperseded(id, 'dead-lettered', attempt);
   }
 
   public async get(correlationId: string, channel: string): Promise<LifecycleRecord | undefined> {
@@ -143,30 +175,44 @@ export class LifecycleStore {
     return Item as LifecycleRecord | undefined;
   }
 
-  async #recordUnlessSucceeded(id: MessageIdentity, status: LifecycleStatus, reason: string, now: number, countAttempt: boolean): Promise<void> {
-    const event: LifecycleEvent = { at: now, status, attempt: id.attempt, reason };
+  /**
+   * Writes a failure or a dead-lettering unless the message already succeeded, and, for a delivery holding a lease,
+   * only while it still owns that lease: a delivery whose lease expired and was taken over must not release the
+   * new holder's lease, or a third delivery would run the outside effect again.
+   */
+  async #recordUnlessSuperseded(id: MessageIdentity, status: LifecycleStatus, attempt: AttemptRecord): Promise<RecordResult> {
+    const event: LifecycleEvent = { at: attempt.now, status, attempt: id.attempt, reason: attempt.reason.slice(0, HISTORY_REASON_CHARS) };
+    const history = attempt.priorHistory ?? [];
+    const trimmed = history.length >= MAX_HISTORY_EVENTS;
+    const ownership = attempt.leaseToken ? ' AND #leaseToken = :token' : '';
     try {
       await this.#dynamo.send(
         new UpdateCommand(usedOnly({
           ...this.#key(id),
-          UpdateExpression: `${this.#identitySet()}, #status = :status, #reason = :reason, #attempts = if_not_exists(#attempts, :zero) + :increment, #history = list_append(if_not_exists(#history, :empty), :event) REMOVE #leaseUntil, #leaseToken`,
+          UpdateExpression: `${this.#identitySet()}, #status = :status, #reason = :reason, #attempts = if_not_exists(#attempts, :zero) + :increment, ${
+            trimmed ? '#history = :latest' : '#history = list_append(if_not_exists(#history, :empty), :event)'
+          }${attempt.leaseToken ? ' REMOVE #leaseUntil, #leaseToken' : ''}`,
           // A late failure report must not overwrite the record of a delivery that already succeeded.
-          ConditionExpression: 'attribute_not_exists(#pk) OR #status <> :succeeded',
+          ConditionExpression: `(attribute_not_exists(#pk) OR #status <> :succeeded)${ownership}`,
           ExpressionAttributeNames: { ...NAMES, '#pk': StateKeys.partitionKey },
           ExpressionAttributeValues: {
-            ...this.#identityValues(id, now),
+            ...this.#identityValues(id, attempt.now),
             ':status': status,
             ':succeeded': 'succeeded' satisfies LifecycleStatus,
-            ':reason': reason,
+            ':reason': attempt.reason,
             ':zero': 0,
-            ':increment': countAttempt ? 1 : 0,
+            ':increment': attempt.increment,
             ':empty': [],
             ':event': [event],
+            ':latest': [...history.slice(-(MAX_HISTORY_EVENTS - 1)), event],
+            ':token': attempt.leaseToken,
           },
         })),
       );
+      return 'recorded';
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (error instanceof ConditionalCheckFailedException) return 'superseded';
+      throw error;
     }
   }
 

@@ -18,7 +18,12 @@ export interface MessageContext {
   readonly messageId: string;
   /** The dedupe key: the SDK's correlation id, or the SQS message id when the sender set none. */
   readonly correlationId: string;
-  /** 1 on the first receive. */
+  /**
+   * The key to hand an outside system (an Idempotency-Key header, a client token) so that it can drop a repeat:
+   * an outside effect runs again if the function crashes between the effect and its completion. The correlation id.
+   */
+  readonly idempotencyKey: string;
+  /** The SQS receive count of this delivery, 1 on the first receive. */
   readonly attempt: number;
   /** The state table, for handlers whose effect is a write to it. */
   readonly tableName: string;
@@ -39,4 +44,6 @@ export type RecordOutcome =
   | 'retry'
   | 'expired'
   | 'dropped'
-  | 'skipped-after-group-failure';
+  | 'skipped-after-group-failure'
+  /** Still running when the batch had to answer before the function's timeout; reported failed. */
+  | 'cut-off';

@@ -21,9 +21,9 @@ export function backoffSeconds(
  * consumer is stuck or starved, which is what the age alarm reports.
  */
 export function longestHealthyWaitSeconds(
-  policy: Pick<GuaranteedPolicy, 'backoffBaseSeconds' | 'backoffMaxSeconds' | 'maxReceiveCount' | 'visibilityTimeoutSeconds'>,
+  policy: Pick<GuaranteedPolicy, 'backoffBaseSeconds' | 'backoffMaxSeconds' | 'maxAttempts' | 'visibilityTimeoutSeconds'>,
 ): number {
   let total = policy.visibilityTimeoutSeconds;
-  for (let attempt = 1; attempt < policy.maxReceiveCount; attempt += 1) total += backoffSeconds(policy, attempt);
+  for (let attempt = 1; attempt < policy.maxAttempts; attempt += 1) total += backoffSeconds(policy, attempt);
   return total;
 }

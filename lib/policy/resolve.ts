@@ -68,7 +68,19 @@ const guaranteedRules: Rule<GuaranteedPolicy>[] = [
     holds: (p) => p.effect === 'transactional' || p.effect === 'outside',
     rule: () => "must be 'transactional' or 'outside'",
   },
-  integerIn('maxReceiveCount', 1, 1000),
+  integerIn('maxAttempts', 1, 100),
+  integerIn('maxReceiveCount', 2, 1000),
+  {
+    field: 'maxReceiveCount',
+    holds: (p) => p.maxReceiveCount > p.maxAttempts,
+    rule: (p) =>
+      `must be above maxAttempts (${p.maxAttempts}): it is the backstop behind the runtime's attempt budget, and at or below it SQS would dead-letter messages without a reason`,
+  },
+  {
+    field: 'maxBatchingWindowSeconds',
+    holds: (p) => !p.fifo || p.maxBatchingWindowSeconds === 0,
+    rule: () => 'must be 0 for a FIFO channel: Lambda rejects a batching window on a FIFO queue mapping',
+  },
   integerIn('retentionPeriodSeconds', SQS_MIN_RETENTION_SECONDS, SQS_MAX_RETENTION_SECONDS),
   {
     field: 'retentionPeriodSeconds',
@@ -80,6 +92,11 @@ const guaranteedRules: Rule<GuaranteedPolicy>[] = [
   integerIn('backoffMaxSeconds', 1, SQS_MAX_VISIBILITY_SECONDS),
   {
     field: 'backoffMaxSeconds',
+    holds: (p) => p.backoffMaxSeconds + p.timeoutSeconds <= SQS_MAX_VISIBILITY_SECONDS,
+    rule: (p) => visibilityAfterAttemptRule(p),
+  },
+  {
+    field: 'backoffMaxSeconds',
     holds: (p) => p.backoffMaxSeconds >= p.backoffBaseSeconds,
     rule: (p) => `must be at least backoffBaseSeconds (${p.backoffBaseSeconds})`,
   },
@@ -88,7 +105,17 @@ const guaranteedRules: Rule<GuaranteedPolicy>[] = [
     holds: (p) => Number.isInteger(p.leaseSeconds) && p.leaseSeconds > p.timeoutSeconds,
     rule: (p) => `must be a whole number longer than the function's timeout (${p.timeoutSeconds}), or a live attempt could be overtaken`,
   },
+  {
+    field: 'leaseSeconds',
+    holds: (p) => p.leaseSeconds + p.timeoutSeconds <= SQS_MAX_VISIBILITY_SECONDS,
+    rule: (p) => visibilityAfterAttemptRule(p),
+  },
 ];
+
+/** Delays set at the end of an attempt count from the message's receipt, which SQS caps at 12 hours. */
+function visibilityAfterAttemptRule(p: GuaranteedPolicy): string {
+  return `must be at most ${SQS_MAX_VISIBILITY_SECONDS - p.timeoutSeconds} (SQS's 12-hour visibility limit from the receipt, less the function's timeout of ${p.timeoutSeconds})`;
+}
 
 const fireAndForgetRules: Rule<FireAndForgetPolicy>[] = [
   ...consumerRules<FireAndForgetPolicy>(),
@@ -134,11 +161,13 @@ function consumerDefaults(input: GuaranteedPolicyInput | FireAndForgetPolicyInpu
 
 function resolveGuaranteed(input: GuaranteedPolicyInput): GuaranteedPolicy {
   const consumer = consumerDefaults(input);
+  const maxAttempts = input.maxAttempts ?? 5;
   return {
     ...consumer,
     kind: 'guaranteed',
     effect: input.effect ?? 'transactional',
-    maxReceiveCount: input.maxReceiveCount ?? 5,
+    maxAttempts,
+    maxReceiveCount: input.maxReceiveCount ?? 4 * maxAttempts,
     visibilityTimeoutSeconds: input.visibilityTimeoutSeconds ?? consumer.visibilityTimeoutSeconds,
     retentionPeriodSeconds: input.retentionPeriodSeconds ?? 4 * 24 * 3600,
     dlqRetentionPeriodSeconds: SQS_MAX_RETENTION_SECONDS,

@@ -39,7 +39,18 @@ export interface GuaranteedPolicyInput extends ConsumerOptions {
   readonly kind: 'guaranteed';
   /** How the consumer's effect is made exactly-once. @default 'transactional' */
   readonly effect?: EffectKind;
-  /** Receives before the message is dead-lettered. 1..1000; below 5 a throttle can dead-letter a healthy message. @default 5 */
+  /**
+   * Attempts that run the handler before the runtime dead-letters the message with its reason. The runtime counts
+   * them in the lifecycle record, so receives that never reach the handler (throttles, FIFO records held behind a
+   * failed one, step-backs from another delivery's lease, records cut off at the function's deadline) do not use
+   * them up. 1..100. @default 5
+   */
+  readonly maxAttempts?: number;
+  /**
+   * The queue's redrive backstop: receives before SQS itself moves the message to the DLQ. Above maxAttempts, so it
+   * acts only when the runtime could not (a consumer that keeps crashing); on its last receive the runtime
+   * dead-letters with a reason whatever the attempt count. maxAttempts + 1..1000. @default - 4 × maxAttempts
+   */
   readonly maxReceiveCount?: number;
   /**
    * The queue's visibility timeout. 0..43200; must be at least 6 × timeout + batching window.
@@ -48,19 +59,27 @@ export interface GuaranteedPolicyInput extends ConsumerOptions {
   readonly visibilityTimeoutSeconds?: number;
   /** How long the queue keeps a message. 60..1209599, and shorter than the DLQ's 14 days. @default 345600 (4 days) */
   readonly retentionPeriodSeconds?: number;
-  /** First retry delay; each later attempt doubles it. 1..43200. @default 2 */
+  /** First retry delay; each later attempt doubles it. 1..43200 − timeoutSeconds. @default 2 */
   readonly backoffBaseSeconds?: number;
-  /** The longest retry delay. backoffBaseSeconds..43200 (SQS's visibility limit). @default 300 */
+  /**
+   * The longest retry delay. backoffBaseSeconds..43200 − timeoutSeconds: SQS caps a message's visibility at 12 hours
+   * from its receipt, and the delay is set at the end of an attempt that may have run the whole timeout.
+   * @default 300
+   */
   readonly backoffMaxSeconds?: number;
   /**
    * How long an 'outside' effect's claim lasts before another delivery may take it over.
-   * At least the function's timeout, so a live attempt is never overtaken.
+   * Longer than the function's timeout, so a live attempt is never overtaken; at most 43200 − timeoutSeconds, since a
+   * delivery that finds the lease held waits out its remainder as a visibility delay.
    * @default - timeoutSeconds + 10
    */
   readonly leaseSeconds?: number;
   /** Keep the handler's result in the lifecycle record so the caller can read it later. @default false */
   readonly reply?: boolean;
-  /** A FIFO queue and DLQ; a failure in a message group stops that group's later records in the batch. @default false */
+  /**
+   * A FIFO queue and DLQ; a failure in a message group stops that group's later records in the batch. Lambda
+   * takes no batching window from a FIFO queue. @default false
+   */
   readonly fifo?: boolean;
 }
 

@@ -14,7 +14,7 @@ describe('Channel: guaranteed', () => {
     });
     template.hasResourceProperties('AWS::SQS::Queue', {
       MessageRetentionPeriod: 345_600,
-      RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 5 },
+      RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 20 },
     });
   });
 
@@ -53,7 +53,7 @@ describe('Channel: guaranteed', () => {
       Environment: {
         Variables: Match.objectLike({
           CHANNEL_NAME: 'payments',
-          CHANNEL_POLICY: Match.serializedJson(Match.objectLike({ kind: 'guaranteed', maxReceiveCount: 5 })),
+          CHANNEL_POLICY: Match.serializedJson(Match.objectLike({ kind: 'guaranteed', maxAttempts: 5, maxReceiveCount: 20 })),
           QUEUE_URL: Match.anyValue(),
           DEAD_LETTER_QUEUE_URL: Match.anyValue(),
           STATE_TABLE_NAME: Match.anyValue(),

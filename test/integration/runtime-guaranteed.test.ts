@@ -1,51 +1,15 @@
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { GuaranteedConsumer, LifecycleStore, PermanentError, type HandlerOutcome, type MessageContext } from '../../functions/runtime/index.ts';
-import { defineChannel, resolvePolicy, type GuaranteedPolicyInput } from '../../lib/policy/index.ts';
+import { LifecycleStore, PermanentError } from '../../functions/runtime/index.ts';
+import { guaranteedFixture } from '../helpers/guaranteed-fixture.ts';
 import { RuntimeHarness } from '../helpers/runtime-harness.ts';
 
 const harness = new RuntimeHarness();
 beforeAll(() => harness.start());
 afterAll(() => harness.stop());
 
-const schema = z.object({ id: z.string(), fail: z.boolean().optional() });
-type Payload = z.infer<typeof schema>;
-
-/** A channel on a fresh queue pair, consumed by `handle`. */
-async function consumerFor(
-  policyInput: Omit<GuaranteedPolicyInput, 'kind'>,
-  handle: (payload: Payload, context: MessageContext) => Promise<HandlerOutcome>,
-  options: { clock?: () => number; standardQueue?: boolean } = {},
-) {
-  const policy = resolvePolicy('tests', { kind: 'guaranteed', ...policyInput });
-  const pair = await harness.queuePair({ maxReceiveCount: policy.maxReceiveCount, fifo: policy.fifo && !options.standardQueue });
-  const channel = defineChannel('tests', { policy, schema });
-  const consumer = new GuaranteedConsumer({
-    channel,
-    handle,
-    policy,
-    endpoints: { tableName: harness.tableName, queueUrl: pair.queueUrl, deadLetterQueueUrl: pair.deadLetterQueueUrl },
-    clients: { sqs: harness.sqs, dynamo: harness.dynamo },
-    clock: options.clock,
-  });
-  const deliver = async (count: number) => consumer.processBatch(harness.event(await harness.receive(pair.queueUrl, count), pair.queueArn));
-  return { consumer, pair, deliver };
-}
-
-/** The effect whose count proves exactly-once: one counter item per message. */
-function countApplication(id: string, tableName: string) {
-  return { Update: { TableName: tableName, Key: { pk: `applied#${id}`, sk: 'count' }, UpdateExpression: 'ADD applied :one', ExpressionAttributeValues: { ':one': 1 } } };
-}
-
-async function appliedCount(id: string): Promise<number | undefined> {
-  const { Item } = await harness.dynamo.send(new GetCommand({ TableName: harness.tableName, Key: { pk: `applied#${id}`, sk: 'count' } }));
-  return Item?.applied as number | undefined;
-}
-
-const lifecycle = (correlationId: string) => new LifecycleStore(harness.dynamo, harness.tableName).get(correlationId, 'tests');
+const { consumerFor, countApplication, appliedCount, lifecycle } = guaranteedFixture(harness);
 
 describe('Function: GuaranteedConsumer, exactly-once effects', () => {
   it('applies a transactional message delivered twice once, and keeps its reply', async () => {
@@ -152,8 +116,8 @@ describe('Function: GuaranteedConsumer, dead-lettering', () => {
     expect(dead?.MessageAttributes?.deadLetterReason?.StringValue).toBe('PermanentError: customer account closed');
   });
 
-  it('dead-letters on the last allowed attempt with the reason instead of leaving it to the redrive policy', async () => {
-    const { pair, deliver } = await consumerFor({ maxReceiveCount: 2, backoffBaseSeconds: 1, backoffMaxSeconds: 1 }, async () => {
+  it('dead-letters on the last allowed attempt with the reason, long before the redrive policy would act', async () => {
+    const { pair, deliver } = await consumerFor({ maxAttempts: 2, backoffBaseSeconds: 1, backoffMaxSeconds: 1 }, async () => {
       throw new Error('payment provider timeout');
     });
     const correlationId = randomUUID();
@@ -163,7 +127,7 @@ describe('Function: GuaranteedConsumer, dead-lettering', () => {
     expect(firstResponse.batchItemFailures).toHaveLength(1);
     expect(await lifecycle(correlationId)).toMatchObject({ status: 'retrying', attempts: 1 });
 
-    // The second receive, after the 1 s backoff, is the last one maxReceiveCount allows.
+    // The second receive, after the 1 s backoff, is the last attempt maxAttempts allows.
     expect(await deliver(1)).toStrictEqual({ batchItemFailures: [] });
 
     const [dead] = await harness.receive(pair.deadLetterQueueUrl, 1);
@@ -263,7 +227,7 @@ describe('Function: GuaranteedConsumer, bookkeeping', () => {
     const store = new LifecycleStore(harness.dynamo, harness.tableName);
     const id = { correlationId: randomUUID(), channel: 'tests', messageId: 'm', attempt: 1 };
     expect(await store.commit(id, [], null, Date.now())).toBe('committed');
-    await store.recordFailure(id, 'late', Date.now(), { countAttempt: true });
+    await store.recordFailure(id, { reason: 'late', now: Date.now(), increment: 1 });
     expect(await store.get(id.correlationId, 'tests')).toMatchObject({ status: 'succeeded', attempts: 1 });
   });
 });

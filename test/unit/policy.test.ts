@@ -11,7 +11,8 @@ describe('Function: resolvePolicy defaults', () => {
       batchSize: 10,
       maxBatchingWindowSeconds: 0,
       maxConcurrency: undefined,
-      maxReceiveCount: 5,
+      maxAttempts: 5,
+      maxReceiveCount: 20,
       visibilityTimeoutSeconds: 180,
       retentionPeriodSeconds: 345_600,
       dlqRetentionPeriodSeconds: 1_209_600,
@@ -51,7 +52,12 @@ const violations: [string, PolicyInput, RegExp][] = [
   ['visibility below 6 × timeout + window', { kind: 'guaranteed', timeoutSeconds: 30, maxBatchingWindowSeconds: 10, visibilityTimeoutSeconds: 30 }, /^orders: visibilityTimeoutSeconds must be at least 6 × timeout \+ batching window \(190\), .* but 30 was provided$/],
   ['visibility above SQS maximum', { kind: 'guaranteed', visibilityTimeoutSeconds: 50_000 }, /^orders: visibilityTimeoutSeconds must be a whole number from 0 to 43200, but 50000/],
   ['effect kind', { kind: 'guaranteed', effect: 'magic' as never }, /^orders: effect must be 'transactional' or 'outside', but "magic" was provided$/],
-  ['receive count', { kind: 'guaranteed', maxReceiveCount: 0 }, /^orders: maxReceiveCount must be a whole number from 1 to 1000, but 0 was provided$/],
+  ['attempt budget', { kind: 'guaranteed', maxAttempts: 0 }, /^orders: maxAttempts must be a whole number from 1 to 100, but 0 was provided$/m],
+  ['receive count', { kind: 'guaranteed', maxReceiveCount: 1001 }, /^orders: maxReceiveCount must be a whole number from 2 to 1000, but 1001 was provided$/],
+  ['receive backstop above the attempt budget', { kind: 'guaranteed', maxAttempts: 5, maxReceiveCount: 5 }, /^orders: maxReceiveCount must be above maxAttempts \(5\): it is the backstop behind the runtime's attempt budget, .* but 5 was provided$/],
+  ['FIFO takes no batching window', { kind: 'guaranteed', fifo: true, maxBatchingWindowSeconds: 1 }, /^orders: maxBatchingWindowSeconds must be 0 for a FIFO channel: Lambda rejects a batching window on a FIFO queue mapping, but 1 was provided$/],
+  ['backoff past 12 h from the receipt', { kind: 'guaranteed', timeoutSeconds: 60, backoffMaxSeconds: 43_200 }, /^orders: backoffMaxSeconds must be at most 43140 \(SQS's 12-hour visibility limit from the receipt, less the function's timeout of 60\), but 43200 was provided$/],
+  ['lease past 12 h from the receipt', { kind: 'guaranteed', timeoutSeconds: 60, leaseSeconds: 43_200 }, /^orders: leaseSeconds must be at most 43140 /],
   ['retention range', { kind: 'guaranteed', retentionPeriodSeconds: 30 }, /^orders: retentionPeriodSeconds must be a whole number from 60 to 1209600, but 30 was provided$/],
   ['DLQ outlives the queue', { kind: 'guaranteed', retentionPeriodSeconds: 1_209_600 }, /^orders: retentionPeriodSeconds must be shorter than the DLQ's retention \(1209600\), because a standard DLQ keeps the original enqueue time/],
   ['backoff cap below base', { kind: 'guaranteed', backoffBaseSeconds: 10, backoffMaxSeconds: 5 }, /^orders: backoffMaxSeconds must be at least backoffBaseSeconds \(10\), but 5 was provided$/],
@@ -72,11 +78,11 @@ describe('Function: resolvePolicy rules', () => {
 
   it('collects every violation into one error', () => {
     try {
-      resolvePolicy('orders', { kind: 'guaranteed', timeoutSeconds: 0, maxReceiveCount: 0, visibilityTimeoutSeconds: 1 });
+      resolvePolicy('orders', { kind: 'guaranteed', timeoutSeconds: 0, maxAttempts: 101, visibilityTimeoutSeconds: 1 });
       expect.unreachable('resolvePolicy accepted an impossible policy');
     } catch (error) {
       expect(error).toBeInstanceOf(PolicyError);
-      expect((error as PolicyError).violations.map((v) => v.field)).toStrictEqual(['timeoutSeconds', 'maxReceiveCount']);
+      expect((error as PolicyError).violations.map((v) => v.field)).toStrictEqual(['timeoutSeconds', 'maxAttempts']);
       expect((error as PolicyError).code).toBe('INVALID_POLICY');
     }
   });
@@ -94,6 +100,6 @@ describe('Function: backoffSeconds', () => {
   });
 
   it('sums the backoffs before the last attempt plus one visibility timeout as the longest healthy wait', () => {
-    expect(longestHealthyWaitSeconds({ ...policy, maxReceiveCount: 5, visibilityTimeoutSeconds: 60 })).toBe(60 + 2 + 4 + 8 + 16);
+    expect(longestHealthyWaitSeconds({ ...policy, maxAttempts: 5, visibilityTimeoutSeconds: 60 })).toBe(60 + 2 + 4 + 8 + 16);
   });
 });
