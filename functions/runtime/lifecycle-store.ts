@@ -69,9 +69,8 @@ export class LifecycleStore {
     try {
       await this.#dynamo.send(
         new TransactWriteCommand({
-          // The SDK retries a request whose answer it did not see with the same token, and DynamoDB answers that
-          // retry with the first commit's success instead of failing it as a duplicate of itself.
-          ClientRequestToken: randomUUID(),
+          // No ClientRequestToken here: the SDK fills one in and keeps it across its retries, so a retry after an
+          // answer that never arrived gets the first commit's success, not a duplicate (a test holds it to that).
           TransactItems: [
             { Update: usedOnly({ ...update, ConditionExpression: 'attribute_not_exists(#pk) OR #status <> :succeeded' }) },
             ...writes,
@@ -133,7 +132,6 @@ export class LifecycleStore {
     try {
       await this.#dynamo.send(
         new TransactWriteCommand({
-          ClientRequestToken: randomUUID(),
           TransactItems: [
             {
               Update: usedOnly({

@@ -19,6 +19,8 @@ export class RuntimeHarness {
   public sqs!: SQSClient;
   public dynamo!: DynamoDBDocumentClient;
   public readonly tableName = 'state';
+  /** For tests that build a client of their own (with faults injected) against the same DynamoDB Local. */
+  public dynamoEndpoint!: string;
   #emulators: RunningEmulator[] = [];
 
   public async start(): Promise<void> {
@@ -26,6 +28,7 @@ export class RuntimeHarness {
     const [dynamodb, sqs] = this.#emulators as [RunningEmulator, RunningEmulator];
     const common = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
     this.sqs = new SQSClient({ ...common, endpoint: sqs.endpoint });
+    this.dynamoEndpoint = dynamodb.endpoint;
     const raw = new DynamoDBClient({ ...common, endpoint: dynamodb.endpoint });
     this.dynamo = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
     await raw.send(

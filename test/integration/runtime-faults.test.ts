@@ -1,0 +1,250 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LifecycleStore, MAX_HISTORY_EVENTS, PermanentError } from '../../functions/runtime/index.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators.ts';
+import { guaranteedFixture } from '../helpers/guaranteed-fixture.ts';
+import { RuntimeHarness } from '../helpers/runtime-harness.ts';
+
+// Each test here reproduces a way the guarantees broke before the runtime owned its attempt budget.
+const harness = new RuntimeHarness();
+beforeAll(() => harness.start());
+afterAll(() => harness.stop());
+
+const { consumerFor, countApplication, appliedCount, lifecycle, store } = guaranteedFixture(harness);
+
+/** Sends one message and receives it, returning the SQS event a consumer would get. */
+async function received(pair: { queueUrl: string; queueArn: string }, body: object, options: { correlationId?: string } = {}) {
+  await harness.send(pair.queueUrl, body, options);
+  const messages = await harness.receive(pair.queueUrl, 1);
+  expect(messages).toHaveLength(1);
+  return { message: messages[0]!, event: harness.event(messages, pair.queueArn) };
+}
+
+describe('Function: GuaranteedConsumer, leases', () => {
+  it("does not release the lease of a delivery that took the message over after its own lease expired", async () => {
+    let now = Date.now();
+    const effects: string[] = [];
+    const correlationId = randomUUID();
+    const { pair, consumer } = await consumerFor({ effect: 'outside', timeoutSeconds: 5, leaseSeconds: 6 }, async () => {
+      effects.push('effect');
+      // This attempt outlives its lease, and another delivery takes the message over before it fails.
+      now += 7000;
+      expect((await store().claim({ correlationId, channel: 'tests', messageId: 'takeover', attempt: 2 }, 6, now)).outcome).toBe('claimed');
+      throw new Error('failed after its lease expired');
+    }, { clock: () => now });
+    const { event } = await received(pair, { id: 'x' }, { correlationId });
+
+    await consumer.processBatch(event);
+    // The takeover's lease still holds, so a third delivery steps back instead of running the effect again.
+    expect(await consumer.processBatch(event)).toStrictEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0]!.messageId }] });
+
+    expect(effects).toHaveLength(1);
+    expect(await lifecycle(correlationId)).toMatchObject({ status: 'in-progress', leaseUntil: now + 6000 });
+  });
+
+  it("steps back from a held lease for the lease's remainder, not for the backoff", async () => {
+    const correlationId = randomUUID();
+    const { pair, consumer } = await consumerFor({ effect: 'outside', timeoutSeconds: 5, leaseSeconds: 6, backoffBaseSeconds: 600, backoffMaxSeconds: 600 }, async () => ({}));
+    // Another delivery claimed it 4 s ago: its lease has 2 s left.
+    await store().claim({ correlationId, channel: 'tests', messageId: 'other', attempt: 1 }, 6, Date.now() - 4000);
+    const { event } = await received(pair, { id: 'x' }, { correlationId });
+
+    expect((await consumer.processBatch(event)).batchItemFailures).toHaveLength(1);
+
+    // Back once the lease can be taken over, long before a 600 s backoff would have let it.
+    const [again] = await harness.receive(pair.queueUrl, 1, 15);
+    expect(again?.Attributes?.ApproximateReceiveCount).toBe('2');
+    expect((await lifecycle(correlationId))?.attempts).toBe(1);
+  });
+
+  it('dead-letters with a reason and a terminal record on the last receive while another delivery holds the lease', async () => {
+    const correlationId = randomUUID();
+    const { pair, consumer } = await consumerFor({ effect: 'outside', timeoutSeconds: 5, leaseSeconds: 6, maxAttempts: 2, maxReceiveCount: 3 }, async () => ({}));
+    await store().claim({ correlationId, channel: 'tests', messageId: 'other', attempt: 1 }, 6, Date.now());
+    const { event } = await received(pair, { id: 'x' }, { correlationId });
+    event.Records[0]!.attributes.ApproximateReceiveCount = '3';
+
+    expect(await consumer.processBatch(event)).toStrictEqual({ batchItemFailures: [] });
+
+    const [dead] = await harness.receive(pair.deadLetterQueueUrl, 1);
+    expect(dead?.MessageAttributes?.deadLetterReason?.StringValue).toBe('receive limit (3) reached while another delivery held the lease');
+    expect(await lifecycle(correlationId)).toMatchObject({ status: 'dead-lettered', reason: 'receive limit (3) reached while another delivery held the lease' });
+  });
+});
+
+describe('Function: GuaranteedConsumer, the attempt budget', () => {
+  it('counts attempts that ran the handler, not receives: a record held back 4 times still has its budget', async () => {
+    const correlationId = randomUUID();
+    const { pair, consumer } = await consumerFor({ fifo: true, maxAttempts: 5 }, async () => {
+      throw new Error('first real failure');
+    }, { standardQueue: true });
+    const { event } = await received(pair, { id: 'x' }, { correlationId });
+    Object.assign(event.Records[0]!.attributes, { ApproximateReceiveCount: '5', MessageGroupId: 'a' });
+
+    expect((await consumer.processBatch(event)).batchItemFailures).toHaveLength(1);
+
+    expect(await lifecycle(correlationId)).toMatchObject({ status: 'retrying', attempts: 1, reason: 'Error: first real failure' });
+    expect(await harness.receive(pair.deadLetterQueueUrl, 1, 0)).toHaveLength(0);
+  });
+
+  it("brings a FIFO group's held-back records back with the failed one, after the group's backoff", async () => {
+    const { pair, consumer } = await consumerFor({ fifo: true, backoffBaseSeconds: 1, backoffMaxSeconds: 1 }, async ({ fail }) => {
+      if (fail) throw new Error('out of stock');
+      return {};
+    }, { standardQueue: true });
+    await harness.send(pair.queueUrl, { id: 'a1', fail: true }, { correlationId: randomUUID() });
+    await harness.send(pair.queueUrl, { id: 'a2' }, { correlationId: randomUUID() });
+    const messages = await harness.receive(pair.queueUrl, 2);
+    messages.sort((left) => (JSON.parse(left.Body!).fail ? -1 : 1));
+    const event = harness.event(messages, pair.queueArn);
+    event.Records.forEach((record) => (record.attributes.MessageGroupId = 'a'));
+
+    expect((await consumer.processBatch(event)).batchItemFailures).toHaveLength(2);
+
+    // The queue's own visibility timeout is 30 s; both come back after the 1 s backoff.
+    const back = await harness.receive(pair.queueUrl, 2, 10);
+    expect(back.map((message) => JSON.parse(message.Body!).id).sort()).toStrictEqual(['a1', 'a2']);
+  });
+
+  it('dead-letters on the backstop receive with a reason, though attempts remain', async () => {
+    const correlationId = randomUUID();
+    const { pair, consumer } = await consumerFor({ maxAttempts: 5, maxReceiveCount: 6 }, async () => {
+      throw new Error('flaky');
+    });
+    const { event } = await received(pair, { id: 'x' }, { correlationId });
+    event.Records[0]!.attributes.ApproximateReceiveCount = '6';
+
+    expect(await consumer.processBatch(event)).toStrictEqual({ batchItemFailures: [] });
+
+    const [dead] = await harness.receive(pair.deadLetterQueueUrl, 1);
+    expect(dead?.MessageAttributes?.deadLetterReason?.StringValue).toBe('receive limit (6) reached after 1 attempts: Error: flaky');
+    expect(await lifecycle(correlationId)).toMatchObject({ status: 'dead-lettered', attempts: 1 });
+  });
+});
+
+describe('Function: GuaranteedConsumer, dead letters', () => {
+  it('gives a DLQ copy the dedupe key of a message sent without a correlation id', async () => {
+    const { pair, consumer } = await consumerFor({}, async () => {
+      throw new PermanentError('account closed');
+    });
+    const { message, event } = await received(pair, { id: 'x' });
+
+    await consumer.processBatch(event);
+
+    const [dead] = await harness.receive(pair.deadLetterQueueUrl, 1);
+    expect(dead?.MessageAttributes?.correlationId?.StringValue).toBe(message.MessageId);
+  });
+
+  it("treats a failing redelivery of a message already applied as a duplicate, not a failure", async () => {
+    let failing = false;
+    const correlationId = randomUUID();
+    const { pair, consumer } = await consumerFor({ maxAttempts: 1 }, async ({ id }, { tableName }) => {
+      if (failing) throw new Error('downstream gone');
+      return { writes: [countApplication(id, tableName)] };
+    });
+    const { event } = await received(pair, { id: correlationId }, { correlationId });
+    expect(await consumer.processBatch(event)).toStrictEqual({ batchItemFailures: [] });
+
+    failing = true;
+    expect(await consumer.processBatch(event)).toStrictEqual({ batchItemFailures: [] });
+
+    expect(await harness.receive(pair.deadLetterQueueUrl, 1, 0)).toHaveLength(0);
+    expect(await appliedCount(correlationId)).toBe(1);
+    expect(await lifecycle(correlationId)).toMatchObject({ status: 'succeeded', attempts: 1 });
+  });
+});
+
+describe('Function: GuaranteedConsumer, permanent DynamoDB failures', () => {
+  const cases: [string, (id: string, tableName: string) => object[], RegExp][] = [
+    [
+      "a failed condition on the handler's own write",
+      (id, tableName) => [{ Put: { TableName: tableName, Item: { pk: `stock#${id}`, sk: 'level' }, ConditionExpression: 'attribute_exists(pk)' } }],
+      /^the handler's write 1 was refused: ConditionalCheckFailed/,
+    ],
+    [
+      'more writes than one transaction holds',
+      (id, tableName) => Array.from({ length: 100 }, (_, index) => countApplication(`${id}-${index}`, tableName)),
+      /^PermanentError: the handler returned 100 writes; one transaction holds 99 besides the lifecycle record$/,
+    ],
+    [
+      'an item over 400 KB',
+      (id, tableName) => [{ Put: { TableName: tableName, Item: { pk: `blob#${id}`, sk: 'x', data: 'x'.repeat(410 * 1024) } } }],
+      /^ValidationException: /,
+    ],
+  ];
+
+  it.each(cases)('dead-letters %s on its first attempt, with the reason', async (_case, writes, reason) => {
+    const correlationId = randomUUID();
+    const { pair, consumer } = await consumerFor({}, async ({ id }, { tableName }) => ({ writes: writes(id, tableName) as never }));
+    const { event } = await received(pair, { id: correlationId }, { correlationId });
+
+    expect(await consumer.processBatch(event)).toStrictEqual({ batchItemFailures: [] });
+
+    const [dead] = await harness.receive(pair.deadLetterQueueUrl, 1);
+    expect(dead?.MessageAttributes?.deadLetterReason?.StringValue).toMatch(reason);
+    expect(await lifecycle(correlationId)).toMatchObject({ status: 'dead-lettered', attempts: 1 });
+  });
+
+  it(`keeps at most ${MAX_HISTORY_EVENTS} events in a lifecycle record that fails again and again`, async () => {
+    const id = { correlationId: randomUUID(), channel: 'tests', messageId: 'm', attempt: 1 };
+    for (let round = 0; round < MAX_HISTORY_EVENTS + 10; round += 1) {
+      const prior = await store().get(id.correlationId, 'tests');
+      await store().recordFailure(id, { reason: `failure ${round}`, now: Date.now(), increment: 1, priorHistory: prior?.history });
+    }
+    const record = await lifecycle(id.correlationId);
+    expect(record?.history).toHaveLength(MAX_HISTORY_EVENTS);
+    expect(record?.history.at(-1)).toMatchObject({ reason: `failure ${MAX_HISTORY_EVENTS + 9}` });
+    expect(record?.attempts).toBe(MAX_HISTORY_EVENTS + 10);
+  });
+});
+
+describe('Function: GuaranteedConsumer, the function deadline', () => {
+  it('answers before the timeout with the slow record failed and the others applied', { timeout: 20_000 }, async () => {
+    let release!: () => void;
+    const stuck = new Promise<void>((resolve) => (release = resolve));
+    const { pair, consumer } = await consumerFor({}, async ({ id, fail }, { tableName }) => {
+      if (fail) await stuck;
+      return { writes: [countApplication(id, tableName)] };
+    });
+    const ids = [randomUUID(), randomUUID(), randomUUID()];
+    for (const [index, id] of ids.entries()) await harness.send(pair.queueUrl, { id, fail: index === 1 }, { correlationId: id });
+    const messages = await harness.receive(pair.queueUrl, 3);
+    const slow = messages.find((message) => JSON.parse(message.Body!).fail === true)!;
+
+    const response = await consumer.processBatch(harness.event(messages, pair.queueArn), { getRemainingTimeInMillis: () => 3000 });
+
+    expect(response).toStrictEqual({ batchItemFailures: [{ itemIdentifier: slow.MessageId }] });
+    expect(await Promise.all([appliedCount(ids[0]!), appliedCount(ids[2]!)])).toStrictEqual([1, 1]);
+    release();
+  });
+});
+
+describe('Function: LifecycleStore, an SDK retry after an unseen commit', () => {
+  it('answers the retry with the first commit instead of calling it a duplicate', async () => {
+    const raw = new DynamoDBClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, endpoint: harness.dynamoEndpoint, maxAttempts: 3 });
+    let answersDropped = 0;
+    // The commit reaches DynamoDB, but its answer is lost on the way back: the SDK retries the same request.
+    raw.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (context.commandName === 'TransactWriteItemsCommand' && answersDropped === 0) {
+          answersDropped += 1;
+          throw Object.assign(new Error('the connection closed before the answer came'), { name: 'TimeoutError' });
+        }
+        return result;
+      },
+      { step: 'deserialize', name: 'dropFirstTransactAnswer' },
+    );
+    const lossy = new LifecycleStore(DynamoDBDocumentClient.from(raw), harness.tableName);
+    const correlationId = randomUUID();
+
+    const result = await lossy.commit({ correlationId, channel: 'tests', messageId: 'm', attempt: 1 }, [countApplication(correlationId, harness.tableName)], null, Date.now());
+
+    expect(answersDropped).toBe(1);
+    expect(result).toBe('committed');
+    expect(await appliedCount(correlationId)).toBe(1);
+    raw.destroy();
+  });
+});
