@@ -16,6 +16,7 @@ import {
   purgeDeadLetters,
   redriveDeadLetters,
   type MessagingClient,
+  type RedriveResult,
   type Target,
 } from '../lib/client/index.ts';
 import { OutputKey } from '../lib/policy/index.ts';
@@ -29,6 +30,8 @@ interface Command {
   readonly summary: string;
   readonly options?: Options;
   readonly run: (client: MessagingClient, args: string[], values: Values) => Promise<unknown>;
+  /** The exit status for a result that is printed but is not a full success. @default - 0 */
+  exitStatus?(result: unknown): number;
 }
 
 const GLOBAL_OPTIONS: Options = {
@@ -134,8 +137,16 @@ const COMMANDS: readonly Command[] = [
   {
     name: 'dlq redrive',
     usage: 'dlq redrive <channel>',
-    summary: 'move every dead letter back to its queue (progress on stderr)',
-    run: (client, args) => redriveDeadLetters(client, need(args, 0, 'the channel'), (moved) => process.stderr.write(`\rmoved ${moved}`)),
+    summary: 'move the dead letters there at the start back to their queue; exits 4 if any could not be moved',
+    run: async (client, args) => {
+      const result = await redriveDeadLetters(client, need(args, 0, 'the channel'), (moved) => process.stderr.write(`\rmoved ${moved}`));
+      process.stderr.write('\n');
+      if (result.remaining > 0) {
+        process.stderr.write(`${result.remaining} dead letters are still in the DLQ (failed to move, or dead-lettered during the redrive); redrive again for them\n`);
+      }
+      return result;
+    },
+    exitStatus: (result: RedriveResult) => (result.failed > 0 ? 4 : 0),
   },
   {
     name: 'dlq purge',
@@ -195,9 +206,8 @@ async function main(argv: string[]): Promise<number> {
   });
   try {
     const result = await command.run(client, positionals, values as Values);
-    if (command.name === 'dlq redrive') process.stderr.write('\n');
     print(result, Boolean(values.json));
-    return 0;
+    return command.exitStatus?.(result) ?? 0;
   } finally {
     client.destroy();
   }

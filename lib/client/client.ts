@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { channels as exampleChannels } from '../channels.ts';
 import { MessageAttribute, OutputKey, StateKeys, type ChannelDefinition, type LifecycleRecord } from '../policy/index.ts';
 import { discover, type Discovered, type DiscoveryOptions } from './discovery.ts';
-import { DeadLettered, InvalidArgument, InvalidJson, MessageTooLarge, ReplyTimeout, SchemaViolation, StackNotDeployed, UnknownChannel, WrongPolicy } from './errors.ts';
+import { BatchPartlyRefused, DeadLettered, InvalidArgument, InvalidJson, MessageTooLarge, ReplyTimeout, SchemaViolation, StackNotDeployed, UnknownChannel, WrongPolicy } from './errors.ts';
 import { requestWithFallback, type Answer, type RequestOptions } from './request.ts';
 
 /** SQS's limit for one message, body and attributes together (1 MiB since 2025; the emulator enforces the same). */
@@ -95,7 +95,16 @@ export class MessagingClient {
     return acknowledgement!;
   }
 
-  /** Sends up to 10 messages in one SendMessageBatch; each gets its own correlation id. */
+  /**
+   * Sends up to 10 messages in one SendMessageBatch; each gets its own correlation id. Entries SQS fails on its own
+   * side (SenderFault false) are sent once more, under the same correlation ids, before giving up on them.
+   *
+   * @returns one acknowledgement per payload, in the payloads' order
+   * @throws BatchPartlyRefused when SQS still refuses some entries. The others are stored and will be applied: do
+   *   not send them again. The error's `accepted` holds their acknowledgements; its `rejected` holds each refused
+   *   message's index, correlation id and SQS's reason. Resend only those, each with
+   *   `send(channel, payloads[index], { correlationId })`, so that a message SQS did take after all is applied once.
+   */
   public async sendBatch(channelName: string, payloads: readonly unknown[], options: SendOptions = {}): Promise<Acknowledgement[]> {
     const channel = this.channel(channelName);
     if (channel.policy.kind === 'request-response') {
@@ -128,11 +137,32 @@ export class MessagingClient {
       const { MessageId } = await this.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, ...entry }));
       return [{ channel: channelName, messageId: MessageId!, correlationId }];
     }
-    const { Successful = [], Failed = [] } = await this.sqs.send(
-      new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries.map(({ correlationId: _c, ...entry }) => entry) }),
-    );
-    if (Failed.length > 0) throw new Error(`${channelName}: SQS refused ${Failed.length} of ${entries.length} messages: ${Failed[0]!.Message}`);
-    return Successful.map((accepted) => ({ channel: channelName, messageId: accepted.MessageId!, correlationId: entries[Number(accepted.Id)]!.correlationId }));
+    const sendEntries = async (batch: typeof entries) => {
+      const { Successful = [], Failed = [] } = await this.sqs.send(
+        new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch.map(({ correlationId: _c, ...entry }) => entry) }),
+      );
+      return { successful: Successful, failed: Failed };
+    };
+    const first = await sendEntries(entries);
+    // A failure on SQS's side may pass; the same correlation ids (and FIFO deduplication ids) keep a retry of a
+    // message SQS did store after all from being applied twice. The sender's own faults would fail the same way again.
+    const serverSide = first.failed.filter((failure) => !failure.SenderFault);
+    const retried = serverSide.length > 0 ? await sendEntries(serverSide.map((failure) => entries[Number(failure.Id)]!)) : { successful: [], failed: [] };
+    const byIndex = (a: { Id?: string }, b: { Id?: string }) => Number(a.Id) - Number(b.Id);
+    const accepted = [...first.successful, ...retried.successful]
+      .sort(byIndex)
+      .map((success) => ({ channel: channelName, messageId: success.MessageId!, correlationId: entries[Number(success.Id)]!.correlationId }));
+    const failed = [...first.failed.filter((failure) => failure.SenderFault), ...retried.failed].sort(byIndex);
+    if (failed.length > 0) {
+      const rejected = failed.map((failure) => ({
+        index: Number(failure.Id),
+        correlationId: entries[Number(failure.Id)]!.correlationId,
+        code: failure.Code ?? 'Unknown',
+        message: failure.Message ?? '',
+      }));
+      throw new BatchPartlyRefused(channelName, accepted, rejected);
+    }
+    return accepted;
   }
 
   /** Asks a request-response channel and waits for its answer within the deadline (see requestWithFallback). */

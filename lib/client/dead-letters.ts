@@ -23,7 +23,13 @@ export interface DeadLetter {
 
 export interface RedriveResult {
   readonly moved: number;
+  /** Dead letters this redrive could not move; they stay in the DLQ. */
   readonly failed: number;
+  /**
+   * Dead letters in the DLQ when the redrive ended: those that failed, and those that arrived while it ran (a live
+   * consumer dead-lettering again what it moved), which it leaves for a later redrive rather than chase.
+   */
+  readonly remaining: number;
   readonly mechanism: 'StartMessageMoveTask' | 'receive-send-delete';
 }
 
@@ -75,9 +81,11 @@ export async function peekDeadLetters(client: MessagingClient, channelName: stri
 }
 
 /**
- * Moves every dead letter back to its source queue. SQS's own StartMessageMoveTask where the endpoint has it;
+ * Moves the dead letters back to their source queue. SQS's own StartMessageMoveTask where the endpoint has it;
  * otherwise a receive → send → delete loop that keeps the body, the sender's attributes (the correlation id
  * above all, so the consumer still dedupes) and the FIFO group, and deletes a message only after its copy is sent.
+ * The loop moves at most as many as the DLQ held when it started, so a consumer that dead-letters again what it
+ * moves cannot keep it running; what arrives meanwhile is counted in `remaining`.
  */
 export async function redriveDeadLetters(
   client: MessagingClient,
@@ -97,32 +105,34 @@ export async function redriveDeadLetters(
     const task = Results[0];
     onProgress(Number(task?.ApproximateNumberOfMessagesMoved ?? 0));
     if (task && task.Status !== 'RUNNING') {
-      return { moved: Number(task.ApproximateNumberOfMessagesMoved ?? 0), failed: task.Status === 'COMPLETED' ? 0 : 1, mechanism: 'StartMessageMoveTask' };
+      const moved = Number(task.ApproximateNumberOfMessagesMoved ?? 0);
+      return { moved, failed: task.Status === 'COMPLETED' ? 0 : 1, remaining: await depthOf(client, deadLetterQueueUrl), mechanism: 'StartMessageMoveTask' };
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
 }
 
 async function redriveByHand(client: MessagingClient, queueUrl: string, deadLetterQueueUrl: string, onProgress: (moved: number) => void): Promise<RedriveResult> {
+  // Only what is there now: messages a live consumer dead-letters again meanwhile would otherwise keep it going.
+  const presentAtStart = await depthOf(client, deadLetterQueueUrl, ['ApproximateNumberOfMessages']);
   let moved = 0;
   let failed = 0;
-  for (;;) {
+  while (moved + failed < presentAtStart) {
     const { Messages = [] } = await client.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: deadLetterQueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60, WaitTimeSeconds: 0, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['All'] }),
+      new ReceiveMessageCommand({
+        QueueUrl: deadLetterQueueUrl,
+        MaxNumberOfMessages: Math.min(10, presentAtStart - moved - failed),
+        VisibilityTimeout: 60,
+        // A long poll asks every SQS host, so an empty answer means the DLQ has nothing left to give now.
+        WaitTimeSeconds: 1,
+        MessageAttributeNames: ['All'],
+        MessageSystemAttributeNames: ['All'],
+      }),
     );
-    if (Messages.length === 0) return { moved, failed, mechanism: 'receive-send-delete' };
+    if (Messages.length === 0) break;
     for (const message of Messages) {
       try {
-        const { [MessageAttribute.deadLetterReason]: _reason, [MessageAttribute.deadLetterAttempts]: _attempts, ...attributes } = message.MessageAttributes ?? {};
-        const groupId = message.Attributes?.MessageGroupId;
-        await client.sqs.send(
-          new SendMessageCommand({
-            QueueUrl: queueUrl,
-            MessageBody: message.Body!,
-            MessageAttributes: attributes,
-            ...(groupId ? { MessageGroupId: groupId, MessageDeduplicationId: message.Attributes?.MessageDeduplicationId ?? message.MessageId } : {}),
-          }),
-        );
+        await client.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, ...resendOf(message) }));
         await client.sqs.send(new DeleteMessageCommand({ QueueUrl: deadLetterQueueUrl, ReceiptHandle: message.ReceiptHandle! }));
         moved += 1;
         onProgress(moved);
@@ -131,18 +141,43 @@ async function redriveByHand(client: MessagingClient, queueUrl: string, deadLett
         failed += 1;
       }
     }
-    if (failed > 0 && moved === 0) return { moved, failed, mechanism: 'receive-send-delete' };
   }
+  return { moved, failed, remaining: await depthOf(client, deadLetterQueueUrl), mechanism: 'receive-send-delete' };
+}
+
+/**
+ * A dead letter as it goes back: its body, the sender's attributes without the runtime's dead-letter ones, and on
+ * FIFO its group. Not its deduplication id: the source queue has seen that one (SQS's redrive policy keeps it), and
+ * within 5 minutes would accept the copy and drop it, after which deleting the DLQ copy loses the message. The DLQ
+ * copy's own id is new to the source queue and the same on every try, so a redrive retried after a send whose
+ * answer was lost still sends it once.
+ */
+function resendOf(message: Message) {
+  const { [MessageAttribute.deadLetterReason]: _reason, [MessageAttribute.deadLetterAttempts]: _attempts, ...attributes } = message.MessageAttributes ?? {};
+  const groupId = message.Attributes?.MessageGroupId;
+  return {
+    MessageBody: message.Body!,
+    MessageAttributes: attributes,
+    ...(groupId ? { MessageGroupId: groupId, MessageDeduplicationId: `redrive-${message.MessageId}` } : {}),
+  };
 }
 
 /** Deletes every dead letter of a channel; returns how many there were. */
 export async function purgeDeadLetters(client: MessagingClient, channelName: string): Promise<number> {
   const { deadLetterQueueUrl } = queuesOf(client, channelName);
-  const { Attributes } = await client.sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: deadLetterQueueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
-  );
+  const count = await depthOf(client, deadLetterQueueUrl);
   await client.sqs.send(new PurgeQueueCommand({ QueueUrl: deadLetterQueueUrl }));
-  return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+  return count;
+}
+
+/** Messages in a queue: visible and in flight unless `attributes` narrows it. */
+async function depthOf(
+  client: MessagingClient,
+  queueUrl: string,
+  attributes: ('ApproximateNumberOfMessages' | 'ApproximateNumberOfMessagesNotVisible')[] = ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+): Promise<number> {
+  const { Attributes } = await client.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: attributes }));
+  return attributes.reduce((sum, name) => sum + Number(Attributes?.[name] ?? 0), 0);
 }
 
 async function arnOf(client: MessagingClient, queueUrl: string): Promise<string> {

@@ -1,0 +1,206 @@
+import {
+  ChangeMessageVisibilityCommand,
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SetQueueAttributesCommand,
+  type Message,
+  type SendMessageBatchCommandInput,
+  type SendMessageBatchCommandOutput,
+} from '@aws-sdk/client-sqs';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ClientError, MessagingClient, redriveDeadLetters, type Acknowledgement } from '../../lib/client/index.ts';
+import { defineChannel, MessageAttribute, OutputKey } from '../../lib/policy/index.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators.ts';
+import { RuntimeHarness } from '../helpers/runtime-harness.ts';
+
+const harness = new RuntimeHarness();
+beforeAll(() => harness.start());
+afterAll(() => harness.stop());
+
+const schema = z.object({ id: z.string(), padding: z.string().optional() });
+
+/** A MessagingClient on the harness's fauxqs, its one channel on the given queues (named as the stack's outputs name them). */
+async function clientFor(channel: ReturnType<typeof defineChannel>, queues: { queueUrl: string; deadLetterQueueUrl?: string }) {
+  const endpoint = await harness.sqs.config.endpoint!();
+  const sqs = `${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}`;
+  const outputs: Record<string, string> = { [OutputKey.queueUrl(channel.name)]: queues.queueUrl };
+  if (queues.deadLetterQueueUrl) outputs[OutputKey.deadLetterQueueUrl(channel.name)] = queues.deadLetterQueueUrl;
+  const client = new MessagingClient(
+    { target: 'local', region: LOCAL_REGION, endpoints: { sqs }, credentials: { ...LOCAL_CREDENTIALS }, outputs },
+    { [channel.name]: channel },
+  );
+  clients.push(client);
+  return client;
+}
+const clients: MessagingClient[] = [];
+afterAll(() => clients.forEach((client) => client.destroy()));
+
+/** Every message on a queue, each received once (kept invisible so none is counted twice); stops at the first empty receive. */
+async function drain(queueUrl: string): Promise<Message[]> {
+  const messages: Message[] = [];
+  for (;;) {
+    const { Messages = [] } = await harness.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 120, WaitTimeSeconds: 1, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['All'] }),
+    );
+    if (Messages.length === 0) return messages;
+    messages.push(...Messages);
+  }
+}
+
+async function depth(queueUrl: string): Promise<number> {
+  const { Attributes } = await harness.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
+  return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+}
+
+const correlationIdOf = (message: Message) => message.MessageAttributes?.[MessageAttribute.correlationId]?.StringValue;
+
+describe('Function: redriveDeadLetters by hand (receive → send → delete)', () => {
+  it('brings a FIFO dead letter back even though the source queue saw its deduplication id minutes ago', async () => {
+    // GIVEN a FIFO message that SQS's redrive policy moved to the DLQ: the DLQ copy keeps the deduplication id
+    // (the correlation id) that the source queue recorded when the message was first sent, 5 minutes not yet past.
+    const channel = defineChannel('fifoOrders', { policy: { kind: 'guaranteed', fifo: true }, schema });
+    const pair = await harness.queuePair({ maxReceiveCount: 1, fifo: true });
+    const client = await clientFor(channel, pair);
+    const { correlationId } = await client.send('fifoOrders', { id: 'poison' }, { groupId: 'customer-7' });
+    const { Messages: [first] = [] } = await harness.sqs.send(new ReceiveMessageCommand({ QueueUrl: pair.queueUrl, WaitTimeSeconds: 1 }));
+    expect(first).toBeDefined();
+    await harness.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: pair.queueUrl, ReceiptHandle: first!.ReceiptHandle!, VisibilityTimeout: 0 }));
+    expect(await harness.receive(pair.queueUrl, 1)).toStrictEqual([]); // the second receive exceeds maxReceiveCount: moved to the DLQ
+    expect(await depth(pair.deadLetterQueueUrl)).toBe(1);
+
+    // WHEN it is redriven
+    const result = await redriveDeadLetters(client, 'fifoOrders');
+
+    // THEN it is on the source queue again, in its group, with its correlation id; and gone from the DLQ
+    expect(result).toMatchObject({ moved: 1, failed: 0, mechanism: 'receive-send-delete' });
+    const back = await harness.receive(pair.queueUrl, 1);
+    expect(back.map((message) => ({ correlationId: correlationIdOf(message), group: message.Attributes?.MessageGroupId, body: message.Body }))).toStrictEqual([
+      { correlationId, group: 'customer-7', body: JSON.stringify({ id: 'poison' }) },
+    ]);
+    expect(await depth(pair.deadLetterQueueUrl)).toBe(0);
+  });
+
+  it('returns while a live consumer keeps dead-lettering what it moves, moving only what was there when it started', async () => {
+    // GIVEN three dead letters, and a consumer that dead-letters every message the redrive puts on the source queue
+    // at once (it runs in step with the redrive's sends, so the DLQ is never seen empty). It gives up after 50
+    // bounces so that a redrive that does not stop still returns, with a count that shows it.
+    const channel = defineChannel('poison', { policy: { kind: 'guaranteed' }, schema });
+    const pair = await harness.queuePair({ maxReceiveCount: 5 });
+    const client = await clientFor(channel, pair);
+    const correlationIds = [randomUUID(), randomUUID(), randomUUID()];
+    for (const correlationId of correlationIds) {
+      await harness.send(pair.deadLetterQueueUrl, { id: correlationId }, { correlationId, attributes: { [MessageAttribute.deadLetterReason]: 'poison' } });
+    }
+    let bounces = 0;
+    client.sqs.middlewareStack.add(
+      (next, context) => async (args) => {
+        const output = await next(args);
+        const input = args.input as { QueueUrl?: string };
+        if (context.commandName === 'SendMessageCommand' && input.QueueUrl === pair.queueUrl) {
+          for (const message of await harness.receive(pair.queueUrl, 1)) {
+            if (bounces >= 50) break;
+            bounces += 1;
+            await harness.send(pair.deadLetterQueueUrl, message.Body!, { correlationId: correlationIdOf(message), attributes: { [MessageAttribute.deadLetterReason]: 'poison again' } });
+            await harness.sqs.send(new DeleteMessageCommand({ QueueUrl: pair.queueUrl, ReceiptHandle: message.ReceiptHandle! }));
+          }
+        }
+        return output;
+      },
+      { step: 'initialize', name: 'liveConsumerThatDeadLetters' },
+    );
+
+    // WHEN the redrive runs
+    const result = await redriveDeadLetters(client, 'poison');
+
+    // THEN it moved the three it found and returned; the three the consumer dead-lettered again wait for a later redrive
+    expect(result).toStrictEqual({ moved: 3, failed: 0, remaining: 3, mechanism: 'receive-send-delete' });
+    expect(bounces).toBe(3);
+    const left = await drain(pair.deadLetterQueueUrl);
+    expect(left.map(correlationIdOf).sort()).toStrictEqual([...correlationIds].sort());
+    expect(await depth(pair.queueUrl)).toBe(0);
+  });
+});
+
+describe('Function: MessagingClient.sendBatch, partial failure', () => {
+  const payloads = [{ id: 'a' }, { id: 'b', padding: 'x'.repeat(2_000) }, { id: 'c' }];
+
+  /** A queue that refuses messages over 1 KiB, entry by entry, as SQS does a message over the queue's MaximumMessageSize. */
+  async function smallMessageQueue() {
+    const { QueueUrl } = await harness.sqs.send(new CreateQueueCommand({ QueueName: `small-${randomUUID().slice(0, 8)}`, Attributes: { MaximumMessageSize: '1024' } }));
+    const channel = defineChannel('events', { policy: { kind: 'guaranteed' }, schema });
+    return { queueUrl: QueueUrl!, client: await clientFor(channel, { queueUrl: QueueUrl! }) };
+  }
+
+  it('throws the acknowledgements of the accepted messages with the rejected ones, so only those are sent again, under the same correlation ids', async () => {
+    // GIVEN a batch whose second message the queue refuses
+    const { queueUrl, client } = await smallMessageQueue();
+
+    // WHEN it is sent
+    const error = await client.sendBatch('events', payloads).then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+
+    // THEN the error says which were accepted and which were not, with their correlation ids
+    expect(error).toBeInstanceOf(ClientError);
+    const refused = error as ClientError & { accepted: Acknowledgement[]; rejected: { index: number; correlationId: string; code: string; message: string }[] };
+    expect(refused).toMatchObject({ code: 'BATCH_PARTLY_REFUSED', exitCode: 4 });
+    expect(refused.message).toMatch(/^events: SQS refused 1 of 3 messages/);
+    expect(refused.message).not.toContain('\n');
+    expect(refused.accepted).toHaveLength(2);
+    expect(refused.accepted.map((acknowledgement) => acknowledgement.channel)).toStrictEqual(['events', 'events']);
+    expect(refused.rejected).toStrictEqual([{ index: 1, correlationId: expect.any(String), code: 'InvalidParameterValue', message: expect.stringMatching(/shorter than 1024 bytes/) }]);
+
+    // AND WHEN the caller makes room and resends only the rejected one with its correlation id
+    await harness.sqs.send(new SetQueueAttributesCommand({ QueueUrl: queueUrl, Attributes: { MaximumMessageSize: '262144' } }));
+    const [rejected] = refused.rejected;
+    const resent = await client.send('events', payloads[rejected!.index], { correlationId: rejected!.correlationId });
+
+    // THEN the queue holds each message once, each under the correlation id it was first given
+    const onQueue = await drain(queueUrl);
+    const byCorrelationId = Object.fromEntries(onQueue.map((message) => [correlationIdOf(message), JSON.parse(message.Body!).id]));
+    const [first, third] = refused.accepted;
+    expect(byCorrelationId).toStrictEqual({ [first!.correlationId]: 'a', [resent.correlationId]: 'b', [third!.correlationId]: 'c' });
+    expect(resent.correlationId).toBe(rejected!.correlationId);
+  });
+
+  it('sends an entry SQS failed on its side once more, with the same correlation id, before giving up', async () => {
+    // GIVEN SQS fails the second entry of the first SendMessageBatch on its side (SenderFault false). fauxqs never
+    // marks a failure so, so a test-only middleware makes the emulator refuse the entry for real (a character SQS
+    // does not accept) and marks that refusal as SQS's own fault; the next attempt goes through untouched.
+    const { queueUrl, client } = await smallMessageQueue();
+    const attempts: SendMessageBatchCommandInput[] = [];
+    client.sqs.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'SendMessageBatchCommand') return next(args);
+        const input = args.input as SendMessageBatchCommandInput;
+        attempts.push(structuredClone(input));
+        if (attempts.length > 1) return next(args);
+        const spoiled = { ...input, Entries: input.Entries!.map((entry) => (entry.Id === '1' ? { ...entry, MessageBody: `${entry.MessageBody}\u0000` } : entry)) };
+        const result = await next({ ...args, input: spoiled });
+        const output = result.output as SendMessageBatchCommandOutput;
+        for (const failure of output.Failed ?? []) failure.SenderFault = false;
+        return result;
+      },
+      { step: 'initialize', name: 'serverSideFailureOnce' },
+    );
+    const fitting = [{ id: 'a' }, { id: 'b' }, { id: 'c' }];
+
+    // WHEN the batch is sent
+    const acknowledgements = await client.sendBatch('events', fitting);
+
+    // THEN every message is acknowledged; the retry carried only the failed entry, under its first correlation id
+    expect(attempts).toHaveLength(2);
+    const correlationIdsOf = (input: SendMessageBatchCommandInput) => input.Entries!.map((entry) => entry.MessageAttributes![MessageAttribute.correlationId]!.StringValue);
+    expect(correlationIdsOf(attempts[1]!)).toStrictEqual([correlationIdsOf(attempts[0]!)[1]]);
+    expect(acknowledgements.map((acknowledgement) => acknowledgement.correlationId)).toStrictEqual(correlationIdsOf(attempts[0]!));
+    const onQueue = await drain(queueUrl);
+    expect(onQueue.map(correlationIdOf).sort()).toStrictEqual([...correlationIdsOf(attempts[0]!)].sort());
+  });
+});
