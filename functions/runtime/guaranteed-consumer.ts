@@ -181,7 +181,8 @@ export class GuaranteedConsumer<Schema extends z.ZodType, Reply> {
   /**
    * Decides what a failure means. The lifecycle record is read first (failures only, so the happy path keeps its
    * one round trip): a message already applied is a duplicate whatever its handler does now, and the record's
-   * attempt count, not the receive count, decides between a retry and the DLQ.
+   * attempt count, not the receive count, decides between a retry and the DLQ. A redriven message starts a fresh
+   * budget from the count at its dead-lettering.
    */
   async #afterFailure(record: SQSRecord, id: MessageIdentity, error: unknown, logger: Logger, attempt: { handlerRan: boolean; leaseToken?: string }): Promise<RecordResult> {
     const reason = reasonOf(error);
@@ -198,7 +199,7 @@ export class GuaranteedConsumer<Schema extends z.ZodType, Reply> {
     const increment = attempt.leaseToken ? 0 : 1;
     try {
       prior = await this.#store.get(id.correlationId, id.channel);
-      attempts = (prior?.attempts ?? 0) + increment;
+      attempts = (prior?.attempts ?? 0) + increment - (prior?.attemptsBeforeRedrive ?? 0);
     } catch (readError) {
       // Without the count the receive count stands in, and the backstop still bounds the retries.
       logger.error('could not read the lifecycle record', { error: reasonOf(readError) });

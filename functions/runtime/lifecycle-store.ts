@@ -188,6 +188,8 @@ export class LifecycleStore {
         new UpdateCommand(usedOnly({
           ...this.#key(id),
           UpdateExpression: `${this.#identitySet()}, #status = :status, #reason = :reason, #attempts = if_not_exists(#attempts, :zero) + :increment, ${
+            status === 'dead-lettered' ? '#attemptsBeforeRedrive = if_not_exists(#attempts, :zero) + :increment, ' : ''
+          }${
             trimmed ? '#history = :latest' : '#history = list_append(if_not_exists(#history, :empty), :event)'
           }${attempt.leaseToken ? ' REMOVE #leaseUntil, #leaseToken' : ''}`,
           // A late failure report must not overwrite the record of a delivery that already succeeded.
@@ -270,6 +272,7 @@ const NAMES = {
   '#leaseUntil': 'leaseUntil',
   '#leaseToken': 'leaseToken',
   '#history': 'history',
+  '#attemptsBeforeRedrive': 'attemptsBeforeRedrive',
   '#ttl': StateKeys.timeToLive,
 } as const;
 

@@ -49,8 +49,10 @@ export interface LifecycleRecord {
   readonly channel: string;
   readonly messageId: string;
   readonly status: LifecycleStatus;
-  /** Receives that reached the handler or the dead-letter decision. */
+  /** Attempts that ran the handler or reached the dead-letter decision, over the message's whole life. */
   readonly attempts: number;
+  /** `attempts` when the runtime last dead-lettered the message: a redrive starts a fresh budget from there. */
+  readonly attemptsBeforeRedrive?: number;
   /** Epoch milliseconds. */
   readonly firstReceivedAt: number;
   readonly updatedAt: number;

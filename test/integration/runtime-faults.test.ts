@@ -108,6 +108,23 @@ describe('Function: GuaranteedConsumer, the attempt budget', () => {
     expect(back.map((message) => JSON.parse(message.Body!).id).sort()).toStrictEqual(['a1', 'a2']);
   });
 
+  it('gives a redriven message a fresh budget instead of dead-lettering it on its first failure', async () => {
+    const correlationId = randomUUID();
+    const { pair, consumer } = await consumerFor({ maxAttempts: 2 }, async () => {
+      throw new Error('still down');
+    });
+    const { event } = await received(pair, { id: 'x' }, { correlationId });
+    await consumer.processBatch(event);
+    expect(await consumer.processBatch(event)).toStrictEqual({ batchItemFailures: [] });
+    const [dead] = await harness.receive(pair.deadLetterQueueUrl, 1);
+
+    // The operator redrives it; the first failure after the redrive is its first attempt of a new budget.
+    const redriven = harness.event([dead!], pair.queueArn);
+    expect((await consumer.processBatch(redriven)).batchItemFailures).toHaveLength(1);
+
+    expect(await lifecycle(correlationId)).toMatchObject({ status: 'retrying', attempts: 3, attemptsBeforeRedrive: 2 });
+  });
+
   it('dead-letters on the backstop receive with a reason, though attempts remain', async () => {
     const correlationId = randomUUID();
     const { pair, consumer } = await consumerFor({ maxAttempts: 5, maxReceiveCount: 6 }, async () => {
