@@ -183,6 +183,10 @@ export class LifecycleStore {
     const history = attempt.priorHistory ?? [];
     const trimmed = history.length >= MAX_HISTORY_EVENTS;
     const ownership = attempt.leaseToken ? ' AND #leaseToken = :token' : '';
+    // A duplicate delivery of the very SQS message another delivery dead-lettered must not reopen the terminal record;
+    // a redriven copy has a new SQS message id. (A redrive that kept the id would be retried all the same, unrecorded,
+    // and the receive backstop would still end it with a reason.)
+    const stale = status === 'retrying' ? ' AND NOT (#status = :deadLettered AND #messageId = :messageId)' : '';
     try {
       await this.#dynamo.send(
         new UpdateCommand(usedOnly({
@@ -193,7 +197,7 @@ export class LifecycleStore {
             trimmed ? '#history = :latest' : '#history = list_append(if_not_exists(#history, :empty), :event)'
           }${attempt.leaseToken ? ' REMOVE #leaseUntil, #leaseToken' : ''}`,
           // A late failure report must not overwrite the record of a delivery that already succeeded.
-          ConditionExpression: `(attribute_not_exists(#pk) OR #status <> :succeeded)${ownership}`,
+          ConditionExpression: `(attribute_not_exists(#pk) OR #status <> :succeeded)${ownership}${stale}`,
           ExpressionAttributeNames: { ...NAMES, '#pk': StateKeys.partitionKey },
           ExpressionAttributeValues: {
             ...this.#identityValues(id, attempt.now),
@@ -206,6 +210,7 @@ export class LifecycleStore {
             ':event': [event],
             ':latest': [...history.slice(-(MAX_HISTORY_EVENTS - 1)), event],
             ':token': attempt.leaseToken,
+            ':deadLettered': 'dead-lettered' satisfies LifecycleStatus,
           },
         })),
       );
