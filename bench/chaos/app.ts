@@ -7,14 +7,17 @@ import { chaos, chaosNotices, chaosQuotes } from './channels.ts';
 
 const here = (file: string) => new URL(`./${file}`, import.meta.url).pathname;
 
-/** The chaos application, built with the template's own constructs so the faults hit what users deploy. */
-export function synthesizeChaos(outdir: string): string {
+/**
+ * The chaos application, built with the template's own constructs so the faults hit what users deploy.
+ * `quotesDefinition` overrides the request-response channel's definition (same name, another deadline, see quotesChannel).
+ */
+export function synthesizeChaos(outdir: string, quotesDefinition: typeof chaosQuotes = chaosQuotes): string {
   const app = new App({ outdir });
   const stack = new Stack(app, 'Chaos');
   const stateTable = new StateTable(stack, 'State');
   const guaranteed = new Channel(stack, 'Guaranteed', { definition: chaos, stateTable, entry: here('consumer.ts') });
   const notices = new Channel(stack, 'Notices', { definition: chaosNotices, stateTable, entry: here('notices.ts') });
-  const quotes = new Responder(stack, 'Quotes', { definition: chaosQuotes, stateTable, primaryEntry: here('quotes-primary.ts'), fallbackEntry: here('quotes-fallback.ts') });
+  const quotes = new Responder(stack, 'Quotes', { definition: quotesDefinition, stateTable, primaryEntry: here('quotes-primary.ts'), fallbackEntry: here('quotes-fallback.ts') });
   const outputs: Record<string, string> = {
     [OutputKey.stateTableName]: stateTable.tableName,
     [OutputKey.queueUrl('chaos')]: guaranteed.queue.queueUrl,

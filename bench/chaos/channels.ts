@@ -3,7 +3,7 @@ import { defineChannel } from '../../lib/policy/index.ts';
 
 /** The guaranteed channel under fault injection: short timeouts and backoffs so a run finishes in minutes. */
 export const chaos = defineChannel('chaos', {
-  policy: { kind: 'guaranteed', timeoutSeconds: 2, backoffBaseSeconds: 1, backoffMaxSeconds: 2, maxReceiveCount: 5, maxConcurrency: 4 },
+  policy: { kind: 'guaranteed', timeoutSeconds: 2, backoffBaseSeconds: 1, backoffMaxSeconds: 2, maxAttempts: 5, maxConcurrency: 4 },
   schema: z.object({ id: z.string(), poison: z.boolean(), sentAt: z.number() }),
 });
 
@@ -13,12 +13,23 @@ export const chaosNotices = defineChannel('chaosNotices', {
   schema: z.object({ id: z.string() }),
 });
 
-/** A quote whose primary fails half the time and stalls a tenth of it. */
-export const chaosQuotes = defineChannel('chaosQuotes', {
-  policy: { kind: 'request-response', deadlineMs: 1000, fallback: true },
-  schema: z.object({ id: z.string() }),
-  replySchema: z.object({ id: z.string(), by: z.enum(['primary', 'fallback']) }),
-});
+/** The quotes deadline of npm run test:chaos: tight, as a latency-bound service would set it. */
+export const DEFAULT_QUOTES_DEADLINE_MS = 1000;
+
+/**
+ * A quote whose primary fails half the time and stalls a tenth of it, with the given deadline. The deployed
+ * functions learn the deadline from the policy the Responder construct deploys (CHANNEL_POLICY), so a run may
+ * synthesize the app with another deadline under the same channel name, and give its client the same definition.
+ */
+export function quotesChannel(deadlineMs: number) {
+  return defineChannel('chaosQuotes', {
+    policy: { kind: 'request-response', deadlineMs, fallback: true },
+    schema: z.object({ id: z.string() }),
+    replySchema: z.object({ id: z.string(), by: z.enum(['primary', 'fallback']) }),
+  });
+}
+
+export const chaosQuotes = quotesChannel(DEFAULT_QUOTES_DEADLINE_MS);
 
 export const chaosChannels = { chaos, chaosNotices, chaosQuotes };
 

@@ -7,7 +7,7 @@ import { createClient, redriveDeadLetters, type MessagingClient } from '../../li
 import { MessageAttribute, OutputKey, type LifecycleRecord } from '../../lib/policy/index.ts';
 import { startLocalCloud } from '../../local/index.ts';
 import { synthesizeChaos } from './app.ts';
-import { chaosChannels, FAULT_SWITCH_KEY, type FaultMix } from './channels.ts';
+import { chaosChannels, DEFAULT_QUOTES_DEADLINE_MS, FAULT_SWITCH_KEY, quotesChannel, type FaultMix } from './channels.ts';
 
 export interface ChaosOptions {
   readonly messages: number;
@@ -18,6 +18,12 @@ export interface ChaosOptions {
   readonly duplicates?: number;
   readonly notices?: number;
   readonly requests?: number;
+  /**
+   * The request-response channel's deadline, deployed and used by the client alike. npm test passes a generous
+   * one so that its short run never fails on how fast a busy machine starts an instance.
+   * @default DEFAULT_QUOTES_DEADLINE_MS (1000)
+   */
+  readonly requestDeadlineMs?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -35,7 +41,19 @@ export interface ChaosReport {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly notices: { readonly sent: number; readonly expiredSent: number; readonly applied: number; readonly appliedAfterExpiry: number; readonly expiredApplied: number };
-  readonly requests: { readonly sent: number; readonly answered: number; readonly byFallback: number; readonly overDeadline: number; readonly maxElapsedMs: number };
+  /**
+   * answered counts answers, which the SDK gives only within the deadline (past it, request rejects with
+   * DeadlineExceeded). overDeadline and maxElapsedMs are the caller's wall clock, which includes the event loop's
+   * scheduling: reported figures, not proof of anything.
+   */
+  readonly requests: {
+    readonly sent: number;
+    readonly answered: number;
+    readonly byFallback: number;
+    readonly deadlineMs: number;
+    readonly overDeadline: number;
+    readonly maxElapsedMs: number;
+  };
   readonly mix: Omit<FaultMix, 'enabled'>;
   readonly wallSeconds: number;
 }
@@ -54,8 +72,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const log = options.log ?? (() => {});
   const mix = options.mix ?? DEFAULT_MIX;
   const stateDir = `.local-cloud/chaos-${randomUUID().slice(0, 8)}`;
-  const cloud = await startLocalCloud({ cdkOut: synthesizeChaos(`${stateDir}/cdk.out`), stateDir });
-  const client = await createClient({ target: 'local', localStateDir: stateDir, stackName: 'Chaos', channels: chaosChannels });
+  const requestDeadlineMs = options.requestDeadlineMs ?? DEFAULT_QUOTES_DEADLINE_MS;
+  const quotes = quotesChannel(requestDeadlineMs);
+  const cloud = await startLocalCloud({ cdkOut: synthesizeChaos(`${stateDir}/cdk.out`, quotes), stateDir });
+  const client = await createClient({ target: 'local', localStateDir: stateDir, stackName: 'Chaos', channels: { ...chaosChannels, chaosQuotes: quotes } });
   const table = client.output(OutputKey.stateTableName);
   try {
     await setFaults(client, table, { enabled: true, ...mix });
@@ -91,7 +111,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     const latencies = [...before.applied.values()].map((item) => item.firstAppliedAt - item.sentAt).sort((a, b) => a - b);
     const notices = await noticesUnderExpiry(client, table, options.notices ?? 200);
-    const requests = await requestsUnderFaults(client, options.requests ?? 100);
+    const requests = await requestsUnderFaults(client, options.requests ?? 100, requestDeadlineMs);
     return {
       sent: ids.length,
       duplicatesSent,
@@ -200,7 +220,7 @@ async function noticesUnderExpiry(client: MessagingClient, table: string, count:
 }
 
 /** Request-response with the primary failing half its calls and stalling on a tenth: answered within the deadline? */
-async function requestsUnderFaults(client: MessagingClient, count: number) {
+async function requestsUnderFaults(client: MessagingClient, count: number, deadlineMs: number) {
   // A service in production keeps warm instances of both responders (provisioned concurrency, steady traffic);
   // start as many of each as there are concurrent callers before counting, or cold starts are what gets measured.
   const warm = (key: string) =>
@@ -221,9 +241,9 @@ async function requestsUnderFaults(client: MessagingClient, count: number) {
     }
     const elapsed = performance.now() - started;
     maxElapsedMs = Math.max(maxElapsedMs, Math.round(elapsed));
-    if (elapsed > 1000) overDeadline += 1;
+    if (elapsed > deadlineMs) overDeadline += 1;
   });
-  return { sent: count, answered, byFallback, overDeadline, maxElapsedMs };
+  return { sent: count, answered, byFallback, deadlineMs, overDeadline, maxElapsedMs };
 }
 
 /** The report as the table README shows. */
@@ -239,7 +259,10 @@ export function formatChaosReport(report: ChaosReport): string {
     ['**applied twice**', report.appliedTwice],
     ['send → applied p50 / p99', `${report.p50Ms} ms / ${report.p99Ms} ms`],
     ['fire-and-forget: applied / after expiry / expired applied', `${report.notices.applied} of ${report.notices.sent} live / ${report.notices.appliedAfterExpiry} / ${report.notices.expiredApplied} of ${report.notices.expiredSent}`],
-    ['request-response: answered / by fallback / over deadline (max)', `${report.requests.answered} of ${report.requests.sent} / ${report.requests.byFallback} / ${report.requests.overDeadline} (${report.requests.maxElapsedMs} ms)`],
+    [
+      `request-response (deadline ${report.requests.deadlineMs} ms): answered / by fallback / over deadline by wall clock (max)`,
+      `${report.requests.answered} of ${report.requests.sent} / ${report.requests.byFallback} / ${report.requests.overDeadline} (${report.requests.maxElapsedMs} ms)`,
+    ],
     ['wall time', `${report.wallSeconds} s`],
   ];
   return ['| measure | value |', '|---|---|', ...rows.map(([name, value]) => `| ${name} | ${value} |`)].join('\n');

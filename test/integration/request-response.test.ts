@@ -9,15 +9,17 @@ import { flaky } from '../fixtures/responders/channel.ts';
 const stateDir = `.local-cloud/rr-${randomUUID().slice(0, 8)}`;
 let cloud: LocalCloud;
 let client: MessagingClient;
-/** The deadline is enforced by the caller: the answer comes within it, give or take the event loop's scheduling. */
-const SCHEDULING_SLACK_MS = 150;
+
+// No assertion here reads a clock. The SDK enforces the deadline itself (request rejects with DeadlineExceeded
+// when it passes), so an answer is proof it came in time; and the fixture's deadline (5 s, failover at 3 s) and
+// its sleeping responders (60 s) keep every outcome far from a boundary, cold instance or busy machine alike.
 
 beforeAll(async () => {
   cloud = await startLocalCloud({ cdkOut: synthesizeResponders(`${stateDir}/cdk.out`), stateDir });
   client = await createClient({ target: 'local', localStateDir: stateDir, stackName: 'Responders', channels: { flaky } });
-  // Warm one instance of each responder, as a running service would have.
-  await client.request('flaky', { primary: 'answer', fallback: 'answer' });
-  await client.request('flaky', { primary: 'throw', fallback: 'answer' });
+  // Warm one instance of each responder, as a running service would have; each must answer as asked.
+  expect(await client.request('flaky', { primary: 'answer', fallback: 'answer' })).toMatchObject({ responder: 'primary' });
+  expect(await client.request('flaky', { primary: 'throw', fallback: 'answer' })).toMatchObject({ responder: 'fallback' });
 });
 
 afterAll(async () => {
@@ -35,20 +37,25 @@ describe('Function: request with a deadline and a fallback', () => {
   it('fails over to the fallback when the primary throws, within the deadline', async () => {
     const result = await client.request('flaky', { primary: 'throw', fallback: 'answer' });
     expect(result).toMatchObject({ responder: 'fallback', answer: { by: 'fallback' } });
-    expect(result.elapsedMs).toBeLessThanOrEqual(1000 + SCHEDULING_SLACK_MS);
   });
 
   it('fails over to the fallback when the primary sleeps past the deadline, within the deadline', async () => {
     const result = await client.request('flaky', { primary: 'sleep', fallback: 'answer' });
     expect(result).toMatchObject({ responder: 'fallback', answer: { by: 'fallback' } });
-    expect(result.elapsedMs).toBeLessThanOrEqual(1000 + SCHEDULING_SLACK_MS);
   });
 
   it('hedges: asks the fallback alongside a slow primary and takes the first answer', async () => {
-    // Failover alone would ask the fallback only at 95 % of the deadline; an answer well before that came from the hedge at 10 %.
-    const result = await client.request('flaky', { primary: 'sleep', fallback: 'answer' }, { hedgeAfterFraction: 0.1, failoverAfterFraction: 0.95 });
+    // With failoverAfterFraction 1, failover would abandon the sleeping primary only at the deadline itself, so
+    // without the hedge this request ends in DeadlineExceeded; a fallback answer means the hedge asked it.
+    const result = await client.request('flaky', { primary: 'sleep', fallback: 'answer' }, { hedgeAfterFraction: 0.2, failoverAfterFraction: 1 });
     expect(result).toMatchObject({ responder: 'fallback', answer: { by: 'fallback' } });
-    expect(result.elapsedMs).toBeLessThan(950);
+  });
+
+  it('without a hedge, the same request with failover only at the deadline meets the deadline', async () => {
+    // The control for the test above: the fallback is not asked in time unless something hedges.
+    const failure = await client.request('flaky', { primary: 'sleep', fallback: 'answer' }, { failoverAfterFraction: 1 }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(DeadlineExceeded);
+    expect((failure as DeadlineExceeded).attempts).toStrictEqual([{ responder: 'primary', outcome: 'still running' }]);
   });
 
   it('says NoAnswer, with what each responder did, when both fail', async () => {
@@ -61,7 +68,6 @@ describe('Function: request with a deadline and a fallback', () => {
   });
 
   it('throws DeadlineExceeded at the deadline when no one answers in time', async () => {
-    const started = Date.now();
     const failure = await client.request('flaky', { primary: 'sleep', fallback: 'sleep' }).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(DeadlineExceeded);
     expect((failure as DeadlineExceeded).code).toBe('DEADLINE_EXCEEDED');
@@ -69,7 +75,6 @@ describe('Function: request with a deadline and a fallback', () => {
       { responder: 'primary', outcome: 'abandoned as too slow' },
       { responder: 'fallback', outcome: 'still running' },
     ]);
-    expect(Date.now() - started).toBeLessThanOrEqual(1000 + SCHEDULING_SLACK_MS);
   });
 
   it('rejects a request that breaks the schema before invoking anything', async () => {
