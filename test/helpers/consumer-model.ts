@@ -203,7 +203,11 @@ export async function modelRunner(harness: RuntimeHarness, kind: ModelKind) {
     const store = new LifecycleStore(harness.dynamo, harness.tableName);
     const before = new Map(await Promise.all(ids.map(async (id) => [id, await store.get(id, 'model')] as const)));
     for (const [id, record] of before) {
-      if (record?.status !== 'succeeded' && record?.status !== 'dead-lettered') violations.push(`${id} ended ${record?.status ?? 'without a record'}`);
+      // One known gap: a duplicate delivery that claims after its sibling dead-lettered the message, then crashes,
+      // leaves the record in progress until the redrive (the message itself is safe in the DLQ).
+      const inDlq = deadLetters.some((message) => idOf(message) === id);
+      const settled = record?.status === 'succeeded' || record?.status === 'dead-lettered' || (record?.status === 'in-progress' && inDlq);
+      if (!settled) violations.push(`${id} ended ${record?.status ?? 'without a record'}`);
       if (record?.status === 'dead-lettered' && !deadLetters.some((message) => idOf(message) === id)) violations.push(`${id} is recorded dead-lettered but no DLQ copy exists`);
     }
     for (const message of deadLetters) {
@@ -215,7 +219,14 @@ export async function modelRunner(harness: RuntimeHarness, kind: ModelKind) {
     }
 
     // The operator redrives the DLQ with the faults gone: every copy is applied once or is a duplicate.
-    for (const message of deadLetters) await deliver({ handler: 'ok' }, [message], 1);
+    // Each copy is delivered until it is applied or found a duplicate, after any lease a crashed delivery left.
+    for (const message of deadLetters) {
+      pending.add(idOf(message));
+      for (let receive = 1; pending.has(idOf(message)) && receive < policy.maxReceiveCount; receive += 1) {
+        now += (LEASE_SECONDS + 1) * 1000;
+        await deliver({ handler: 'ok' }, [message], receive);
+      }
+    }
     for (const id of ids) {
       const record = await store.get(id, 'model');
       if (record?.status !== 'succeeded') violations.push(`${id} is ${record?.status} after the redrive`);
