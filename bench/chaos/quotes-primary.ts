@@ -1,9 +1,9 @@
-import { responder } from '../../functions/runtime/index.ts';
-import { FunctionEnv, type RequestResponsePolicy } from '../../lib/policy/index.ts';
-import { chaosQuotes, DEFAULT_QUOTES_DEADLINE_MS } from './channels.ts';
+import { policyFromEnv, responder } from '../../functions/runtime/index.ts';
+import type { RequestResponsePolicy } from '../../lib/policy/index.ts';
+import { chaosQuotes } from './channels.ts';
 
 /** The deadline deployed next to this function (a run may override the catalog's); a stall lasts twice as long. */
-const deadlineMs = (JSON.parse(process.env[FunctionEnv.channelPolicy] ?? 'null') as RequestResponsePolicy | null)?.deadlineMs ?? DEFAULT_QUOTES_DEADLINE_MS;
+const { deadlineMs } = policyFromEnv(chaosQuotes.policy) as RequestResponsePolicy;
 
 /** The primary fails half of its calls and stalls far past the deadline on a tenth. */
 export const handler = responder({

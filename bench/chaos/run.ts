@@ -1,9 +1,9 @@
 import { InvokeCommand } from '@aws-sdk/client-lambda';
-import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { createClient, redriveDeadLetters, type MessagingClient } from '../../lib/client/index.ts';
+import { createClient, queueDepth, redriveDeadLetters, type MessagingClient } from '../../lib/client/index.ts';
 import { MessageAttribute, OutputKey, type LifecycleRecord } from '../../lib/policy/index.ts';
 import { startLocalCloud } from '../../local/index.ts';
 import { synthesizeChaos } from './app.ts';
@@ -101,7 +101,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const before = await snapshot(client, table);
     const poisonIds = ids.filter((message) => message.poison).map((message) => correlationOf.get(message.id)!);
     const poisonRecords = poisonIds.map((id) => before.lifecycles.get(id));
-    const deadLetteredBefore = await queueDepth(client, OutputKey.deadLetterQueueUrl('chaos'));
+    const deadLetteredBefore = await queueDepth(client.sqs, client.output(OutputKey.deadLetterQueueUrl('chaos')));
     log(`applied ${before.applied.size}, dead-lettered ${deadLetteredBefore}; faults off, redriving…`);
 
     await setFaults(client, table, { enabled: false, ...mix });
@@ -150,18 +150,11 @@ async function inParallel(total: number, workers: number, work: (index: number) 
   }));
 }
 
-async function queueDepth(client: MessagingClient, outputKey: string): Promise<number> {
-  const { Attributes = {} } = await client.sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: client.output(outputKey), AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] }),
-  );
-  return Object.values(Attributes).reduce((sum, value) => sum + Number(value), 0);
-}
-
 /** Waits until the channel's queue holds nothing, visible or in flight, twice in a row. */
 async function drained(client: MessagingClient, channel: string): Promise<void> {
   let emptyPolls = 0;
   while (emptyPolls < 2) {
-    emptyPolls = (await queueDepth(client, OutputKey.queueUrl(channel))) === 0 ? emptyPolls + 1 : 0;
+    emptyPolls = (await queueDepth(client.sqs, client.output(OutputKey.queueUrl(channel)))) === 0 ? emptyPolls + 1 : 0;
     await sleep(1000);
   }
 }

@@ -191,7 +191,7 @@ export class GuaranteedConsumer<Schema extends z.ZodType, Reply> {
       if (this.#onLastReceive(id)) {
         return this.#deadLetter(record, id, logger, { reason: `receive limit (${this.#policy.maxReceiveCount}) reached before an attempt could run: ${reason}`, increment: 0 });
       }
-      return this.#retryLater(record, logger, backoffSeconds(this.#policy, id.attempt), reason);
+      return this.#retryAfterFailure(record, logger, backoffSeconds(this.#policy, id.attempt), reason);
     }
     let prior: LifecycleRecord | undefined;
     let attempts: number;
@@ -226,7 +226,7 @@ export class GuaranteedConsumer<Schema extends z.ZodType, Reply> {
       // The record is reported failed either way; the backstop bounds the retries if the count is never written.
       logger.error('could not record the failure', { reason, error: reasonOf(bookkeepingError) });
     }
-    return this.#retryLater(record, logger, backoffSeconds(this.#policy, attempts), reason);
+    return this.#retryAfterFailure(record, logger, backoffSeconds(this.#policy, attempts), reason);
   }
 
   /** Another delivery holds the lease: come back when it expires, without touching its record or its lease. */
@@ -238,7 +238,9 @@ export class GuaranteedConsumer<Schema extends z.ZodType, Reply> {
       });
     }
     const untilExpiry = Math.ceil((leaseUntil - this.#clock()) / 1000);
-    return this.#retryLater(record, logger, Math.min(Math.max(1, untilExpiry), SQS_MAX_VISIBILITY_SECONDS - this.#policy.timeoutSeconds));
+    const delaySeconds = Math.min(Math.max(1, untilExpiry), SQS_MAX_VISIBILITY_SECONDS - this.#policy.timeoutSeconds);
+    logger.info('another delivery holds the lease; stepping back until it expires', { delaySeconds });
+    return this.#retryLater(record, logger, delaySeconds);
   }
 
   #onLastReceive(id: MessageIdentity): boolean {
@@ -253,13 +255,14 @@ export class GuaranteedConsumer<Schema extends z.ZodType, Reply> {
     return schema ? schema.parse(outcome.reply) : outcome.reply;
   }
 
-  async #retryLater(record: SQSRecord, logger: Logger, delaySeconds: number, reason?: string): Promise<RecordResult> {
-    if (reason) {
-      logger.warn('attempt failed; retrying after backoff', { reason, backoffSeconds: delaySeconds });
-      this.#telemetry.count('failed');
-    } else {
-      logger.info('another delivery holds the lease; stepping back until it expires', { backoffSeconds: delaySeconds });
-    }
+  #retryAfterFailure(record: SQSRecord, logger: Logger, delaySeconds: number, reason: string): Promise<RecordResult> {
+    logger.warn('attempt failed; retrying after backoff', { reason, backoffSeconds: delaySeconds });
+    this.#telemetry.count('failed');
+    return this.#retryLater(record, logger, delaySeconds);
+  }
+
+  /** Reports the record failed and sets when it comes back. */
+  async #retryLater(record: SQSRecord, logger: Logger, delaySeconds: number): Promise<RecordResult> {
     try {
       await this.#clients.sqs.send(
         new ChangeMessageVisibilityCommand({ QueueUrl: this.#endpoints.queueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: delaySeconds }),

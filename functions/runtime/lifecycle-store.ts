@@ -21,7 +21,7 @@ export interface MessageIdentity {
 
 export type CommitResult = 'committed' | 'duplicate';
 export type ClaimResult =
-  | { readonly outcome: 'claimed'; readonly token: string; readonly attempts: number }
+  | { readonly outcome: 'claimed'; readonly token: string }
   | { readonly outcome: 'held'; readonly leaseUntil: number }
   | { readonly outcome: 'duplicate' };
 
@@ -37,7 +37,7 @@ export interface AttemptRecord {
   readonly priorHistory?: readonly LifecycleEvent[];
 }
 
-/** The record answered `false` to a write's condition: another delivery succeeded or holds the message now. */
+/** 'superseded': the write's condition failed, because another delivery applied the message, owns its lease now, or dead-lettered this very SQS message. */
 export type RecordResult = 'recorded' | 'superseded';
 
 /**
@@ -92,7 +92,7 @@ export class LifecycleStore {
     const token = randomUUID();
     const event: LifecycleEvent = { at: now, status: 'in-progress', attempt: id.attempt };
     try {
-      const { Attributes } = await this.#dynamo.send(
+      await this.#dynamo.send(
         new UpdateCommand(usedOnly({
           ...this.#key(id),
           UpdateExpression: `${this.#identitySet()}, #status = :inProgress, #leaseUntil = :leaseUntil, #leaseToken = :token, #attempts = if_not_exists(#attempts, :zero) + :one, #history = list_append(if_not_exists(#history, :empty), :event)`,
@@ -111,11 +111,10 @@ export class LifecycleStore {
             ':empty': [],
             ':event': [event],
           },
-          ReturnValues: 'UPDATED_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         })),
       );
-      return { outcome: 'claimed', token, attempts: Number(Attributes?.attempts ?? 1) };
+      return { outcome: 'claimed', token };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
         const old = error.Item as { status?: { S?: string }; leaseUntil?: { N?: string } } | undefined;

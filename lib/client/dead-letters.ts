@@ -8,6 +8,7 @@ import {
   SendMessageCommand,
   StartMessageMoveTaskCommand,
   type Message,
+  type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { MessageAttribute, OutputKey } from '../policy/index.ts';
 import type { MessagingClient } from './client.ts';
@@ -106,7 +107,7 @@ export async function redriveDeadLetters(
     onProgress(Number(task?.ApproximateNumberOfMessagesMoved ?? 0));
     if (task && task.Status !== 'RUNNING') {
       const moved = Number(task.ApproximateNumberOfMessagesMoved ?? 0);
-      return { moved, failed: task.Status === 'COMPLETED' ? 0 : 1, remaining: await depthOf(client, deadLetterQueueUrl), mechanism: 'StartMessageMoveTask' };
+      return { moved, failed: task.Status === 'COMPLETED' ? 0 : 1, remaining: await queueDepth(client.sqs, deadLetterQueueUrl), mechanism: 'StartMessageMoveTask' };
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
@@ -114,7 +115,7 @@ export async function redriveDeadLetters(
 
 async function redriveByHand(client: MessagingClient, queueUrl: string, deadLetterQueueUrl: string, onProgress: (moved: number) => void): Promise<RedriveResult> {
   // Only what is there now: messages a live consumer dead-letters again meanwhile would otherwise keep it going.
-  const presentAtStart = await depthOf(client, deadLetterQueueUrl, ['ApproximateNumberOfMessages']);
+  const presentAtStart = await queueDepth(client.sqs, deadLetterQueueUrl, ['ApproximateNumberOfMessages']);
   let moved = 0;
   let failed = 0;
   while (moved + failed < presentAtStart) {
@@ -142,7 +143,7 @@ async function redriveByHand(client: MessagingClient, queueUrl: string, deadLett
       }
     }
   }
-  return { moved, failed, remaining: await depthOf(client, deadLetterQueueUrl), mechanism: 'receive-send-delete' };
+  return { moved, failed, remaining: await queueDepth(client.sqs, deadLetterQueueUrl), mechanism: 'receive-send-delete' };
 }
 
 /**
@@ -165,19 +166,21 @@ function resendOf(message: Message) {
 /** Deletes every dead letter of a channel; returns how many there were. */
 export async function purgeDeadLetters(client: MessagingClient, channelName: string): Promise<number> {
   const { deadLetterQueueUrl } = queuesOf(client, channelName);
-  const count = await depthOf(client, deadLetterQueueUrl);
+  const count = await queueDepth(client.sqs, deadLetterQueueUrl);
   await client.sqs.send(new PurgeQueueCommand({ QueueUrl: deadLetterQueueUrl }));
   return count;
 }
 
-/** Messages in a queue: visible and in flight unless `attributes` narrows it. */
-async function depthOf(
-  client: MessagingClient,
+type QueueCount = 'ApproximateNumberOfMessages' | 'ApproximateNumberOfMessagesNotVisible' | 'ApproximateNumberOfMessagesDelayed';
+
+/** Messages in a queue (SQS's approximate counts): visible, in flight and delayed, unless `counts` narrows it. */
+export async function queueDepth(
+  sqs: SQSClient,
   queueUrl: string,
-  attributes: ('ApproximateNumberOfMessages' | 'ApproximateNumberOfMessagesNotVisible')[] = ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+  counts: readonly QueueCount[] = ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
 ): Promise<number> {
-  const { Attributes } = await client.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: attributes }));
-  return attributes.reduce((sum, name) => sum + Number(Attributes?.[name] ?? 0), 0);
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: [...counts] }));
+  return counts.reduce((sum, name) => sum + Number(Attributes?.[name] ?? 0), 0);
 }
 
 async function arnOf(client: MessagingClient, queueUrl: string): Promise<string> {

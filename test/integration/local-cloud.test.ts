@@ -1,10 +1,11 @@
 import { GetCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient, TooManyRequestsException } from '@aws-sdk/client-lambda';
-import { ChangeMessageVisibilityCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queueDepth } from '../../lib/client/index.ts';
 import { startLocalCloud, type LocalCloud } from '../../local/index.ts';
 import { LOCAL_CREDENTIALS } from '../../local/emulators.ts';
 import { synthesizeFixture } from '../fixtures/local-cloud/app.ts';
@@ -38,13 +39,6 @@ const firstBatchOf = async (failingBody: string) =>
   (await dynamo.send(new GetCommand({ TableName: out.RecordsTable, Key: { pk: `partial-first-batch#${failingBody}` }, ConsistentRead: true }))).Item as
     | { bodies: string[]; receiptHandle: string }
     | undefined;
-/** Messages in a queue, visible, in flight or delayed. */
-const depthOf = async (queueUrl: string) => {
-  const { Attributes = {} } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] }),
-  );
-  return Object.values(Attributes).reduce((sum, value) => sum + Number(value), 0);
-};
 
 
 describe('Local cloud: the template', () => {
@@ -83,11 +77,11 @@ describe('Local cloud: event source mappings', () => {
       expect(first, 'the failing record was never received').toBeDefined();
       // Each invocation's response applied: successes deleted, the reported failure left in flight under the
       // queue's long visibility timeout. An undeleted success would keep more in the queue; a deleted failure, less.
-      expect(await eventually(() => depthOf(queueUrl), (depth) => depth <= 1)).toBe(1);
+      expect(await eventually(() => queueDepth(sqs, queueUrl), (depth) => depth <= 1)).toBe(1);
       expect(await receivesOf(`partial#${fail}`)).toBe(1);
       // Release the failure now instead of waiting out the timeout (this throws if it is no longer in flight).
       await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: first!.receiptHandle, VisibilityTimeout: 0 }));
-      expect(await eventually(() => depthOf(queueUrl), (depth) => depth === 0)).toBe(0);
+      expect(await eventually(() => queueDepth(sqs, queueUrl), (depth) => depth === 0)).toBe(0);
       expect(await receivesOf(`partial#${fail}`)).toBe(2);
       expect(await receivesOf(`partial#${ok1}`)).toBe(1);
       expect(await receivesOf(`partial#${ok2}`)).toBe(1);
