@@ -1,11 +1,27 @@
 import { z } from 'zod';
 import { defineChannel } from '../../lib/policy/index.ts';
 
-/** The guaranteed channel under fault injection: short timeouts and backoffs so a run finishes in minutes. */
-export const chaos = defineChannel('chaos', {
-  policy: { kind: 'guaranteed', timeoutSeconds: 2, backoffBaseSeconds: 1, backoffMaxSeconds: 2, maxAttempts: 5, maxConcurrency: 4 },
-  schema: z.object({ id: z.string(), poison: z.boolean(), sentAt: z.number() }),
+/** A guaranteed chaos message: its id, whether it is poison, when it was sent, and for FIFO its group and place. */
+const chaosMessage = z.object({ id: z.string(), poison: z.boolean(), sentAt: z.number(), group: z.string().optional(), seq: z.number().optional() });
+
+/** Short timeouts and backoffs so a run finishes in minutes. */
+const underFaults = { kind: 'guaranteed', timeoutSeconds: 2, backoffBaseSeconds: 1, backoffMaxSeconds: 2, maxAttempts: 5, maxConcurrency: 4 } as const;
+
+/** The effect is a counter in the runtime's transaction: applied exactly once or not at all. */
+export const chaosTransactional = defineChannel('chaosTransactional', { policy: underFaults, schema: chaosMessage });
+
+/**
+ * The effect is a write the runtime's transaction cannot cover, as a call to another service would be: it may repeat
+ * when an instance dies between the effect and its completion. The reply names the attempt that completed.
+ */
+export const chaosOutside = defineChannel('chaosOutside', {
+  policy: { ...underFaults, effect: 'outside', leaseSeconds: 4, reply: true },
+  schema: chaosMessage,
+  replySchema: z.object({ effect: z.string() }),
 });
+
+/** Transactional effects on a FIFO queue: applied in each group's order. */
+export const chaosFifo = defineChannel('chaosFifo', { policy: { ...underFaults, fifo: true }, schema: chaosMessage });
 
 /** Fire-and-forget notices with a one-second life. */
 export const chaosNotices = defineChannel('chaosNotices', {
@@ -31,7 +47,11 @@ export function quotesChannel(deadlineMs: number) {
 
 export const chaosQuotes = quotesChannel(DEFAULT_QUOTES_DEADLINE_MS);
 
-export const chaosChannels = { chaos, chaosNotices, chaosQuotes };
+/** The guaranteed channel of each kind the run covers. */
+export const guaranteedChannels = { transactional: chaosTransactional, outside: chaosOutside, fifo: chaosFifo } as const;
+export type GuaranteedKind = keyof typeof guaranteedChannels;
+
+export const chaosChannels = { chaosTransactional, chaosOutside, chaosFifo, chaosNotices, chaosQuotes };
 
 /** The fault mix, read by the handlers from the state table so a run can switch faults off before its redrive. */
 export interface FaultMix {
@@ -45,3 +65,11 @@ export interface FaultMix {
 }
 
 export const FAULT_SWITCH_KEY = { pk: 'chaos#faults', sk: 'switch' } as const;
+
+/** Where the harness reads what the handlers did: one counter per message, one order list per FIFO group. */
+export const ChaosKeys = {
+  applied: (id: string) => ({ pk: `applied#${id}`, sk: 'count' }),
+  group: (group: string) => ({ pk: `group#${group}`, sk: 'order' }),
+  /** An invocation that crashed its instance. */
+  crash: (invocation: string) => ({ pk: `crash#${invocation}`, sk: 'crash' }),
+} as const;

@@ -7,12 +7,20 @@ import { createClient, queueDepth, redriveDeadLetters, type MessagingClient } fr
 import { MessageAttribute, OutputKey, type LifecycleRecord } from '../../lib/policy/index.ts';
 import { startLocalCloud } from '../../local/index.ts';
 import { synthesizeChaos } from './app.ts';
-import { chaosChannels, DEFAULT_QUOTES_DEADLINE_MS, FAULT_SWITCH_KEY, quotesChannel, type FaultMix } from './channels.ts';
+import { invocationOf } from './faults.ts';
+import { chaosChannels, DEFAULT_QUOTES_DEADLINE_MS, FAULT_SWITCH_KEY, guaranteedChannels, quotesChannel, type FaultMix, type GuaranteedKind } from './channels.ts';
+
+/** What a run covers: a guaranteed channel of each kind, then fire-and-forget and request-response. */
+export const CHAOS_PHASES = ['transactional', 'outside', 'fifo', 'fire-and-forget', 'request-response'] as const;
+export type ChaosPhase = (typeof CHAOS_PHASES)[number];
 
 export interface ChaosOptions {
+  /** Messages per guaranteed channel kind. */
   readonly messages: number;
+  /** @default CHAOS_PHASES */
+  readonly phases?: readonly ChaosPhase[];
   readonly mix?: Omit<FaultMix, 'enabled'>;
-  /** Share of messages that are poison (fail permanently while faults are on). */
+  /** Share of messages that are poison (fail permanently while faults are on), rounded to a number of messages. */
   readonly poison?: number;
   /** Share of messages the sender sends twice. */
   readonly duplicates?: number;
@@ -27,50 +35,101 @@ export interface ChaosOptions {
   readonly log?: (line: string) => void;
 }
 
-export interface ChaosReport {
+/** One guaranteed channel's reconciliation: before the redrive (faults on), and after it (faults off). */
+export interface GuaranteedReport {
+  readonly kind: GuaranteedKind;
   readonly sent: number;
   readonly duplicatesSent: number;
-  readonly appliedOnceBeforeRedrive: number;
-  readonly deadLettered: number;
   readonly poison: number;
+  readonly appliedOnceBeforeRedrive: number;
+  /** Messages whose lifecycle record says dead-lettered before the redrive, and of those, how many give a reason. */
+  readonly deadLettered: number;
+  readonly deadLetteredWithReason: number;
+  /** Copies in the DLQ before the redrive (a crash after the DLQ send may leave two of one message). */
+  readonly deadLetterCopies: number;
+  /** Messages neither applied nor dead-lettered once the queue drained: in limbo. */
+  readonly unaccounted: number;
   readonly poisonDeadLettered: number;
   readonly poisonDeadLetteredOnFirstReceive: number;
   readonly redriven: number;
+  /** Dead-lettered messages applied after the redrive. */
+  readonly redrivenApplied: number;
   readonly lost: number;
+  /** Messages whose effect was applied more than once. */
   readonly appliedTwice: number;
+  /** Applications beyond the first, and how many of them an instance's crash interrupted before their completion. */
+  readonly repeats: number;
+  readonly repeatsInCrashWindow: number;
+  /** FIFO: groups, and effects applied before an earlier message of their group (before the redrive). */
+  readonly groups: number;
+  readonly outOfOrder: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
-  readonly notices: { readonly sent: number; readonly expiredSent: number; readonly applied: number; readonly appliedAfterExpiry: number; readonly expiredApplied: number };
-  /**
-   * answered counts answers, which the SDK gives only within the deadline (past it, request rejects with
-   * DeadlineExceeded). overDeadline and maxElapsedMs are the caller's wall clock, which includes the event loop's
-   * scheduling: reported figures, not proof of anything.
-   */
-  readonly requests: {
-    readonly sent: number;
-    readonly answered: number;
-    readonly byFallback: number;
-    readonly deadlineMs: number;
-    readonly overDeadline: number;
-    readonly maxElapsedMs: number;
-  };
+}
+
+export interface NoticesReport {
+  readonly sent: number;
+  readonly expiredSent: number;
+  readonly applied: number;
+  readonly appliedAfterExpiry: number;
+  readonly expiredApplied: number;
+}
+
+/**
+ * answered counts answers, which the SDK gives only within the deadline (past it, request rejects with
+ * DeadlineExceeded). overDeadline and maxElapsedMs are the caller's wall clock, which includes the event loop's
+ * scheduling: reported figures, not proof of anything.
+ */
+export interface RequestsReport {
+  readonly sent: number;
+  readonly answered: number;
+  readonly byFallback: number;
+  readonly deadlineMs: number;
+  readonly overDeadline: number;
+  readonly maxElapsedMs: number;
+}
+
+export interface ChaosReport {
+  readonly guaranteed: readonly GuaranteedReport[];
+  readonly notices?: NoticesReport;
+  readonly requests?: RequestsReport;
   readonly mix: Omit<FaultMix, 'enabled'>;
+  readonly poisonShare: number;
+  readonly duplicatesShare: number;
   readonly wallSeconds: number;
 }
 
-const DEFAULT_MIX = { transient: 0.2, slow: 0.01, crash: 0.005 };
+export const DEFAULT_MIX = { transient: 0.2, slow: 0.01, crash: 0.005 };
+export const DEFAULT_POISON = 0.01;
+export const DEFAULT_DUPLICATES = 0.02;
+/** Messages per FIFO group: enough to test order, few enough that groups run side by side. */
+const FIFO_GROUP_SIZE = 25;
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+const chunks = <T>(list: readonly T[], size: number) => Array.from({ length: Math.ceil(list.length / size) }, (_, index) => list.slice(index * size, index * size + size));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+interface SentMessage {
+  readonly id: string;
+  readonly poison: boolean;
+  readonly group?: string;
+  readonly seq?: number;
+  correlationId?: string;
+}
+
 /**
- * Sends N messages through a guaranteed channel whose consumer fails transiently, runs past its timeout,
- * crashes mid-batch and meets poison and duplicate messages; then reconciles: every message applied exactly
- * once or dead-lettered with its reason, and after a redrive with the faults off, every message applied.
+ * Sends N messages through a guaranteed channel of each kind whose consumers fail transiently, run past their
+ * timeout, crash mid-batch and meet poison and duplicate messages; then reconciles: every message applied once
+ * (an outside effect again only where a crash interrupted it before its completion) or dead-lettered with its
+ * reason, FIFO groups in order, and after a redrive with the faults off, every message applied.
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
   const log = options.log ?? (() => {});
+  const phases = options.phases ?? CHAOS_PHASES;
+  const kinds = (Object.keys(guaranteedChannels) as GuaranteedKind[]).filter((kind) => phases.includes(kind));
   const mix = options.mix ?? DEFAULT_MIX;
+  const poisonShare = options.poison ?? DEFAULT_POISON;
+  const duplicatesShare = options.duplicates ?? DEFAULT_DUPLICATES;
   const stateDir = `.local-cloud/chaos-${randomUUID().slice(0, 8)}`;
   const requestDeadlineMs = options.requestDeadlineMs ?? DEFAULT_QUOTES_DEADLINE_MS;
   const quotes = quotesChannel(requestDeadlineMs);
@@ -79,62 +138,73 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const table = client.output(OutputKey.stateTableName);
   try {
     await setFaults(client, table, { enabled: true, ...mix });
-
-    // Guaranteed: N messages, some poison, some sent twice with the same correlation id.
-    const ids = Array.from({ length: options.messages }, (_, index) => ({ id: `m-${index}`, poison: Math.random() < (options.poison ?? 0.01) }));
-    const correlationOf = new Map<string, string>();
-    let duplicatesSent = 0;
-    await inParallel(Math.ceil(ids.length / 10), 4, async (batch) => {
-      const slice = ids.slice(batch * 10, batch * 10 + 10);
-      const acks = await client.sendBatch('chaos', slice.map((message) => ({ ...message, sentAt: Date.now() })));
-      acks.forEach((ack, offset) => correlationOf.set(slice[offset]!.id, ack.correlationId));
-      for (const [offset, message] of slice.entries()) {
-        if (Math.random() < (options.duplicates ?? 0.02)) {
-          await client.send('chaos', { ...message, sentAt: Date.now() }, { correlationId: acks[offset]!.correlationId });
-          duplicatesSent += 1;
-        }
-      }
-    });
-    log(`sent ${ids.length} (+${duplicatesSent} duplicates); waiting for the queue to drain…`);
-    await drained(client, 'chaos');
-
+    const sent = new Map<GuaranteedKind, { messages: SentMessage[]; duplicatesSent: number }>();
+    await Promise.all(
+      kinds.map(async (kind) => {
+        // An exact number of poison messages, at random places: a short run is sure to meet some.
+        const poisonAt = new Set<number>();
+        while (poisonAt.size < Math.round(options.messages * poisonShare)) poisonAt.add(Math.floor(Math.random() * options.messages));
+        const messages = Array.from({ length: options.messages }, (_, index): SentMessage => ({
+          id: `${kind}-${index}`,
+          poison: poisonAt.has(index),
+          ...(kind === 'fifo' ? { group: `g-${Math.floor(index / FIFO_GROUP_SIZE)}`, seq: index % FIFO_GROUP_SIZE } : {}),
+        }));
+        sent.set(kind, { messages, duplicatesSent: await sendWithDuplicates(client, guaranteedChannels[kind].name, messages, duplicatesShare) });
+        await drained(client, guaranteedChannels[kind].name);
+      }),
+    );
     const before = await snapshot(client, table);
-    const poisonIds = ids.filter((message) => message.poison).map((message) => correlationOf.get(message.id)!);
-    const poisonRecords = poisonIds.map((id) => before.lifecycles.get(id));
-    const deadLetteredBefore = await queueDepth(client.sqs, client.output(OutputKey.deadLetterQueueUrl('chaos')));
-    log(`applied ${before.applied.size}, dead-lettered ${deadLetteredBefore}; faults off, redriving…`);
+    const deadLetterCopies = new Map<GuaranteedKind, number>();
+    for (const kind of kinds) deadLetterCopies.set(kind, await queueDepth(client.sqs, client.output(OutputKey.deadLetterQueueUrl(guaranteedChannels[kind].name))));
+    log(`drained ${kinds.join(', ')}; dead letters ${[...deadLetterCopies.values()].join(', ')}; faults off, redriving…`);
 
     await setFaults(client, table, { enabled: false, ...mix });
-    const redrive = await redriveDeadLetters(client, 'chaos');
-    await drained(client, 'chaos');
+    const redriven = new Map<GuaranteedKind, number>();
+    await Promise.all(
+      kinds.map(async (kind) => {
+        redriven.set(kind, (await redriveDeadLetters(client, guaranteedChannels[kind].name)).moved);
+        await drained(client, guaranteedChannels[kind].name);
+      }),
+    );
     const after = await snapshot(client, table);
+    const guaranteed = kinds.map((kind) =>
+      reconcile(kind, sent.get(kind)!, before, after, { deadLetterCopies: deadLetterCopies.get(kind)!, redriven: redriven.get(kind)! }),
+    );
 
-    const latencies = [...before.applied.values()].map((item) => item.firstAppliedAt - item.sentAt).sort((a, b) => a - b);
-    const notices = await noticesUnderExpiry(client, table, options.notices ?? 200);
-    const requests = await requestsUnderFaults(client, options.requests ?? 100, requestDeadlineMs);
-    return {
-      sent: ids.length,
-      duplicatesSent,
-      appliedOnceBeforeRedrive: [...before.applied.values()].filter((item) => item.applied === 1).length,
-      deadLettered: deadLetteredBefore,
-      poison: poisonIds.length,
-      poisonDeadLettered: poisonRecords.filter((record) => record?.status === 'dead-lettered' && /PermanentError/.test(record.reason ?? '')).length,
-      poisonDeadLetteredOnFirstReceive: poisonRecords.filter((record) => record?.history[0]?.status === 'dead-lettered' && record.history[0].attempt === 1).length,
-      redriven: redrive.moved,
-      lost: ids.filter((message) => !after.applied.has(message.id)).length,
-      appliedTwice: [...after.applied.values()].filter((item) => item.applied > 1).length,
-      p50Ms: percentile(latencies, 50),
-      p99Ms: percentile(latencies, 99),
-      notices,
-      requests,
-      mix,
-      wallSeconds: Math.round((Date.now() - started) / 100) / 10,
-    };
+    const notices = phases.includes('fire-and-forget') ? await noticesUnderExpiry(client, table, options.notices ?? 200) : undefined;
+    const requests = phases.includes('request-response') ? await requestsUnderFaults(client, options.requests ?? 100, requestDeadlineMs) : undefined;
+    return { guaranteed, notices, requests, mix, poisonShare, duplicatesShare, wallSeconds: Math.round((Date.now() - started) / 100) / 10 };
   } finally {
     client.destroy();
     await cloud.stop();
     rmSync(stateDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Sends the messages in batches of 10, four batches at a time, and a share of them a second time under the same
+ * correlation id. A FIFO group's batches go one after another, so that its order is the order of `seq`.
+ */
+async function sendWithDuplicates(client: MessagingClient, channel: string, messages: SentMessage[], duplicatesShare: number): Promise<number> {
+  // FIFO groups are consecutive runs of FIFO_GROUP_SIZE messages.
+  const fifo = messages[0]?.group !== undefined;
+  const runs = fifo ? chunks(messages, FIFO_GROUP_SIZE).map((group) => chunks(group, 10)) : chunks(messages, 10).map((batch) => [batch]);
+  let duplicatesSent = 0;
+  await inParallel(runs.length, 4, async (index) => {
+    for (const batch of runs[index]!) {
+      const groupId = batch[0]!.group;
+      const payloads = batch.map(({ correlationId: _, ...message }) => ({ ...message, sentAt: Date.now() }));
+      const acks = await client.sendBatch(channel, payloads, { groupId });
+      acks.forEach((ack, offset) => (batch[offset]!.correlationId = ack.correlationId));
+      for (const [offset, payload] of payloads.entries()) {
+        if (Math.random() < duplicatesShare) {
+          await client.send(channel, payload, { correlationId: acks[offset]!.correlationId, groupId });
+          duplicatesSent += 1;
+        }
+      }
+    }
+  });
+  return duplicatesSent;
 }
 
 async function setFaults(client: MessagingClient, table: string, mix: FaultMix): Promise<void> {
@@ -163,23 +233,101 @@ interface AppliedCount {
   readonly applied: number;
   readonly firstAppliedAt: number;
   readonly sentAt: number;
+  /** Outside effects: a token per application. */
+  readonly effects?: Set<string>;
 }
 
-/** Every application counter (by message id) and lifecycle record (by correlation id) in the table. */
-async function snapshot(client: MessagingClient, table: string) {
-  const applied = new Map<string, AppliedCount>();
-  const lifecycles = new Map<string, LifecycleRecord>();
+interface Snapshot {
+  /** Application counters by message id. */
+  readonly applied: Map<string, AppliedCount>;
+  /** Lifecycle records by correlation id. */
+  readonly lifecycles: Map<string, LifecycleRecord>;
+  /** Each FIFO group's places, in the order its effects were applied. */
+  readonly groupOrders: Map<string, number[]>;
+  /** Invocations that crashed their instance. */
+  readonly crashedInvocations: Set<string>;
+}
+
+/** What the handlers and the runtime left in the table. */
+async function snapshot(client: MessagingClient, table: string): Promise<Snapshot> {
+  const taken: Snapshot = { applied: new Map(), lifecycles: new Map(), groupOrders: new Map(), crashedInvocations: new Set() };
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await client.dynamo.send(new ScanCommand({ TableName: table, ExclusiveStartKey: startKey, ConsistentRead: true }));
     for (const item of page.Items ?? []) {
-      const pk = String(item.pk);
-      if (pk.startsWith('applied#')) applied.set(pk.slice('applied#'.length), item as unknown as AppliedCount);
-      else if (pk.startsWith('msg#')) lifecycles.set(pk.slice('msg#'.length), item as unknown as LifecycleRecord);
+      const [prefix, key] = String(item.pk).split(/#(.*)/s) as [string, string];
+      if (prefix === 'applied') taken.applied.set(key, item as unknown as AppliedCount);
+      else if (prefix === 'msg') taken.lifecycles.set(key, item as unknown as LifecycleRecord);
+      else if (prefix === 'group') taken.groupOrders.set(key, item.applied as number[]);
+      else if (prefix === 'crash') taken.crashedInvocations.add(key);
     }
     startKey = page.LastEvaluatedKey;
   } while (startKey);
-  return { applied, lifecycles };
+  return taken;
+}
+
+/** One channel's messages against what the table says happened to them, before and after the redrive. */
+function reconcile(
+  kind: GuaranteedKind,
+  { messages, duplicatesSent }: { messages: SentMessage[]; duplicatesSent: number },
+  before: Snapshot,
+  after: Snapshot,
+  queues: { deadLetterCopies: number; redriven: number },
+): GuaranteedReport {
+  const count = (predicate: (message: SentMessage) => boolean) => messages.filter(predicate).length;
+  const appliedBefore = (message: SentMessage) => before.applied.get(message.id)?.applied ?? 0;
+  const appliedAfter = (message: SentMessage) => after.applied.get(message.id)?.applied ?? 0;
+  const recordBefore = (message: SentMessage) => before.lifecycles.get(message.correlationId!);
+  const deadLettered = messages.filter((message) => recordBefore(message)?.status === 'dead-lettered');
+  const poison = messages.filter((message) => message.poison);
+
+  // An application beyond the first is excused only if a crash interrupted it between its effect and its completion.
+  let repeats = 0;
+  let repeatsInCrashWindow = 0;
+  for (const message of messages) {
+    const applied = after.applied.get(message.id);
+    if (!applied || applied.applied < 2) continue;
+    repeats += applied.applied - 1;
+    const completed = (after.lifecycles.get(message.correlationId!)?.reply as { effect?: string } | undefined)?.effect;
+    const interrupted = [...(applied.effects ?? [])].filter((effect) => effect !== completed && after.crashedInvocations.has(invocationOf(effect)));
+    repeatsInCrashWindow += Math.min(interrupted.length, applied.applied - 1);
+  }
+
+  const groups = [...new Set(messages.flatMap((message) => (message.group ? [message.group] : [])))];
+  const outOfOrder = groups
+    .map((group) => before.groupOrders.get(group) ?? [])
+    .reduce((total, order) => total + order.filter((seq, index) => index > 0 && seq <= order[index - 1]!).length, 0);
+
+  const latencies = messages
+    .map((message) => before.applied.get(message.id))
+    .flatMap((applied) => (applied ? [applied.firstAppliedAt - applied.sentAt] : []))
+    .sort((a, b) => a - b);
+  return {
+    kind,
+    sent: messages.length,
+    duplicatesSent,
+    poison: poison.length,
+    appliedOnceBeforeRedrive: count((message) => appliedBefore(message) === 1),
+    deadLettered: deadLettered.length,
+    deadLetteredWithReason: deadLettered.filter((message) => Boolean(recordBefore(message)?.reason)).length,
+    deadLetterCopies: queues.deadLetterCopies,
+    unaccounted: count((message) => appliedBefore(message) === 0 && recordBefore(message)?.status !== 'dead-lettered'),
+    poisonDeadLettered: poison.filter((message) => recordBefore(message)?.status === 'dead-lettered' && /PermanentError/.test(recordBefore(message)?.reason ?? '')).length,
+    poisonDeadLetteredOnFirstReceive: poison.filter((message) => {
+      const first = recordBefore(message)?.history[0];
+      return first?.status === 'dead-lettered' && first.attempt === 1;
+    }).length,
+    redriven: queues.redriven,
+    redrivenApplied: deadLettered.filter((message) => appliedAfter(message) > 0).length,
+    lost: count((message) => appliedAfter(message) === 0),
+    appliedTwice: count((message) => appliedAfter(message) > 1),
+    repeats,
+    repeatsInCrashWindow,
+    groups: groups.length,
+    outOfOrder,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+  };
 }
 
 /** Fire-and-forget under the same load: live notices, and notices sent already expired behind the SDK's back. */
@@ -239,24 +387,63 @@ async function requestsUnderFaults(client: MessagingClient, count: number, deadl
   return { sent: count, answered, byFallback, deadlineMs, overDeadline, maxElapsedMs };
 }
 
-/** The report as the table README shows. */
+/** What the run must show: nothing lost, nothing repeated outside a crash window, every dead letter explained. */
+export function chaosViolations(report: ChaosReport): string[] {
+  const violations: string[] = [];
+  const check = (holds: boolean, violation: string) => holds || violations.push(violation);
+  for (const channel of report.guaranteed) {
+    const { kind } = channel;
+    check(channel.lost === 0, `${kind}: ${channel.lost} lost`);
+    check(channel.unaccounted === 0, `${kind}: ${channel.unaccounted} neither applied nor dead-lettered once drained`);
+    check(channel.deadLetteredWithReason === channel.deadLettered, `${kind}: ${channel.deadLettered - channel.deadLetteredWithReason} dead-lettered without a reason`);
+    check(channel.poisonDeadLettered === channel.poison, `${kind}: ${channel.poison - channel.poisonDeadLettered} poison messages not dead-lettered as such`);
+    check(channel.redrivenApplied === channel.deadLettered, `${kind}: ${channel.deadLettered - channel.redrivenApplied} dead letters not applied after the redrive`);
+    check(channel.outOfOrder === 0, `${kind}: ${channel.outOfOrder} effects applied out of their group's order`);
+    if (kind === 'outside') check(channel.repeats === channel.repeatsInCrashWindow, `${kind}: ${channel.repeats - channel.repeatsInCrashWindow} effects repeated with no crash between the effect and its completion`);
+    else check(channel.appliedTwice === 0, `${kind}: ${channel.appliedTwice} applied twice`);
+  }
+  if (report.notices) {
+    check(report.notices.appliedAfterExpiry === 0, `fire-and-forget: ${report.notices.appliedAfterExpiry} notices applied after their expiry`);
+    check(report.notices.expiredApplied === 0, `fire-and-forget: ${report.notices.expiredApplied} notices sent expired were applied`);
+  }
+  // An answer is proof of time: past the deadline the SDK rejects with DeadlineExceeded instead.
+  if (report.requests) check(report.requests.answered === report.requests.sent, `request-response: ${report.requests.sent - report.requests.answered} requests unanswered within the deadline`);
+  return violations;
+}
+
+/** The report as the table README shows: a row group per channel kind. */
 export function formatChaosReport(report: ChaosReport): string {
+  const { mix } = report;
   const rows: [string, string | number][] = [
-    ['fault mix (per attempt)', `transient ${report.mix.transient * 100}%, past timeout ${report.mix.slow * 100}%, crash mid-batch ${report.mix.crash * 100}%; poison ${report.poison} messages; ${report.duplicatesSent} sent twice`],
-    ['sent', report.sent],
-    ['applied exactly once before the redrive', report.appliedOnceBeforeRedrive],
-    ['dead-lettered (with reason)', report.deadLettered],
-    ['poison dead-lettered / on first receive', `${report.poisonDeadLettered} of ${report.poison} / ${report.poisonDeadLetteredOnFirstReceive}`],
-    ['redriven with faults off', report.redriven],
-    ['**lost**', report.lost],
-    ['**applied twice**', report.appliedTwice],
-    ['send → applied p50 / p99', `${report.p50Ms} ms / ${report.p99Ms} ms`],
-    ['fire-and-forget: applied / after expiry / expired applied', `${report.notices.applied} of ${report.notices.sent} live / ${report.notices.appliedAfterExpiry} / ${report.notices.expiredApplied} of ${report.notices.expiredSent}`],
-    [
-      `request-response (deadline ${report.requests.deadlineMs} ms): answered / by fallback / over deadline by wall clock (max)`,
-      `${report.requests.answered} of ${report.requests.sent} / ${report.requests.byFallback} / ${report.requests.overDeadline} (${report.requests.maxElapsedMs} ms)`,
-    ],
-    ['wall time', `${report.wallSeconds} s`],
+    ['fault mix', `per attempt: transient ${mix.transient * 100}%, past timeout ${mix.slow * 100}%, crash mid-batch ${mix.crash * 100}%; per message: poison ${report.poisonShare * 100}%, sent twice ${report.duplicatesShare * 100}%`],
   ];
+  for (const channel of report.guaranteed) {
+    rows.push(
+      [`**${channel.kind}**`, `${channel.sent} sent, ${channel.duplicatesSent} of them twice, ${channel.poison} poison${channel.kind === 'fifo' ? `, ${channel.groups} groups` : ''}`],
+      ['applied exactly once before the redrive', channel.appliedOnceBeforeRedrive],
+      ['dead-lettered / with a reason / copies in the DLQ', `${channel.deadLettered} / ${channel.deadLetteredWithReason} / ${channel.deadLetterCopies}`],
+      ['poison dead-lettered / on first receive', `${channel.poisonDeadLettered} of ${channel.poison} / ${channel.poisonDeadLetteredOnFirstReceive}`],
+      ['neither applied nor dead-lettered once drained', channel.unaccounted],
+      ['redriven with faults off / dead letters then applied', `${channel.redriven} / ${channel.redrivenApplied} of ${channel.deadLettered}`],
+      ['**lost**', channel.lost],
+      channel.kind === 'outside'
+        ? ['**applied twice** / repeats / of them in a crash window', `${channel.appliedTwice} / ${channel.repeats} / ${channel.repeatsInCrashWindow}`]
+        : ['**applied twice**', channel.appliedTwice],
+      ...(channel.kind === 'fifo' ? [['**out of group order**', channel.outOfOrder] as [string, number]] : []),
+      ['send → applied p50 / p99', `${channel.p50Ms} ms / ${channel.p99Ms} ms`],
+    );
+  }
+  if (report.notices) {
+    const { notices } = report;
+    rows.push(['**fire-and-forget**: applied / after expiry / expired applied', `${notices.applied} of ${notices.sent} live / ${notices.appliedAfterExpiry} / ${notices.expiredApplied} of ${notices.expiredSent}`]);
+  }
+  if (report.requests) {
+    const { requests } = report;
+    rows.push([
+      `**request-response** (deadline ${requests.deadlineMs} ms): answered / by fallback / over deadline by wall clock (max)`,
+      `${requests.answered} of ${requests.sent} / ${requests.byFallback} / ${requests.overDeadline} (${requests.maxElapsedMs} ms)`,
+    ]);
+  }
+  rows.push(['wall time', `${report.wallSeconds} s`]);
   return ['| measure | value |', '|---|---|', ...rows.map(([name, value]) => `| ${name} | ${value} |`)].join('\n');
 }
