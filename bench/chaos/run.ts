@@ -313,10 +313,8 @@ function reconcile(
     deadLetterCopies: queues.deadLetterCopies,
     unaccounted: count((message) => appliedBefore(message) === 0 && recordBefore(message)?.status !== 'dead-lettered'),
     poisonDeadLettered: poison.filter((message) => recordBefore(message)?.status === 'dead-lettered' && /PermanentError/.test(recordBefore(message)?.reason ?? '')).length,
-    poisonDeadLetteredOnFirstReceive: poison.filter((message) => {
-      const first = recordBefore(message)?.history[0];
-      return first?.status === 'dead-lettered' && first.attempt === 1;
-    }).length,
+    // An outside attempt's claim comes first in the history, then its end.
+    poisonDeadLetteredOnFirstReceive: poison.filter((message) => recordBefore(message)?.history.find((event) => event.status === 'dead-lettered')?.attempt === 1).length,
     redriven: queues.redriven,
     redrivenApplied: deadLettered.filter((message) => appliedAfter(message) > 0).length,
     lost: count((message) => appliedAfter(message) === 0),
