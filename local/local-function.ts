@@ -50,6 +50,7 @@ export class LocalFunction {
   readonly #idle: Worker[] = [];
   readonly #busy = new Map<Worker, Pending & { requestId: string }>();
   #peakConcurrency = 0;
+  readonly #killedInvocations = new Set<string>();
   #stopped = false;
 
   public constructor(props: LocalFunctionProps) {
@@ -59,6 +60,14 @@ export class LocalFunction {
   /** How many instances ran at once, at most, since the start: the measurement behind concurrency caps. */
   public get peakConcurrency(): number {
     return this.#peakConcurrency;
+  }
+
+  /**
+   * The request ids of invocations that ended with their instance: a timeout, a crash, an exit. Whatever those
+   * invocations had started and not finished was cut off there, which is what fault-injection runs reconcile against.
+   */
+  public get killedInvocations(): ReadonlySet<string> {
+    return this.#killedInvocations;
   }
 
   public get busyInstances(): number {
@@ -128,7 +137,10 @@ export class LocalFunction {
     clearTimeout(pending.timer);
     this.#busy.delete(worker);
     if (reusable && !this.#stopped) this.#idle.push(worker);
-    else void worker.terminate();
+    else {
+      this.#killedInvocations.add(result.requestId);
+      void worker.terminate();
+    }
     pending.resolve(result);
   }
 

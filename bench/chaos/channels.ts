@@ -70,6 +70,6 @@ export const FAULT_SWITCH_KEY = { pk: 'chaos#faults', sk: 'switch' } as const;
 export const ChaosKeys = {
   applied: (id: string) => ({ pk: `applied#${id}`, sk: 'count' }),
   group: (group: string) => ({ pk: `group#${group}`, sk: 'order' }),
-  /** An invocation that crashed its instance. */
-  crash: (invocation: string) => ({ pk: `crash#${invocation}`, sk: 'crash' }),
+  /** Outside effects an invocation knows did not reach their completion (its crash; records it gave up on). */
+  unfinished: (marker: string) => ({ pk: `unfinished#${marker}`, sk: 'effects' }),
 } as const;

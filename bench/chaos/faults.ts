@@ -1,29 +1,55 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
+import type { Context } from 'aws-lambda';
 import { PermanentError, type ConsumerClients } from '../../functions/runtime/index.ts';
 import { ChaosKeys, FAULT_SWITCH_KEY, type FaultMix } from './channels.ts';
 
 const OFF: FaultMix = { enabled: false, transient: 0, slow: 0, crash: 0 };
 let cached: { mix: FaultMix; readAt: number } | undefined;
-/** The invocation this instance is running (one at a time, as in Lambda), as effects and crash markers name it. */
+/** The invocation this instance is running (one at a time, as in Lambda): its request id. */
 let invocation: string = randomUUID();
+/**
+ * Outside effects this instance applied whose record has not ended as far as it knows, by the message they are for.
+ * A record the batch response reports done has ended; one reported failed may still run (the batch deadline cut it
+ * off), so its effect stays here until the instance ends.
+ */
+const effectsInFlight = new Map<string, string>();
 
-/** The Lambda handler, with each invocation given its own name. */
-export function namingInvocations<Event, Context, Result>(handler: (event: Event, context?: Context) => Promise<Result>) {
-  return (event: Event, context?: Context): Promise<Result> => {
-    invocation = randomUUID();
-    return handler(event, context);
+/**
+ * The Lambda handler, with each invocation named by its request id (the local cloud reports those whose instance
+ * it killed) and the effects of the records it finished no longer in flight. An effect whose record the response
+ * reports failed did not complete in this invocation: the runtime gave up on it (the batch deadline cut it off, or its
+ * completion failed), and a redelivery may apply it again once its lease runs out. A marker lists those.
+ */
+export function trackingInvocations<Event, Result extends { batchItemFailures: { itemIdentifier: string }[] }>(
+  clients: ConsumerClients,
+  tableName: () => string,
+  handler: (event: Event, context?: Context) => Promise<Result>,
+) {
+  return async (event: Event, context?: Context): Promise<Result> => {
+    invocation = context?.awsRequestId ?? randomUUID();
+    const result = await handler(event, context);
+    const failed = new Set(result.batchItemFailures.map((failure) => failure.itemIdentifier));
+    const abandoned = [...effectsInFlight].filter(([, messageId]) => failed.has(messageId)).map(([effect]) => effect);
+    for (const [effect, messageId] of effectsInFlight) if (!failed.has(messageId)) effectsInFlight.delete(effect);
+    if (abandoned.length > 0) await markUnfinished(clients, tableName(), 'abandoned', abandoned);
+    return result;
   };
 }
 
+/** Records effects whose attempt did not reach its completion, and why: the only ones that may be applied again. */
+async function markUnfinished(clients: ConsumerClients, tableName: string, why: 'crash' | 'abandoned', effects: readonly string[]): Promise<void> {
+  await clients.dynamo.send(new PutCommand({ TableName: tableName, Item: { ...ChaosKeys.unfinished(`${invocation}#${why}`), why, effects } }));
+}
+
 /**
- * A name for an outside effect about to be applied, which says in which invocation it was: if that invocation
- * crashes, every effect of it that did not complete was interrupted between the effect and its completion. The batch
- * deadline may return an invocation before all its records end; here only stalled records outlive it, and they stall
- * before their effect.
+ * Names an outside effect about to be applied (before it is, so that no crash can fall between the two) by the
+ * invocation it is applied in, and counts it in flight until its record ends.
  */
-export function nameEffect(): string {
-  return `${invocation}/${randomUUID()}`;
+export function nameEffect(messageId: string): string {
+  const effect = `${invocation}/${randomUUID()}`;
+  effectsInFlight.set(effect, messageId);
+  return effect;
 }
 
 export function invocationOf(effect: string): string {
@@ -55,8 +81,11 @@ export async function faultsBeforeEffect(clients: ConsumerClients, tableName: st
   return mix;
 }
 
-/** Ends this instance as a crash would, every record of its batch with it, leaving a marker that names its invocation. */
+/**
+ * Ends this instance as a crash would, every record it runs with it. The local cloud reports the invocation as
+ * killed; the marker names the effects of records an earlier invocation left running, which die here too.
+ */
 export async function crashInstance(clients: ConsumerClients, tableName: string): Promise<never> {
-  await clients.dynamo.send(new PutCommand({ TableName: tableName, Item: ChaosKeys.crash(invocation) }));
+  if (effectsInFlight.size > 0) await markUnfinished(clients, tableName, 'crash', [...effectsInFlight.keys()]);
   process.exit(1);
 }

@@ -1,23 +1,28 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { defaultClients, guaranteedConsumer } from '../../functions/runtime/index.ts';
+import { FunctionEnv } from '../../lib/policy/index.ts';
 import { chaosOutside } from './channels.ts';
 import { countApplication } from './effects.ts';
-import { crashInstance, faultsBeforeEffect, nameEffect, namingInvocations } from './faults.ts';
+import { crashInstance, faultsBeforeEffect, nameEffect, trackingInvocations } from './faults.ts';
 
 const clients = defaultClients();
 
 /**
  * Applies a message with a plain write outside the runtime's transaction, as a call to another service would be, and
  * names each application: it adds its name to the counter item, and the reply carries the name of the one that
- * completed. Half the crash share falls before the effect, half between the effect and its completion.
+ * completed. Half the crash share falls before the effect, half between the effect and its completion. An
+ * application that did not complete is excused only if its invocation was killed (a crash, a timeout) or a marker
+ * lists it (a crash that also ended records of earlier invocations, or records the runtime gave up on).
  */
-export const handler = namingInvocations(
+export const handler = trackingInvocations(
+  clients,
+  () => process.env[FunctionEnv.stateTableName]!,
   guaranteedConsumer({
     channel: chaosOutside,
     clients,
-    handle: async (message, { tableName }) => {
+    handle: async (message, { tableName, messageId }) => {
       const mix = await faultsBeforeEffect(clients, tableName, message, 0.5);
-      const effect = nameEffect();
+      const effect = nameEffect(messageId);
       await clients.dynamo.send(new UpdateCommand({ TableName: tableName, ...countApplication(message.id, message.sentAt, effect) }));
       if (mix.enabled && Math.random() < mix.crash / 2) await crashInstance(clients, tableName);
       return { reply: { effect } };

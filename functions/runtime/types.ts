@@ -20,7 +20,8 @@ export interface MessageContext {
   readonly correlationId: string;
   /**
    * The key to hand an outside system (an Idempotency-Key header, a client token) so that it can drop a repeat:
-   * an outside effect runs again if the function crashes between the effect and its completion. The correlation id.
+   * an outside effect runs again if its attempt does not complete after the effect (a crash, a timeout, a cut-off at
+   * the batch deadline). The correlation id.
    */
   readonly idempotencyKey: string;
   /** The SQS receive count of this delivery, 1 on the first receive. */
