@@ -11,9 +11,12 @@ export const SERVICE_WORK_MS = 150;
 const request = z.object({ orderId: z.string() });
 const reply = z.object({ service: z.string(), orderId: z.string() });
 
-export const essayChannels: Record<string, ChannelDefinition<typeof request, typeof reply>> = Object.fromEntries(
-  SERVICES.flatMap((service) => [
-    [`${service}Sync`, defineChannel(`${service}Sync`, { policy: { kind: 'request-response', deadlineMs: 5000, fallback: false }, schema: request, replySchema: reply })],
-    [`${service}Async`, defineChannel(`${service}Async`, { policy: { kind: 'guaranteed', reply: true, timeoutSeconds: 5 }, schema: request, replySchema: reply })],
-  ]),
-);
+const syncChannel = (service: string) =>
+  defineChannel(`${service}Sync`, { policy: { kind: 'request-response', deadlineMs: 5000, fallback: false }, schema: request, replySchema: reply });
+const asyncChannel = (service: string) =>
+  defineChannel(`${service}Async`, { policy: { kind: 'guaranteed', reply: true, timeoutSeconds: 5 }, schema: request, replySchema: reply });
+
+const byName = <Channel extends ChannelDefinition>(channels: Channel[]): Record<string, Channel> => Object.fromEntries(channels.map((channel) => [channel.name, channel]));
+export const syncChannels = byName(SERVICES.map(syncChannel));
+export const asyncChannels = byName(SERVICES.map(asyncChannel));
+export const essayChannels = { ...syncChannels, ...asyncChannels };

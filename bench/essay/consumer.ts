@@ -1,7 +1,7 @@
 import { guaranteedConsumer } from '../../functions/runtime/index.ts';
-import { essayChannels, SERVICE_WORK_MS } from './channels.ts';
+import { asyncChannels, SERVICE_WORK_MS } from './channels.ts';
 
-const channel = essayChannels[process.env.CHANNEL_NAME!]!;
+const channel = asyncChannels[process.env.CHANNEL_NAME!]!;
 
 export const handler = guaranteedConsumer({
   channel,

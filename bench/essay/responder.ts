@@ -1,7 +1,7 @@
 import { responder } from '../../functions/runtime/index.ts';
-import { essayChannels, SERVICE_WORK_MS } from './channels.ts';
+import { syncChannels, SERVICE_WORK_MS } from './channels.ts';
 
-const channel = essayChannels[process.env.CHANNEL_NAME!]!;
+const channel = syncChannels[process.env.CHANNEL_NAME!]!;
 
 export const handler = responder({
   channel,

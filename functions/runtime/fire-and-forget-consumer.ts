@@ -15,7 +15,7 @@ export interface ExpiringMessageContext extends MessageContext {
 }
 
 export interface FireAndForgetConsumerOptions<Schema extends z.ZodType> {
-  readonly channel: ChannelDefinition<Schema, z.ZodType | undefined>;
+  readonly channel: ChannelDefinition<Schema, z.ZodType | undefined, 'fire-and-forget'>;
   readonly handle: (payload: z.infer<Schema>, context: ExpiringMessageContext) => Promise<void>;
   readonly endpoints?: ChannelEndpoints;
   readonly policy?: FireAndForgetPolicy;

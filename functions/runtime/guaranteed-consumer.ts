@@ -1,7 +1,7 @@
 import { ChangeMessageVisibilityBatchCommand, ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { z } from 'zod';
-import { backoffSeconds, MessageAttribute, SQS_MAX_VISIBILITY_SECONDS, type ChannelDefinition, type GuaranteedPolicy, type LifecycleRecord } from '../../lib/policy/index.ts';
+import { backoffSeconds, MessageAttribute, SQS_MAX_VISIBILITY_SECONDS, type ChannelDefinition, type GuaranteedPolicy, type LifecycleRecord, type ReplyInputOf } from '../../lib/policy/index.ts';
 import { BatchDeadline } from './batch-deadline.ts';
 import { defaultClients, endpointsFromEnv, policyFromEnv, type ChannelEndpoints, type ConsumerClients } from './config.ts';
 import { sendToDeadLetterQueue } from './dead-letter.ts';
@@ -11,14 +11,15 @@ import { parseMessage } from './parse.ts';
 import { createTelemetry, type Telemetry } from './telemetry.ts';
 import type { BatchResponse, HandlerOutcome, MessageContext, RecordOutcome } from './types.ts';
 
-export interface GuaranteedConsumerOptions<Schema extends z.ZodType, Reply> {
-  readonly channel: ChannelDefinition<Schema, z.ZodType | undefined>;
+export interface GuaranteedConsumerOptions<Schema extends z.ZodType, ReplySchema extends z.ZodType | undefined> {
+  readonly channel: ChannelDefinition<Schema, ReplySchema, 'guaranteed'>;
   /**
    * Runs for a message that is new, valid and (for 'outside' effects) claimed. Throw to retry; throw PermanentError
-   * to dead-letter. An 'outside' effect is at-least-once across a crash between the effect and its completion:
-   * pass `context.idempotencyKey` to the outside system so it can drop the repeat.
+   * to dead-letter. An 'outside' effect is at-least-once when an attempt does not reach its completion after the
+   * effect (a crash or timeout, a failed completion, an attempt cut off at the batch deadline that outlives its
+   * lease): pass `context.idempotencyKey` to the outside system so it can drop the repeat.
    */
-  readonly handle: (payload: z.infer<Schema>, context: MessageContext) => Promise<HandlerOutcome<Reply>>;
+  readonly handle: (payload: z.infer<Schema>, context: MessageContext) => Promise<HandlerOutcome<ReplyInputOf<ReplySchema>>>;
   /** @default - from the environment the Channel construct sets */
   readonly endpoints?: ChannelEndpoints;
   /** @default - from CHANNEL_POLICY, else the channel definition's */
@@ -52,8 +53,8 @@ const MAX_HANDLER_WRITES = 99;
  * Every record ends as success or failure in the batch response; nothing escapes as a thrown error, because a
  * thrown error would return the whole batch, successes included, to the queue.
  */
-export class GuaranteedConsumer<Schema extends z.ZodType, Reply> {
-  readonly #options: GuaranteedConsumerOptions<Schema, Reply>;
+export class GuaranteedConsumer<Schema extends z.ZodType, ReplySchema extends z.ZodType | undefined = z.ZodType | undefined> {
+  readonly #options: GuaranteedConsumerOptions<Schema, ReplySchema>;
   readonly #policy: GuaranteedPolicy;
   readonly #endpoints: ChannelEndpoints;
   readonly #clients: ConsumerClients;
@@ -61,7 +62,7 @@ export class GuaranteedConsumer<Schema extends z.ZodType, Reply> {
   readonly #telemetry: Telemetry;
   readonly #clock: () => number;
 
-  public constructor(options: GuaranteedConsumerOptions<Schema, Reply>) {
+  public constructor(options: GuaranteedConsumerOptions<Schema, ReplySchema>) {
     const policy = options.policy ?? policyFromEnv(options.channel.policy);
     if (policy.kind !== 'guaranteed') throw new ConsumerConfigurationError(`${options.channel.name} is not a guaranteed channel`);
     this.#options = options;
@@ -248,7 +249,7 @@ export class GuaranteedConsumer<Schema extends z.ZodType, Reply> {
     return id.attempt >= this.#policy.maxReceiveCount;
   }
 
-  #replyOf(outcome: HandlerOutcome<Reply>): unknown {
+  #replyOf(outcome: HandlerOutcome<unknown>): unknown {
     if (!this.#policy.reply) return undefined;
     const schema = this.#options.channel.replySchema;
     // A reply that breaks its schema is a handler bug the caller must not receive: it fails the attempt.
@@ -335,8 +336,8 @@ function isFailure(outcome: RecordOutcome): boolean {
 }
 
 /** The Lambda handler for a guaranteed channel: `export const handler = guaranteedConsumer({ channel, handle })`. */
-export function guaranteedConsumer<Schema extends z.ZodType, Reply>(options: GuaranteedConsumerOptions<Schema, Reply>) {
-  let consumer: GuaranteedConsumer<Schema, Reply> | undefined;
+export function guaranteedConsumer<Schema extends z.ZodType, ReplySchema extends z.ZodType | undefined>(options: GuaranteedConsumerOptions<Schema, ReplySchema>) {
+  let consumer: GuaranteedConsumer<Schema, ReplySchema> | undefined;
   return async (event: SQSEvent, context?: Context): Promise<BatchResponse> => {
     consumer ??= new GuaranteedConsumer(options);
     return consumer.processBatch(event, context);

@@ -6,10 +6,10 @@ import { describeIssues } from './parse.ts';
 import { createTelemetry } from './telemetry.ts';
 
 export interface ResponderOptions<Schema extends z.ZodType, ReplySchema extends z.ZodType> {
-  readonly channel: ChannelDefinition<Schema, ReplySchema>;
+  readonly channel: ChannelDefinition<Schema, ReplySchema, 'request-response'>;
   /** Which of the channel's responders this function is, for logs. */
   readonly role: 'primary' | 'fallback';
-  readonly handle: (request: z.infer<Schema>, context: { readonly logger: ReturnType<typeof createTelemetry>['logger'] }) => Promise<z.infer<ReplySchema>>;
+  readonly handle: (request: z.infer<Schema>, context: { readonly logger: ReturnType<typeof createTelemetry>['logger'] }) => Promise<z.input<ReplySchema>>;
 }
 
 /**

@@ -4,7 +4,7 @@ import { SendMessageBatchCommand, SendMessageCommand, SQSClient, type MessageAtt
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { channels as exampleChannels } from '../channels.ts';
-import { MessageAttribute, OutputKey, StateKeys, type ChannelDefinition, type LifecycleRecord } from '../policy/index.ts';
+import { MessageAttribute, OutputKey, StateKeys, type ChannelDefinition, type LifecycleRecord, type PayloadOf, type PolicyKind, type ReplyOf } from '../policy/index.ts';
 import { discover, type Discovered, type DiscoveryOptions } from './discovery.ts';
 import { BatchPartlyRefused, DeadLettered, InvalidArgument, InvalidJson, MessageTooLarge, ReplyTimeout, SchemaViolation, StackNotDeployed, UnknownChannel, WrongPolicy } from './errors.ts';
 import { requestWithFallback, type Answer, type RequestOptions } from './request.ts';
@@ -14,9 +14,24 @@ export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
 
 export type ChannelCatalog = Readonly<Record<string, ChannelDefinition>>;
 
-export interface ClientOptions extends DiscoveryOptions {
+/**
+ * The names of a catalog's channels whose policy is of one of the given kinds. A catalog typed only as
+ * ChannelCatalog (names read at run time, as the CLI does) allows every name, and the client checks at run time.
+ */
+export type ChannelNameOf<Catalog extends ChannelCatalog, Kind extends PolicyKind = PolicyKind> = {
+  [Name in keyof Catalog & string]: Catalog[Name]['policy']['kind'] & Kind extends never ? never : Name;
+}[keyof Catalog & string];
+
+export interface ClientOptions<Catalog extends ChannelCatalog = ChannelCatalog> extends DiscoveryOptions {
   /** The channels this client may use. @default - the example application's (lib/channels.ts) */
-  readonly channels?: ChannelCatalog;
+  readonly channels?: Catalog;
+}
+
+export interface AwaitReplyOptions<Name extends string = string> {
+  /** @default 30000 */
+  readonly timeoutMs?: number;
+  /** Only this channel's record (a correlation id may be used on several channels). */
+  readonly channel?: Name;
 }
 
 export interface SendOptions {
@@ -27,8 +42,8 @@ export interface SendOptions {
 }
 
 /** What SQS's acceptance of a message means for the caller: it is stored; its effect will come. */
-export interface Acknowledgement {
-  readonly channel: string;
+export interface Acknowledgement<Name extends string = string> {
+  readonly channel: Name;
   readonly messageId: string;
   readonly correlationId: string;
 }
@@ -41,14 +56,14 @@ export type MessageStatus = { readonly status: 'queued'; readonly correlationId:
  * leaves the process, sets correlation ids, picks the mechanism from the policy (SQS for queue channels, a
  * synchronous Lambda invoke with failover for request-response) and reads lifecycle records for status and replies.
  */
-export class MessagingClient {
+export class MessagingClient<Catalog extends ChannelCatalog = ChannelCatalog> {
   public readonly discovered: Discovered;
-  public readonly channels: ChannelCatalog;
+  public readonly channels: Catalog;
   public readonly sqs: SQSClient;
   public readonly dynamo: DynamoDBDocumentClient;
   public readonly lambda: LambdaClient;
 
-  public constructor(discovered: Discovered, channels: ChannelCatalog) {
+  public constructor(discovered: Discovered, channels: Catalog) {
     this.discovered = discovered;
     this.channels = channels;
     const common = { region: discovered.region, credentials: discovered.credentials };
@@ -90,7 +105,11 @@ export class MessagingClient {
   }
 
   /** Sends to a guaranteed or fire-and-forget channel; resolves once SQS has accepted the message. */
-  public async send(channelName: string, payload: unknown, options: SendOptions = {}): Promise<Acknowledgement> {
+  public async send<Name extends ChannelNameOf<Catalog, 'guaranteed' | 'fire-and-forget'>>(
+    channelName: Name,
+    payload: PayloadOf<Catalog[Name]>,
+    options: SendOptions = {},
+  ): Promise<Acknowledgement<Name>> {
     const [acknowledgement] = await this.sendBatch(channelName, [payload], options);
     return acknowledgement!;
   }
@@ -105,7 +124,11 @@ export class MessagingClient {
    *   message's index, correlation id and SQS's reason. Resend only those, each with
    *   `send(channel, payloads[index], { correlationId })`, so that a message SQS did take after all is applied once.
    */
-  public async sendBatch(channelName: string, payloads: readonly unknown[], options: SendOptions = {}): Promise<Acknowledgement[]> {
+  public async sendBatch<Name extends ChannelNameOf<Catalog, 'guaranteed' | 'fire-and-forget'>>(
+    channelName: Name,
+    payloads: readonly PayloadOf<Catalog[Name]>[],
+    options: SendOptions = {},
+  ): Promise<Acknowledgement<Name>[]> {
     const channel = this.channel(channelName);
     if (channel.policy.kind === 'request-response') {
       throw new WrongPolicy(`${channelName} is a request-response channel: use request, not send`);
@@ -166,7 +189,11 @@ export class MessagingClient {
   }
 
   /** Asks a request-response channel and waits for its answer within the deadline (see requestWithFallback). */
-  public async request<T = unknown>(channelName: string, payload: unknown, options: RequestOptions = {}): Promise<Answer<T>> {
+  public async request<Name extends ChannelNameOf<Catalog, 'request-response'>>(
+    channelName: Name,
+    payload: PayloadOf<Catalog[Name]>,
+    options: RequestOptions = {},
+  ): Promise<Answer<ReplyOf<Catalog[Name]>>> {
     const channel = this.channel(channelName);
     if (channel.policy.kind !== 'request-response') {
       throw new WrongPolicy(`${channelName} is a ${channel.policy.kind} channel: use send, not request`);
@@ -177,7 +204,7 @@ export class MessagingClient {
     if (hedgeAfterFraction !== undefined && !(hedgeAfterFraction > 0 && hedgeAfterFraction < 1)) {
       throw new InvalidArgument(`the hedge fraction must be between 0 and 1, not ${hedgeAfterFraction}`);
     }
-    return requestWithFallback<T>(this.lambda, {
+    return requestWithFallback<ReplyOf<Catalog[Name]>>(this.lambda, {
       channel: channelName,
       body: this.encode(channelName, payload),
       primary: this.output(OutputKey.primaryFunctionName(channelName)),
@@ -207,15 +234,20 @@ export class MessagingClient {
   /**
    * Waits for a guaranteed message's reply, polling its lifecycle record with backoff (50 ms doubling to 1 s).
    * Resolves with the reply once applied; throws DeadLettered with the reason, or ReplyTimeout at the timeout.
+   * Given the acknowledgement (or the channel), the reply has the channel's reply type.
    */
-  public async awaitReply<T = unknown>(correlationId: string, options: { timeoutMs?: number; channel?: string } = {}): Promise<T> {
+  public awaitReply<Name extends ChannelNameOf<Catalog, 'guaranteed'>>(acknowledgement: Acknowledgement<Name>, options?: Omit<AwaitReplyOptions, 'channel'>): Promise<ReplyOf<Catalog[Name]>>;
+  public awaitReply<Name extends ChannelNameOf<Catalog, 'guaranteed'>>(correlationId: string, options: AwaitReplyOptions<Name> & { channel: Name }): Promise<ReplyOf<Catalog[Name]>>;
+  public awaitReply(correlationId: string, options?: Omit<AwaitReplyOptions, 'channel'>): Promise<unknown>;
+  public async awaitReply(target: string | Acknowledgement, options: AwaitReplyOptions = {}): Promise<unknown> {
+    const { correlationId, channel } = typeof target === 'string' ? { correlationId: target, channel: options.channel } : target;
     const timeoutMs = options.timeoutMs ?? 30_000;
     const giveUpAt = Date.now() + timeoutMs;
     let delay = 50;
     for (;;) {
-      const records = (await this.status(correlationId)).filter((record) => !options.channel || ('channel' in record && record.channel === options.channel));
+      const records = (await this.status(correlationId)).filter((record) => !channel || ('channel' in record && record.channel === channel));
       const record = records.find((candidate) => candidate.status === 'succeeded' || candidate.status === 'dead-lettered');
-      if (record?.status === 'succeeded') return (record as LifecycleRecord).reply as T;
+      if (record?.status === 'succeeded') return (record as LifecycleRecord).reply;
       if (record?.status === 'dead-lettered') throw new DeadLettered(`${correlationId} was dead-lettered: ${(record as LifecycleRecord).reason ?? 'no reason recorded'}`);
       const remaining = giveUpAt - Date.now();
       if (remaining <= 0) {
@@ -237,8 +269,9 @@ export class MessagingClient {
 /** Room for the SDK's own attributes (correlationId, sentAt, expiresAt) in the size check. */
 const ATTRIBUTE_ALLOWANCE_BYTES = 256;
 
-export async function createClient(options: ClientOptions): Promise<MessagingClient> {
-  return new MessagingClient(await discover(options), options.channels ?? (exampleChannels as unknown as ChannelCatalog));
+/** A client for the given catalog, typed by it: channel names, payloads and replies are checked at compile time. */
+export async function createClient<Catalog extends ChannelCatalog = typeof exampleChannels>(options: ClientOptions<Catalog>): Promise<MessagingClient<Catalog>> {
+  return new MessagingClient(await discover(options), options.channels ?? (exampleChannels as unknown as Catalog));
 }
 
 /** Parses user-supplied JSON text with an error that says what is wrong, not where in the parser. */

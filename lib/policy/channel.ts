@@ -1,37 +1,57 @@
 import type { z } from 'zod';
 import { resolvePolicy } from './resolve.ts';
-import type { DeliveryPolicy, PolicyInput } from './types.ts';
+import type { FireAndForgetPolicy, GuaranteedPolicy, PolicyInput, PolicyKind, RequestResponsePolicy } from './types.ts';
+
+/** The resolved policy of each kind (an indexed type, so that a definition of one kind is a definition of any). */
+export interface PolicyOfKind {
+  readonly guaranteed: GuaranteedPolicy;
+  readonly 'fire-and-forget': FireAndForgetPolicy;
+  readonly 'request-response': RequestResponsePolicy;
+}
 
 /**
  * A channel: a name, a delivery policy and the schema of its messages. The one place a channel is described:
  * the stack deploys it, the handler validates against it, the SDK validates before anything leaves the process.
+ * Its type keeps the name, the policy's kind and both schemas, so the SDK and the runtime can check calls at
+ * compile time.
  */
 export interface ChannelDefinition<
   Payload extends z.ZodType = z.ZodType,
   Reply extends z.ZodType | undefined = z.ZodType | undefined,
+  Kind extends PolicyKind = PolicyKind,
+  Name extends string = string,
 > {
-  readonly name: string;
-  readonly policy: DeliveryPolicy;
+  readonly name: Name;
+  readonly policy: PolicyOfKind[Kind];
   /** The message's schema. */
   readonly schema: Payload;
   /** The answer's schema, for request-response channels and guaranteed channels with replies. */
   readonly replySchema: Reply;
 }
 
-export interface ChannelSpec<Payload extends z.ZodType, Reply extends z.ZodType | undefined> {
-  readonly policy: PolicyInput;
+export interface ChannelSpec<Payload extends z.ZodType, Reply extends z.ZodType | undefined, Policy extends PolicyInput = PolicyInput> {
+  readonly policy: Policy;
   readonly schema: Payload;
   readonly replySchema?: Reply;
 }
 
+/** What a sender gives: the payload schema's input. */
+export type PayloadOf<Channel extends ChannelDefinition> = z.input<Channel['schema']>;
+/** What a caller gets back: the reply schema's output, unknown for a channel without one. */
+export type ReplyOf<Channel extends ChannelDefinition> = Channel['replySchema'] extends z.ZodType ? z.output<Channel['replySchema']> : unknown;
+/** What a handler must return as its reply: the reply schema's input, unknown for a channel without one. */
+export type ReplyInputOf<Reply extends z.ZodType | undefined> = Reply extends z.ZodType ? z.input<Reply> : unknown;
+
 /** Resolves the policy's defaults and rules now, so that a bad channel fails at import, long before deploy. */
-export function defineChannel<Payload extends z.ZodType, Reply extends z.ZodType | undefined = undefined>(
-  name: string,
-  spec: ChannelSpec<Payload, Reply>,
-): ChannelDefinition<Payload, Reply> {
+export function defineChannel<
+  const Name extends string,
+  Payload extends z.ZodType,
+  Policy extends PolicyInput,
+  Reply extends z.ZodType | undefined = undefined,
+>(name: Name, spec: ChannelSpec<Payload, Reply, Policy>): ChannelDefinition<Payload, Reply, Policy['kind'], Name> {
   return {
     name,
-    policy: resolvePolicy(name, spec.policy),
+    policy: resolvePolicy(name, spec.policy) as PolicyOfKind[Policy['kind']],
     schema: spec.schema,
     replySchema: spec.replySchema as Reply,
   };

@@ -2,13 +2,14 @@ import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-s
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { channels } from '../../lib/channels.ts';
 import { DeadLettered, peekDeadLetters, type MessagingClient } from '../../lib/client/index.ts';
 import { MessageAttribute, OutputKey } from '../../lib/policy/index.ts';
 import { connect } from './target.ts';
 import { eventually } from '../helpers/eventually.ts';
 
 // The same suite runs on the local cloud (inside npm test), on LocalStack and on AWS; only connect() differs.
-let client: MessagingClient;
+let client: MessagingClient<typeof channels>;
 let close: () => Promise<void>;
 beforeAll(async () => ({ client, close } = await connect()));
 afterAll(() => close?.());
@@ -23,7 +24,7 @@ describe('E2E: guaranteed (orders)', () => {
     const ack = await client.send('orders', { orderId, customerId: 'c-1', items: [{ sku: 'apple', quantity: 3 }] });
     expect(ack).toMatchObject({ channel: 'orders', messageId: expect.any(String), correlationId: expect.any(String) });
 
-    const reply = await client.awaitReply<{ orderId: string; confirmation: string; itemCount: number }>(ack.correlationId, { timeoutMs: 20_000 });
+    const reply = await client.awaitReply(ack, { timeoutMs: 20_000 });
 
     expect(reply).toMatchObject({ orderId, itemCount: 3, confirmation: expect.stringMatching(/^ORD-[0-9A-F]{10}$/) });
     expect(await stateItem(`order#${orderId}`, 'order')).toMatchObject({ orderId, status: 'accepted', correlationId: ack.correlationId });
