@@ -70,6 +70,6 @@ export const FAULT_SWITCH_KEY = { pk: 'chaos#faults', sk: 'switch' } as const;
 export const ChaosKeys = {
   applied: (id: string) => ({ pk: `applied#${id}`, sk: 'count' }),
   group: (group: string) => ({ pk: `group#${group}`, sk: 'order' }),
-  /** Outside effects an invocation knows did not reach their completion (its crash; records it gave up on). */
-  unfinished: (marker: string) => ({ pk: `unfinished#${marker}`, sk: 'effects' }),
+  /** The deliveries (message ids) an invocation reported failed: the runtime gave up on them, maybe mid-effect. */
+  unfinished: (invocation: string) => ({ pk: `unfinished#${invocation}`, sk: 'deliveries' }),
 } as const;

@@ -11,8 +11,8 @@ const clients = defaultClients();
  * Applies a message with a plain write outside the runtime's transaction, as a call to another service would be, and
  * names each application: it adds its name to the counter item, and the reply carries the name of the one that
  * completed. Half the crash share falls before the effect, half between the effect and its completion. An
- * application that did not complete is excused only if its invocation was killed (a crash, a timeout) or a marker
- * lists it (a crash that also ended records of earlier invocations, or records the runtime gave up on).
+ * application that did not complete is excused only if the invocation that received its delivery was killed (a crash,
+ * a timeout) or reported the delivery failed (the runtime gave up on it, and it may have run on past its lease).
  */
 export const handler = trackingInvocations(
   clients,
@@ -20,11 +20,11 @@ export const handler = trackingInvocations(
   guaranteedConsumer({
     channel: chaosOutside,
     clients,
-    handle: async (message, { tableName, messageId }) => {
+    handle: async (message, { tableName, record }) => {
       const mix = await faultsBeforeEffect(clients, tableName, message, 0.5);
-      const effect = nameEffect(messageId);
+      const effect = nameEffect(record);
       await clients.dynamo.send(new UpdateCommand({ TableName: tableName, ...countApplication(message.id, message.sentAt, effect) }));
-      if (mix.enabled && Math.random() < mix.crash / 2) await crashInstance(clients, tableName);
+      if (mix.enabled && Math.random() < mix.crash / 2) crashInstance();
       return { reply: { effect } };
     },
   }),

@@ -7,7 +7,7 @@ import { createClient, queueDepth, redriveDeadLetters, type MessagingClient } fr
 import { MessageAttribute, OutputKey, type LifecycleRecord } from '../../lib/policy/index.ts';
 import { startLocalCloud } from '../../local/index.ts';
 import { synthesizeChaos } from './app.ts';
-import { invocationOf } from './faults.ts';
+import { unfinished } from './faults.ts';
 import { chaosChannels, DEFAULT_QUOTES_DEADLINE_MS, FAULT_SWITCH_KEY, guaranteedChannels, quotesChannel, type FaultMix, type GuaranteedKind } from './channels.ts';
 
 /** What a run covers: a guaranteed channel of each kind, then fire-and-forget and request-response. */
@@ -246,13 +246,13 @@ interface Snapshot {
   readonly lifecycles: Map<string, LifecycleRecord>;
   /** Each FIFO group's places, in the order its effects were applied. */
   readonly groupOrders: Map<string, number[]>;
-  /** Outside effects whose attempt did not reach its completion, as the handlers' markers list them. */
-  readonly unfinishedEffects: Set<string>;
+  /** Deliveries an invocation reported failed, as `<invocation>/<message id>`. */
+  readonly gaveUp: Set<string>;
 }
 
 /** What the handlers and the runtime left in the table. */
 async function snapshot(client: MessagingClient, table: string): Promise<Snapshot> {
-  const taken: Snapshot = { applied: new Map(), lifecycles: new Map(), groupOrders: new Map(), unfinishedEffects: new Set() };
+  const taken: Snapshot = { applied: new Map(), lifecycles: new Map(), groupOrders: new Map(), gaveUp: new Set() };
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await client.dynamo.send(new ScanCommand({ TableName: table, ExclusiveStartKey: startKey, ConsistentRead: true }));
@@ -261,7 +261,7 @@ async function snapshot(client: MessagingClient, table: string): Promise<Snapsho
       if (prefix === 'applied') taken.applied.set(key, item as unknown as AppliedCount);
       else if (prefix === 'msg') taken.lifecycles.set(key, item as unknown as LifecycleRecord);
       else if (prefix === 'group') taken.groupOrders.set(key, item.applied as number[]);
-      else if (prefix === 'unfinished') for (const effect of item.effects as string[]) taken.unfinishedEffects.add(effect);
+      else if (prefix === 'unfinished') for (const messageId of item.messageIds as string[]) taken.gaveUp.add(`${key}/${messageId}`);
     }
     startKey = page.LastEvaluatedKey;
   } while (startKey);
@@ -284,8 +284,8 @@ function reconcile(
   const deadLettered = messages.filter((message) => recordBefore(message)?.status === 'dead-lettered');
   const poison = messages.filter((message) => message.poison);
 
-  // An application beyond the first is excused only if its attempt never reached its completion: its invocation was
-  // killed (a crash, a timeout), or the runtime gave up on it (cut off at the batch deadline), as the markers say.
+  // An application beyond the first is excused only if its attempt may never have reached its completion: the
+  // invocation that received the delivery was killed (a crash, a timeout) or gave up on it (the batch deadline).
   let repeats = 0;
   let repeatsInCrashWindow = 0;
   for (const message of messages) {
@@ -294,7 +294,7 @@ function reconcile(
     repeats += applied.applied - 1;
     const completed = (after.lifecycles.get(message.correlationId!)?.reply as { effect?: string } | undefined)?.effect;
     const interrupted = [...(applied.effects ?? [])].filter(
-      (effect) => effect !== completed && (killedInvocations.has(invocationOf(effect)) || after.unfinishedEffects.has(effect)),
+      (effect) => effect !== completed && unfinished(effect, killedInvocations, after.gaveUp),
     );
     repeatsInCrashWindow += Math.min(interrupted.length, applied.applied - 1);
   }
