@@ -1,7 +1,7 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { PermanentError, type ConsumerClients } from '../../functions/runtime/index.ts';
+import { endpointsFromEnv, PermanentError, type ConsumerClients } from '../../functions/runtime/index.ts';
 import { ChaosKeys, FAULT_SWITCH_KEY, type FaultMix } from './channels.ts';
 
 const OFF: FaultMix = { enabled: false, transient: 0, slow: 0, crash: 0 };
@@ -20,7 +20,6 @@ const invocationOfDelivery = new Map<string, string>();
  */
 export function trackingInvocations<Result extends { batchItemFailures: { itemIdentifier: string }[] }>(
   clients: ConsumerClients,
-  tableName: () => string,
   handler: (event: SQSEvent, context?: Context) => Promise<Result>,
 ) {
   return async (event: SQSEvent, context?: Context): Promise<Result> => {
@@ -30,7 +29,7 @@ export function trackingInvocations<Result extends { batchItemFailures: { itemId
     const failed = result.batchItemFailures.map((failure) => failure.itemIdentifier);
     for (const record of event.Records) if (!failed.includes(record.messageId)) invocationOfDelivery.delete(record.receiptHandle);
     if (failed.length > 0) {
-      await clients.dynamo.send(new PutCommand({ TableName: tableName(), Item: { ...ChaosKeys.unfinished(invocation), messageIds: failed } }));
+      await clients.dynamo.send(new PutCommand({ TableName: endpointsFromEnv().tableName, Item: { ...ChaosKeys.unfinished(invocation), messageIds: failed } }));
     }
     return result;
   };

@@ -2,12 +2,20 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { fireAndForgetConsumer } from '../../functions/runtime/index.ts';
 import { chaosNotices } from './channels.ts';
 
-/** Records when each notice was applied next to its expiry, so the run can check none was applied late. */
+/**
+ * The runtime's last reading of the clock: its expiry check for the record whose handler is starting, which it runs
+ * in the same synchronous turn just before calling the handler. A reading of our own inside the handler could fall
+ * past the expiry on a busy machine though the runtime decided before it: a measurement at the boundary.
+ */
+let checkedAt: number | undefined;
+
+/** Records when the runtime decided to apply each notice next to its expiry, so the run can check none was late. */
 export const handler = fireAndForgetConsumer({
   channel: chaosNotices,
+  clock: () => (checkedAt = Date.now()),
   handle: async ({ id }, { tableName, expiresAt, clients }) => {
-    // When the handler started: the runtime's expiry check ran just before, in the same turn of the event loop.
-    const appliedAt = Date.now();
-    await clients.dynamo.send(new PutCommand({ TableName: tableName, Item: { pk: `notice#${id}`, sk: 'applied', appliedAt, expiresAt } }));
+    const decidedAt = checkedAt;
+    checkedAt = undefined;
+    await clients.dynamo.send(new PutCommand({ TableName: tableName, Item: { pk: `notice#${id}`, sk: 'applied', decidedAt: decidedAt ?? null, expiresAt } }));
   },
 });

@@ -1,6 +1,5 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { defaultClients, guaranteedConsumer } from '../../functions/runtime/index.ts';
-import { FunctionEnv } from '../../lib/policy/index.ts';
 import { chaosOutside } from './channels.ts';
 import { countApplication } from './effects.ts';
 import { crashInstance, faultsBeforeEffect, nameEffect, trackingInvocations } from './faults.ts';
@@ -16,7 +15,6 @@ const clients = defaultClients();
  */
 export const handler = trackingInvocations(
   clients,
-  () => process.env[FunctionEnv.stateTableName]!,
   guaranteedConsumer({
     channel: chaosOutside,
     clients,

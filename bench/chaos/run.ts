@@ -348,7 +348,7 @@ async function noticesUnderExpiry(client: MessagingClient, table: string, count:
     );
   }
   await drained(client, 'chaosNotices');
-  const notices: { pk: string; appliedAt: number; expiresAt: number }[] = [];
+  const notices: { pk: string; decidedAt: number | null; expiresAt: number }[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await client.dynamo.send(new ScanCommand({ TableName: table, ExclusiveStartKey: startKey, FilterExpression: 'begins_with(pk, :notice)', ExpressionAttributeValues: { ':notice': 'notice#' } }));
@@ -359,7 +359,8 @@ async function noticesUnderExpiry(client: MessagingClient, table: string, count:
     sent: count,
     expiredSent: expiredCount,
     applied: notices.length,
-    appliedAfterExpiry: notices.filter((notice) => notice.appliedAt > notice.expiresAt).length,
+    // Applied means the runtime found the notice live: its check must have read a time before the expiry.
+    appliedAfterExpiry: notices.filter((notice) => notice.decidedAt === null || notice.decidedAt >= notice.expiresAt).length,
     expiredApplied: notices.filter((notice) => notice.pk.startsWith('notice#expired-')).length,
   };
 }
