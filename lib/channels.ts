@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineChannel } from './policy/index.ts';
+import { defineChannel } from 'delivery-policies';
 
 /**
  * The example application's channels: one per delivery policy. The stack deploys them, the handlers validate

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 
+/** The instance's module, next to this one: TypeScript in the repository, JavaScript in the published build. */
+const WORKER_MODULE = new URL(`./worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
+
 /** What Lambda answers for one invocation: the handler's result, or the error as Lambda reports it. */
 export type InvocationResult =
   | { readonly ok: true; readonly result: unknown; readonly requestId: string }
@@ -105,7 +108,7 @@ export class LocalFunction {
   }
 
   #startInstance(): Worker {
-    const worker = new Worker(new URL('./worker.ts', import.meta.url), {
+    const worker = new Worker(WORKER_MODULE, {
       workerData: {
         modulePath: this.props.modulePath,
         exportName: this.props.exportName,

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import type { orders } from '../../lib/channels.ts';
-import { StateKeys } from '../../lib/policy/index.ts';
-import type { HandlerOutcome, MessageContext } from '../runtime/index.ts';
+import { StateKeys } from 'delivery-policies';
+import type { HandlerOutcome, MessageContext } from 'delivery-policies/runtime';
 
 type Order = z.infer<typeof orders.schema>;
 type Confirmation = z.infer<typeof orders.replySchema>;

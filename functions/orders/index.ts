@@ -1,5 +1,5 @@
 import { orders } from '../../lib/channels.ts';
-import { guaranteedConsumer } from '../runtime/index.ts';
+import { guaranteedConsumer } from 'delivery-policies/runtime';
 import { handleOrder } from './handle.ts';
 
 export const handler = guaranteedConsumer({ channel: orders, handle: handleOrder });

@@ -1,8 +1,8 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
 import type { presence } from '../../lib/channels.ts';
-import { StateKeys } from '../../lib/policy/index.ts';
-import type { ExpiringMessageContext } from '../runtime/index.ts';
+import { StateKeys } from 'delivery-policies';
+import type { ExpiringMessageContext } from 'delivery-policies/runtime';
 
 /** Shows who is typing or inviting to lunch; the item disappears with the notice's own expiry. */
 export async function handlePresence(notice: z.infer<typeof presence.schema>, { tableName, expiresAt, clients }: ExpiringMessageContext): Promise<void> {

@@ -1,5 +1,5 @@
 import { presence } from '../../lib/channels.ts';
-import { fireAndForgetConsumer } from '../runtime/index.ts';
+import { fireAndForgetConsumer } from 'delivery-policies/runtime';
 import { handlePresence } from './handle.ts';
 
 export const handler = fireAndForgetConsumer({ channel: presence, handle: handlePresence });

@@ -28,6 +28,7 @@ export interface ConsumerFunctionProps {
  */
 export class ConsumerFunction extends NodejsFunction {
   public constructor(scope: Construct, id: string, props: ConsumerFunctionProps) {
+    const conditions = resolutionConditions();
     super(scope, id, {
       entry: props.entry,
       handler: 'handler',
@@ -61,6 +62,7 @@ export class ConsumerFunction extends NodejsFunction {
         externalModules: ['@aws-sdk/*'],
         // Some dependencies are CommonJS and call require(); an ES module has none unless it makes one.
         banner: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+        ...(conditions.length > 0 ? { esbuildArgs: { '--conditions': conditions.join(',') } } : {}),
       },
     });
     Validations.of(this).acknowledge(
@@ -74,4 +76,19 @@ export class ConsumerFunction extends NodejsFunction {
       },
     );
   }
+}
+
+/**
+ * The package-resolution conditions this process runs with (`--conditions`, `-C`, also through NODE_OPTIONS).
+ * Handlers are bundled resolving packages as the app that declares them was resolved, so an app that runs a
+ * library from its TypeScript source under a custom condition (as this repository runs its own) bundles that
+ * source too, and an app without one bundles the published build.
+ */
+function resolutionConditions(): string[] {
+  const args = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  return args.flatMap((arg, index) => {
+    const flag = /^(?:--conditions|-C)(?:=(.+))?$/.exec(arg);
+    const value = flag && (flag[1] ?? args[index + 1]);
+    return value ? [value] : [];
+  });
 }

@@ -29,6 +29,9 @@ export interface ChannelDefinition<
   readonly replySchema: Reply;
 }
 
+/** An application's channels by name, as its channels module exports them: what the constructs build, the SDK sends on. */
+export type Catalog = Readonly<Record<string, ChannelDefinition>>;
+
 export interface ChannelSpec<Payload extends z.ZodType, Reply extends z.ZodType | undefined, Policy extends PolicyInput = PolicyInput> {
   readonly policy: Policy;
   readonly schema: Payload;

@@ -7,8 +7,8 @@ import { StateTable } from '../../lib/constructs/state-table.ts';
 import { defineChannel, type PolicyInput } from '../../lib/policy/index.ts';
 
 export const ordersEntry = new URL('../../functions/orders/index.ts', import.meta.url).pathname;
-export const quotesPrimaryEntry = new URL('../../functions/quotes-primary/index.ts', import.meta.url).pathname;
-export const quotesFallbackEntry = new URL('../../functions/quotes-fallback/index.ts', import.meta.url).pathname;
+export const quotesPrimaryEntry = new URL('../../functions/quotes/primary.ts', import.meta.url).pathname;
+export const quotesFallbackEntry = new URL('../../functions/quotes/fallback.ts', import.meta.url).pathname;
 
 /** GIVEN a stack holding one channel with this policy. */
 export function channelStack(name: string, policy: PolicyInput) {

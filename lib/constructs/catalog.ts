@@ -1,0 +1,121 @@
+import { Aspects, CfnOutput, Stack, type RemovalPolicy } from 'aws-cdk-lib';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { existsSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { OutputKey, type Catalog, type ChannelDefinition } from '../policy/index.ts';
+import { BatchResponseGuard } from './batch-response-guard.ts';
+import { Channel } from './channel.ts';
+import { Operations } from './channel-alarms.ts';
+import { Responder } from './responder.ts';
+import { StateTable } from './state-table.ts';
+
+/** Where a channel's handler code is: one module for a queue-backed channel, a primary and a fallback for a responder. */
+export type HandlerEntry = string | { readonly primary: string; readonly fallback?: string };
+
+export interface ChannelCatalogProps {
+  /** Every channel of the application, as its channels module exports them (`{ orders, presence, quotes }`). */
+  readonly channels: Catalog;
+  /**
+   * The folder of handlers, one folder per channel: `<name>/index.ts` (exporting `handler`) for a guaranteed or
+   * fire-and-forget channel, `<name>/primary.ts` and `<name>/fallback.ts` for a request-response one. Relative
+   * paths start at the working directory, as NodejsFunction's do (`cdk` runs in the app's root).
+   * @default 'functions'
+   */
+  readonly handlersDir?: string;
+  /** Handler modules elsewhere than the convention, per channel name. */
+  readonly entries?: Readonly<Record<string, HandlerEntry>>;
+  /** @default - a new StateTable with `stateRemovalPolicy` */
+  readonly stateTable?: StateTable;
+  /** @default RemovalPolicy.RETAIN */
+  readonly stateRemovalPolicy?: RemovalPolicy;
+  /** Where alarms notify: an existing topic, or 'create'. @default - alarms without actions */
+  readonly alarmTopic?: ITopic | 'create';
+  /** @default - the stack's name */
+  readonly dashboardName?: string;
+}
+
+/**
+ * Every channel of an application from one catalog: per channel its queue (and DLQ), consumer or responders,
+ * alarms and dashboard widgets, and the stack outputs the SDK and CLI discover it by; one state table for all,
+ * and the guard that fails synthesis on an SQS mapping without partial batch responses. Adding a channel is its
+ * declaration in the catalog plus its handler file.
+ */
+export class ChannelCatalog extends Construct {
+  public readonly stateTable: StateTable;
+  /** The guaranteed and fire-and-forget channels, by name. */
+  public readonly channels: Readonly<Record<string, Channel>>;
+  /** The request-response channels, by name. */
+  public readonly responders: Readonly<Record<string, Responder>>;
+  public readonly operations: Operations;
+
+  public constructor(scope: Construct, id: string, props: ChannelCatalogProps) {
+    super(scope, id);
+    this.stateTable = props.stateTable ?? new StateTable(this, 'State', { removalPolicy: props.stateRemovalPolicy });
+    const handlersDir = resolve(props.handlersDir ?? 'functions');
+    const channels: Record<string, Channel> = {};
+    const responders: Record<string, Responder> = {};
+    for (const [key, definition] of Object.entries(props.channels)) {
+      if (key !== definition.name) {
+        throw new Error(`channel catalog: the entry "${key}" holds the channel "${definition.name}"; list each channel under its own name`);
+      }
+      const entry = props.entries?.[definition.name];
+      if (definition.policy.kind === 'request-response') {
+        const { primary, fallback } = typeof entry === 'object' ? entry : conventionalResponderEntries(handlersDir, definition);
+        responders[definition.name] = new Responder(this, definition.name, {
+          definition,
+          stateTable: this.stateTable,
+          primaryEntry: existingHandler(definition, 'primary responder', primary),
+          fallbackEntry: definition.policy.fallback ? existingHandler(definition, 'fallback responder', fallback) : undefined,
+        });
+      } else {
+        if (typeof entry === 'object') throw new Error(`${definition.name}: a ${definition.policy.kind} channel has one handler; give entries.${definition.name} as a path`);
+        channels[definition.name] = new Channel(this, definition.name, {
+          definition,
+          stateTable: this.stateTable,
+          entry: existingHandler(definition, 'consumer', entry ?? join(handlersDir, definition.name, 'index.ts')),
+        });
+      }
+    }
+    this.channels = channels;
+    this.responders = responders;
+
+    this.operations = new Operations(this, 'Operations', {
+      channels: Object.values(channels),
+      responders: Object.values(responders),
+      alarmTopic: props.alarmTopic,
+      dashboardName: props.dashboardName ?? Stack.of(this).stackName,
+    });
+    Aspects.of(Stack.of(this)).add(new BatchResponseGuard());
+    this.#outputEndpoints();
+  }
+
+  /** The outputs are the wire contract: their keys are how the SDK, the CLI and the local cloud find each endpoint. */
+  #outputEndpoints(): void {
+    const output = (key: string, value: string) => new CfnOutput(this, key, { key, value });
+    output(OutputKey.stateTableName, this.stateTable.tableName);
+    for (const channel of Object.values(this.channels)) {
+      output(OutputKey.queueUrl(channel.name), channel.queue.queueUrl);
+      output(OutputKey.consumerFunctionName(channel.name), channel.consumer.functionName);
+      if (channel.deadLetterQueue) output(OutputKey.deadLetterQueueUrl(channel.name), channel.deadLetterQueue.queueUrl);
+    }
+    for (const responder of Object.values(this.responders)) {
+      output(OutputKey.primaryFunctionName(responder.name), responder.primary.functionName);
+      if (responder.fallback) output(OutputKey.fallbackFunctionName(responder.name), responder.fallback.functionName);
+    }
+  }
+}
+
+function conventionalResponderEntries(handlersDir: string, definition: ChannelDefinition) {
+  return { primary: join(handlersDir, definition.name, 'primary.ts'), fallback: join(handlersDir, definition.name, 'fallback.ts') };
+}
+
+/** A missing handler fails here with the channel and the path expected, not later inside the bundler. */
+function existingHandler(definition: ChannelDefinition, role: string, path: string | undefined): string {
+  if (!path) throw new Error(`${definition.name}: the policy has a fallback, so entries.${definition.name}.fallback must name its handler`);
+  const absolute = resolve(path);
+  if (!existsSync(absolute)) {
+    throw new Error(`${definition.name}: no ${role} handler at ${relative(process.cwd(), absolute) || absolute}; create it (exporting "handler") or set entries.${definition.name}`);
+  }
+  return absolute;
+}

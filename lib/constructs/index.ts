@@ -1,0 +1,8 @@
+export { ChannelCatalog, type ChannelCatalogProps, type HandlerEntry } from './catalog.ts';
+export { Channel, type ChannelProps } from './channel.ts';
+export { Responder, type ResponderProps } from './responder.ts';
+export { StateTable, type StateTableProps } from './state-table.ts';
+export { ConsumerFunction, type ConsumerFunctionProps } from './consumer-function.ts';
+export { Operations, type OperationsProps } from './channel-alarms.ts';
+export { BatchResponseGuard } from './batch-response-guard.ts';
+export type { ChannelBaseProps } from './channel-base.ts';
