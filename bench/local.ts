@@ -9,6 +9,7 @@ import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, S
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { rmSync } from 'node:fs';
+import { channels } from '../lib/channels.ts';
 import { createClient } from '../lib/client/index.ts';
 import { OutputKey } from '../lib/policy/index.ts';
 import { LOCAL_CREDENTIALS } from '../local/emulators.ts';
@@ -28,7 +29,7 @@ async function inParallel(total: number, workers: number, work: (index: number) 
 }
 
 const cloud = await startLocalCloud({ stateDir });
-const client = await createClient({ target: 'local', localStateDir: stateDir });
+const client = await createClient({ channels, target: 'local', localStateDir: stateDir });
 const config = { region: cloud.endpoints.region, credentials: LOCAL_CREDENTIALS };
 const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ ...config, endpoint: cloud.endpoints.dynamodb }));
 try {

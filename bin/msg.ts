@@ -1,51 +1,78 @@
-#!/usr/bin/env -S node --import tsx
 /**
  * msg: send, ask, check and repair messages on a deployed (or local) application. The commands are data
- * (name, usage, options, run); each parses its input, calls the SDK and prints. Errors a user can cause print
- * one line and exit non-zero; stack traces appear only with --debug.
+ * (name, usage, options, parse); each checks its input against the application's channel catalog before any
+ * endpoint is looked up, then calls the SDK and prints. Errors a user can cause print one line with a code and
+ * exit non-zero; stack traces appear only with --debug. bin/msg.js starts it.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs, type ParseArgsOptionDescriptor } from 'node:util';
 import {
+  CatalogNotFound,
+  channelFor,
+  channelStats,
   ClientError,
   createClient,
+  encodePayload,
   InvalidArgument,
   parseJson,
   peekDeadLetters,
   purgeDeadLetters,
+  queueDepth,
   redriveDeadLetters,
+  translateAwsError,
+  WrongPolicy,
   type MessagingClient,
   type RedriveResult,
   type Target,
 } from '../lib/client/index.ts';
-import { OutputKey } from '../lib/policy/index.ts';
+import { OutputKey, type Catalog } from '../lib/policy/index.ts';
 
-type Options = NonNullable<ParseArgsConfig['options']>;
 type Values = Record<string, string | boolean | undefined>;
+/** What a command does once its input is checked and the application is found. */
+type Run = (client: MessagingClient) => Promise<unknown>;
+
+interface Option extends ParseArgsOptionDescriptor {
+  /** What the option's value is, for help: `--deadline MS`. */
+  readonly value?: string;
+  readonly help: string;
+}
 
 interface Command {
   readonly name: string;
+  /** The arguments after the command's name. */
   readonly usage: string;
   readonly summary: string;
-  readonly options?: Options;
-  readonly run: (client: MessagingClient, args: string[], values: Values) => Promise<unknown>;
+  readonly options?: Readonly<Record<string, Option>>;
+  /**
+   * Checks every input against the catalog alone and returns what to do with the application: a wrong channel
+   * name or payload fails here, before any endpoint is looked up, and so also offline.
+   */
+  parse?(channels: Catalog, args: string[], values: Values): Run;
+  /** A command that needs neither the catalog nor a deployed application; runs instead of `parse`. */
+  serve?(values: Values): Promise<void>;
   /** The exit status for a result that is printed but is not a full success. @default - 0 */
   exitStatus?(result: unknown): number;
 }
 
-const GLOBAL_OPTIONS: Options = {
-  target: { type: 'string', default: 'local' },
-  stack: { type: 'string', default: 'DeliveryPolicies' },
-  region: { type: 'string' },
-  endpoint: { type: 'string' },
-  'state-dir': { type: 'string' },
-  json: { type: 'boolean', default: false },
-  debug: { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
+const GLOBAL_OPTIONS: Readonly<Record<string, Option>> = {
+  target: { type: 'string', default: 'local', value: 'local|localstack|aws', help: 'where the application runs (default local)' },
+  stack: { type: 'string', default: 'DeliveryPolicies', value: 'NAME', help: 'its stack (default DeliveryPolicies)' },
+  channels: { type: 'string', value: 'FILE', help: 'channel catalog (default $MSG_CHANNELS, else lib/channels.ts)' },
+  region: { type: 'string', value: 'REGION', help: 'AWS region (default: the SDK\'s chain)' },
+  endpoint: { type: 'string', value: 'URL', help: 'LocalStack (default $LOCALSTACK_ENDPOINT or http://localhost:4566)' },
+  'state-dir': { type: 'string', value: 'DIR', help: 'the local cloud\'s state folder (default .local-cloud)' },
+  json: { type: 'boolean', default: false, help: 'print results, and errors, as one line of JSON' },
+  debug: { type: 'boolean', default: false, help: 'print stack traces' },
+  help: { type: 'boolean', short: 'h', default: false, help: 'this help' },
+  version: { type: 'boolean', default: false, help: 'the version of msg' },
 };
 
-const PAYLOAD_OPTIONS: Options = { file: { type: 'string', short: 'f' } };
+const PAYLOAD_OPTIONS: Readonly<Record<string, Option>> = {
+  file: { type: 'string', short: 'f', value: 'FILE', help: 'read the payload from FILE ("-" as the payload reads stdin)' },
+};
 
 /** The payload from the argument, --file, or standard input ("-"). */
 function readPayload(args: string[], values: Values): unknown {
@@ -74,17 +101,27 @@ function numberOption(values: Values, name: string): number | undefined {
   const raw = values[name];
   if (raw === undefined) return undefined;
   const value = Number(raw);
-  if (!Number.isFinite(value)) throw new InvalidArgument(`--${name} must be a number, not ${String(raw)}`);
+  if (!Number.isFinite(value) || value <= 0) throw new InvalidArgument(`--${name} must be a positive number, not ${String(raw)}`);
   return value;
 }
 
 const COMMANDS: readonly Command[] = [
   {
+    name: 'local',
+    usage: '',
+    summary: 'run the app here: synthesize it and serve it on the local cloud until Ctrl-C',
+    options: { logs: { type: 'boolean', default: false, help: "show the functions' logs" } },
+    serve: async (values) => {
+      const { serveLocalCloud } = await import('../local/main.ts');
+      await serveLocalCloud({ showFunctionLogs: Boolean(values.logs) });
+    },
+  },
+  {
     name: 'channels',
-    usage: 'channels',
+    usage: '',
     summary: 'list the channels, their policies and endpoints',
-    run: async (client) =>
-      Object.values(client.channels).map((channel) => ({
+    parse: (channels) => async (client) =>
+      Object.values(channels).map((channel) => ({
         name: channel.name,
         policy: channel.policy.kind,
         endpoints: Object.fromEntries(
@@ -94,90 +131,201 @@ const COMMANDS: readonly Command[] = [
   },
   {
     name: 'send',
-    usage: 'send <channel> [json | --file FILE | -] [--correlation-id ID] [--group ID]',
+    usage: '<channel> [JSON | --file FILE | -]',
     summary: 'send to a guaranteed or fire-and-forget channel; prints the acknowledgement',
-    options: { ...PAYLOAD_OPTIONS, 'correlation-id': { type: 'string' }, group: { type: 'string' } },
-    run: (client, args, values) =>
-      client.send(need(args, 0, 'the channel'), readPayload(args.slice(1), values), {
-        correlationId: values['correlation-id'] as string | undefined,
-        groupId: values.group as string | undefined,
-      }),
+    options: {
+      ...PAYLOAD_OPTIONS,
+      'correlation-id': { type: 'string', value: 'ID', help: 'the message\'s correlation id (default: a new UUID)' },
+      group: { type: 'string', value: 'ID', help: 'its message group, on a FIFO channel' },
+      wait: { type: 'boolean', default: false, help: 'then wait for its reply (guaranteed channels)' },
+      timeout: { type: 'string', value: 'MS', help: 'how long --wait waits (default 30000)' },
+    },
+    parse: (channels, args, values) => {
+      const channel = channelFor(channels, need(args, 0, 'the channel'), values.wait ? 'reply' : 'send');
+      const payload = readPayload(args.slice(1), values);
+      encodePayload(channel, payload);
+      const timeoutMs = numberOption(values, 'timeout');
+      return async (client) => {
+        const acknowledgement = await client.send(channel.name, payload, {
+          correlationId: values['correlation-id'] as string | undefined,
+          groupId: values.group as string | undefined,
+        });
+        if (!values.wait) return acknowledgement;
+        return { ...acknowledgement, reply: await client.awaitReply(acknowledgement, { timeoutMs }) };
+      };
+    },
   },
   {
     name: 'request',
-    usage: 'request <channel> [json | --file FILE | -] [--deadline MS] [--hedge FRACTION]',
+    usage: '<channel> [JSON | --file FILE | -]',
     summary: 'ask a request-response channel and wait for the answer within the deadline',
-    options: { ...PAYLOAD_OPTIONS, deadline: { type: 'string' }, hedge: { type: 'string' } },
-    run: (client, args, values) =>
-      client.request(need(args, 0, 'the channel'), readPayload(args.slice(1), values), {
-        deadlineMs: numberOption(values, 'deadline'),
-        hedgeAfterFraction: numberOption(values, 'hedge'),
-      }),
+    options: {
+      ...PAYLOAD_OPTIONS,
+      deadline: { type: 'string', value: 'MS', help: 'the deadline (default: the channel\'s)' },
+      hedge: { type: 'string', value: 'FRACTION', help: 'also ask the fallback after this fraction of it' },
+    },
+    parse: (channels, args, values) => {
+      const channel = channelFor(channels, need(args, 0, 'the channel'), 'request');
+      const payload = readPayload(args.slice(1), values);
+      encodePayload(channel, payload);
+      const options = { deadlineMs: numberOption(values, 'deadline'), hedgeAfterFraction: numberOption(values, 'hedge') };
+      return (client) => client.request(channel.name, payload, options);
+    },
   },
   {
     name: 'status',
-    usage: 'status <correlationId>',
-    summary: "a message's lifecycle: queued, in-progress, retrying, succeeded or dead-lettered (with the reason)",
-    run: (client, args) => client.status(need(args, 0, 'the correlation id')),
+    usage: '<correlationId>',
+    summary: "a message's lifecycle: queued, in-progress, retrying, succeeded or dead-lettered",
+    parse: (_channels, args) => {
+      const correlationId = need(args, 0, 'the correlation id');
+      return (client) => client.status(correlationId);
+    },
   },
   {
     name: 'await',
-    usage: 'await <correlationId> [--timeout MS]',
+    usage: '<correlationId>',
     summary: "wait for a guaranteed message's reply",
-    options: { timeout: { type: 'string' } },
-    run: (client, args, values) => client.awaitReply(need(args, 0, 'the correlation id'), { timeoutMs: numberOption(values, 'timeout') }),
+    options: { timeout: { type: 'string', value: 'MS', help: 'how long to wait (default 30000)' } },
+    parse: (_channels, args, values) => {
+      const correlationId = need(args, 0, 'the correlation id');
+      const timeoutMs = numberOption(values, 'timeout');
+      return (client) => client.awaitReply(correlationId, { timeoutMs });
+    },
+  },
+  {
+    name: 'stats',
+    usage: '',
+    summary: 'per queue-backed channel: messages waiting, in flight, delayed, and dead letters',
+    parse: () => (client) => channelStats(client),
   },
   {
     name: 'dlq peek',
-    usage: 'dlq peek <channel> [--max N]',
+    usage: '<channel>',
     summary: 'show dead letters with their reasons, without consuming them',
-    options: { max: { type: 'string' } },
-    run: (client, args, values) => peekDeadLetters(client, need(args, 0, 'the channel'), numberOption(values, 'max') ?? 10),
+    options: { max: { type: 'string', value: 'N', help: 'at most N (default 10)' } },
+    parse: (channels, args, values) => {
+      const channel = deadLetterChannel(channels, args);
+      const max = numberOption(values, 'max') ?? 10;
+      return (client) => peekDeadLetters(client, channel, max);
+    },
   },
   {
     name: 'dlq redrive',
-    usage: 'dlq redrive <channel>',
-    summary: 'move the dead letters there at the start back to their queue; exits 4 if any could not be moved',
-    run: async (client, args) => {
-      const result = await redriveDeadLetters(client, need(args, 0, 'the channel'), (moved) => process.stderr.write(`\rmoved ${moved}`));
-      process.stderr.write('\n');
-      if (result.remaining > 0) {
-        process.stderr.write(`${result.remaining} dead letters are still in the DLQ (failed to move, or dead-lettered during the redrive); redrive again for them\n`);
-      }
-      return result;
+    usage: '<channel>',
+    summary: 'move the dead letters back to their queue; exits 4 if any could not be moved',
+    parse: (channels, args) => {
+      const channel = deadLetterChannel(channels, args);
+      return async (client) => {
+        // Progress is for a person watching; a script reads the result.
+        const progress = process.stderr.isTTY ? await redriveProgress(client, channel) : undefined;
+        const result = await redriveDeadLetters(client, channel, progress);
+        if (progress) process.stderr.write('\n');
+        if (result.remaining > 0) {
+          process.stderr.write(`${result.remaining} dead letters are still in the DLQ (failed to move, or dead-lettered during the redrive); redrive again for them\n`);
+        }
+        return result;
+      };
     },
     exitStatus: (result: RedriveResult) => (result.failed > 0 ? 4 : 0),
   },
   {
     name: 'dlq purge',
-    usage: 'dlq purge <channel> [--yes]',
+    usage: '<channel>',
     summary: 'delete every dead letter (asks first unless --yes)',
-    options: { yes: { type: 'boolean', default: false } },
-    run: async (client, args, values) => {
-      const channel = need(args, 0, 'the channel');
-      client.channel(channel);
-      if (!values.yes) {
-        if (!process.stdin.isTTY) throw new InvalidArgument('purging deletes messages for good: confirm with --yes (no terminal to ask on)');
-        const prompt = createInterface({ input: process.stdin, output: process.stderr });
-        const answer = await prompt.question(`Delete every dead letter of ${channel}? Type the channel name to confirm: `);
-        prompt.close();
-        if (answer.trim() !== channel) throw new InvalidArgument('not confirmed; nothing was deleted');
-      }
-      return { purged: await purgeDeadLetters(client, channel) };
+    options: { yes: { type: 'boolean', default: false, help: 'do not ask' } },
+    parse: (channels, args, values) => {
+      const channel = deadLetterChannel(channels, args);
+      if (!values.yes && !process.stdin.isTTY) throw new InvalidArgument('purging deletes messages for good: confirm with --yes (no terminal to ask on)');
+      return async (client) => {
+        if (!values.yes) {
+          const prompt = createInterface({ input: process.stdin, output: process.stderr });
+          const answer = await prompt.question(`Delete every dead letter of ${channel}? Type the channel name to confirm: `);
+          prompt.close();
+          if (answer.trim() !== channel) throw new InvalidArgument('not confirmed; nothing was deleted');
+        }
+        return { purged: await purgeDeadLetters(client, channel) };
+      };
     },
   },
 ];
 
-function help(): string {
-  const width = Math.max(...COMMANDS.map((command) => command.usage.length));
+function deadLetterChannel(channels: Catalog, args: string[]): string {
+  const channel = channelFor(channels, need(args, 0, 'the channel'));
+  if (channel.policy.kind !== 'guaranteed') throw new WrongPolicy(`${channel.name} is a ${channel.policy.kind} channel and has no DLQ`);
+  return channel.name;
+}
+
+async function redriveProgress(client: MessagingClient, channel: string): Promise<(moved: number) => void> {
+  const total = await queueDepth(client.sqs, client.output(OutputKey.deadLetterQueueUrl(channel)), ['ApproximateNumberOfMessages']);
+  return (moved) => process.stderr.write(`\rmoved ${moved} of ${total}`);
+}
+
+/** Option lines for help: `  --name, -n VALUE  what it does`, aligned. */
+function optionLines(options: Readonly<Record<string, Option>>): string[] {
+  const left = Object.entries(options).map(([name, option]) => `  --${name}${option.short ? `, -${option.short}` : ''}${option.value ? ` ${option.value}` : ''}`);
+  const width = Math.max(...left.map((text) => text.length));
+  return Object.values(options).map((option, index) => `${left[index]!.padEnd(width)}  ${option.help}`);
+}
+
+function help(command?: Command): string {
+  if (command) {
+    return [
+      `usage: msg ${command.name}${command.usage ? ` ${command.usage}` : ''} [options]`,
+      '',
+      command.summary,
+      ...(command.options ? ['', 'options:', ...optionLines(command.options)] : []),
+      '',
+      'global options:',
+      ...optionLines(GLOBAL_OPTIONS),
+    ].join('\n');
+  }
+  const width = Math.max(...COMMANDS.map((candidate) => candidate.name.length));
   return [
-    'usage: msg <command> [options]',
+    'usage: msg <command> [arguments] [options]',
     '',
-    ...COMMANDS.map((command) => `  ${command.usage.padEnd(width)}  ${command.summary}`),
+    'commands:',
+    ...COMMANDS.map((candidate) => `  ${candidate.name.padEnd(width)}  ${candidate.summary}`),
     '',
-    'options: --target local|localstack|aws (default local)  --stack NAME  --region R  --endpoint URL',
-    '         --state-dir DIR (the local cloud\'s)  --json  --debug  --help',
+    'global options:',
+    ...optionLines(GLOBAL_OPTIONS),
+    '',
+    'msg <command> --help shows a command\'s arguments and options.',
   ].join('\n');
+}
+
+/** The library's package.json, found upward from this file (bin/ in the repository, dist/bin/ when installed). */
+function version(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+  }
+  return 'unknown';
+}
+
+/**
+ * The application's channel catalog: --channels, $MSG_CHANNELS, or lib/channels.ts in the app's folder (the
+ * nearest one up from here with a cdk.json). Node strips its types, so the catalog is imported as it is.
+ */
+async function loadCatalog(values: Values): Promise<Catalog> {
+  const given = (values.channels as string | undefined) ?? process.env.MSG_CHANNELS;
+  const file = resolve(given ?? join(appRoot() ?? '.', 'lib', 'channels.ts'));
+  if (!existsSync(file)) {
+    throw new CatalogNotFound(`no channel catalog at ${file}; run msg inside the app, or give --channels FILE`);
+  }
+  const module = (await import(pathToFileURL(file).href)) as { channels?: unknown; default?: unknown };
+  const catalog = module.channels ?? module.default;
+  const isDefinition = (value: unknown) => typeof value === 'object' && value !== null && 'policy' in value && 'schema' in value;
+  if (typeof catalog !== 'object' || catalog === null || !Object.values(catalog).every(isDefinition)) {
+    throw new CatalogNotFound(`${file} exports no channel catalog; export "channels", an object of defineChannel(...) results`);
+  }
+  return catalog as Catalog;
+}
+
+function appRoot(): string | undefined {
+  for (let dir = process.cwd(); dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'cdk.json'))) return dir;
+  }
+  return undefined;
 }
 
 /** --json prints one line for scripts; otherwise the same data, indented for people. */
@@ -190,14 +338,25 @@ async function main(argv: string[]): Promise<number> {
   const command = COMMANDS.find((candidate) => candidate.name === two) ?? COMMANDS.find((candidate) => candidate.name === argv[0]);
   const rest = command ? argv.slice(command.name.split(' ').length) : argv;
   const { values, positionals } = parseArgs({ args: rest, options: { ...GLOBAL_OPTIONS, ...command?.options }, allowPositionals: true, strict: true });
+  if (values.version) {
+    console.log(version());
+    return 0;
+  }
   if (values.help || !command) {
     if (!command && argv.length > 0 && !values.help) throw new InvalidArgument(`unknown command "${argv[0]}"; run msg --help`);
-    console.log(help());
+    console.log(help(command));
     return 0;
   }
   const target = values.target as Target;
   if (!['local', 'localstack', 'aws'].includes(target)) throw new InvalidArgument(`--target must be local, localstack or aws, not ${target}`);
+  if (command.serve) {
+    await command.serve(values as Values);
+    return 0;
+  }
+  const channels = await loadCatalog(values as Values);
+  const run = command.parse!(channels, positionals, values as Values);
   const client = await createClient({
+    channels,
     target,
     stackName: values.stack as string,
     region: values.region as string | undefined,
@@ -205,7 +364,9 @@ async function main(argv: string[]): Promise<number> {
     localStateDir: values['state-dir'] as string | undefined,
   });
   try {
-    const result = await command.run(client, positionals, values as Values);
+    const result = await run(client).catch((error: unknown) => {
+      throw translateAwsError(error, target);
+    });
     print(result, Boolean(values.json));
     return command.exitStatus?.(result) ?? 0;
   } finally {
@@ -213,23 +374,17 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** One line on stderr (JSON under --json) and the exit status of the error's kind. */
+function fail(error: unknown): number {
+  const parseError = typeof (error as { code?: unknown }).code === 'string' && (error as { code: string }).code.startsWith('ERR_PARSE_ARGS');
+  // parseArgs' own errors (unknown option, missing value) are user mistakes too.
+  const [code, exitCode] = error instanceof ClientError ? [error.code, error.exitCode] : parseError ? ['INVALID_ARGUMENT', 2] : ['INTERNAL', 1];
+  const message = (error as Error).message ?? String(error);
+  if (process.argv.includes('--json')) console.error(JSON.stringify({ error: { code, message } }));
+  else console.error(`msg: ${message} [${code}]${code === 'INTERNAL' && !debug ? ' (run with --debug for details)' : ''}`);
+  if (debug) console.error(error instanceof Error ? (error.stack ?? '') + (error.cause ? `\ncause: ${(error.cause as Error).stack ?? String(error.cause)}` : '') : '');
+  return exitCode;
+}
+
 const debug = process.argv.includes('--debug');
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    if (error instanceof ClientError) {
-      console.error(`msg: ${error.message} [${error.code}]`);
-      if (debug) console.error(error.stack);
-      process.exit(error.exitCode);
-    }
-    // parseArgs' own errors (unknown option, missing value) are user mistakes too.
-    const code = (error as { code?: string }).code;
-    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`msg: ${(error as Error).message} [INVALID_ARGUMENT]`);
-      process.exit(2);
-    }
-    console.error(`msg: ${(error as Error).message ?? String(error)}${debug ? '' : ' (run with --debug for details)'}`);
-    if (debug) console.error((error as Error).stack);
-    process.exit(1);
-  },
-);
+process.exit(await main(process.argv.slice(2)).catch(fail));

@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, startSqsEmulator, type RunningEmulator } from './emulators.ts';
@@ -77,6 +77,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const eventSources: SqsEventSource[] = [];
   let invokeApi: InvokeApi | undefined;
   const stop = async () => {
+    rmSync(join(stateDir, 'endpoints.json'), { force: true });
     await Promise.allSettled(eventSources.map((source) => source.stop()));
     await invokeApi?.close();
     await Promise.allSettled([...functions.values()].map((fn) => fn.stop()));
@@ -113,7 +114,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     for (const source of eventSources) source.start();
 
     writeFileSync(join(stateDir, 'outputs.json'), `${JSON.stringify(outputs, null, 2)}\n`);
-    writeFileSync(join(stateDir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
+    // The pid lets a client tell this running cloud from the files a killed one left behind.
+    writeFileSync(join(stateDir, 'endpoints.json'), `${JSON.stringify({ ...endpoints, pid: process.pid }, null, 2)}\n`);
     return { endpoints, outputs, queues, tables, functions, skipped, startupMs: Date.now() - started, stop };
   } catch (error) {
     await stop();

@@ -1,6 +1,6 @@
 /**
- * `npm start`: runs the synthesized application on this machine until Ctrl-C. Prints one screen with the
- * endpoints, resources and the environment to export for the AWS CLI and SDKs.
+ * `msg local` (`npm start` here): runs the synthesized application on this machine until Ctrl-C. Prints one
+ * screen with the endpoints, resources and the environment to export for the AWS CLI and SDKs.
  */
 import { startLocalCloud, type LocalCloud } from './index.ts';
 import { LOCAL_CREDENTIALS } from './emulators.ts';
@@ -34,21 +34,19 @@ function screen(cloud: LocalCloud): string {
   return lines.join('\n');
 }
 
-let cloud: LocalCloud;
-try {
-  cloud = await startLocalCloud({ showFunctionLogs: process.argv.includes('--logs') });
-} catch (error) {
-  console.error(`local cloud: ${(error as Error).message}`);
-  process.exit(1);
-}
-console.log(screen(cloud));
-
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`\n${signal}: stopping the local cloud…`);
-    void cloud.stop().then(() => process.exit(0));
+/** Starts the local cloud for the app in the working directory and serves until SIGINT or SIGTERM. */
+export async function serveLocalCloud(options: { readonly showFunctionLogs: boolean }): Promise<void> {
+  const cloud = await startLocalCloud(options);
+  console.log(screen(cloud));
+  let stopping = false;
+  await new Promise<void>((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.on(signal, () => {
+        if (stopping) return;
+        stopping = true;
+        console.log(`\n${signal}: stopping the local cloud…`);
+        void cloud.stop().then(resolve);
+      });
+    }
   });
 }

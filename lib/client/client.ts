@@ -3,28 +3,23 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient, type MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { channels as exampleChannels } from '../channels.ts';
-import { MessageAttribute, OutputKey, StateKeys, type ChannelDefinition, type LifecycleRecord, type PayloadOf, type PolicyKind, type ReplyOf } from '../policy/index.ts';
+import { MessageAttribute, OutputKey, StateKeys, type Catalog, type ChannelDefinition, type LifecycleRecord, type PayloadOf, type PolicyKind, type ReplyOf } from '../policy/index.ts';
 import { discover, type Discovered, type DiscoveryOptions } from './discovery.ts';
-import { BatchPartlyRefused, DeadLettered, InvalidArgument, InvalidJson, MessageTooLarge, ReplyTimeout, SchemaViolation, StackNotDeployed, UnknownChannel, WrongPolicy } from './errors.ts';
+import { channelFor, encodePayload } from './checks.ts';
+import { BatchPartlyRefused, DeadLettered, InvalidArgument, InvalidJson, ReplyTimeout, StackNotDeployed } from './errors.ts';
 import { requestWithFallback, type Answer, type RequestOptions } from './request.ts';
-
-/** SQS's limit for one message, body and attributes together (1 MiB since 2025; the emulator enforces the same). */
-export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
-
-export type ChannelCatalog = Readonly<Record<string, ChannelDefinition>>;
 
 /**
  * The names of a catalog's channels whose policy is of one of the given kinds. A catalog typed only as
- * ChannelCatalog (names read at run time, as the CLI does) allows every name, and the client checks at run time.
+ * Catalog (names read at run time, as the CLI does) allows every name, and the client checks at run time.
  */
-export type ChannelNameOf<Catalog extends ChannelCatalog, Kind extends PolicyKind = PolicyKind> = {
-  [Name in keyof Catalog & string]: Catalog[Name]['policy']['kind'] & Kind extends never ? never : Name;
-}[keyof Catalog & string];
+export type ChannelNameOf<Channels extends Catalog, Kind extends PolicyKind = PolicyKind> = {
+  [Name in keyof Channels & string]: Channels[Name]['policy']['kind'] & Kind extends never ? never : Name;
+}[keyof Channels & string];
 
-export interface ClientOptions<Catalog extends ChannelCatalog = ChannelCatalog> extends DiscoveryOptions {
-  /** The channels this client may use. @default - the example application's (lib/channels.ts) */
-  readonly channels?: Catalog;
+export interface ClientOptions<Channels extends Catalog = Catalog> extends DiscoveryOptions {
+  /** The channels this client may use: the application's catalog, which types every call. */
+  readonly channels: Channels;
 }
 
 export interface AwaitReplyOptions<Name extends string = string> {
@@ -56,14 +51,14 @@ export type MessageStatus = { readonly status: 'queued'; readonly correlationId:
  * leaves the process, sets correlation ids, picks the mechanism from the policy (SQS for queue channels, a
  * synchronous Lambda invoke with failover for request-response) and reads lifecycle records for status and replies.
  */
-export class MessagingClient<Catalog extends ChannelCatalog = ChannelCatalog> {
+export class MessagingClient<Channels extends Catalog = Catalog> {
   public readonly discovered: Discovered;
-  public readonly channels: Catalog;
+  public readonly channels: Channels;
   public readonly sqs: SQSClient;
   public readonly dynamo: DynamoDBDocumentClient;
   public readonly lambda: LambdaClient;
 
-  public constructor(discovered: Discovered, channels: Catalog) {
+  public constructor(discovered: Discovered, channels: Channels) {
     this.discovered = discovered;
     this.channels = channels;
     const common = { region: discovered.region, credentials: discovered.credentials };
@@ -76,9 +71,7 @@ export class MessagingClient<Catalog extends ChannelCatalog = ChannelCatalog> {
   }
 
   public channel(name: string): ChannelDefinition {
-    const channel = this.channels[name];
-    if (!channel) throw new UnknownChannel(name, Object.keys(this.channels));
-    return channel;
+    return channelFor(this.channels, name);
   }
 
   /** The output value for a key, or a clear error naming what the stack lacks. */
@@ -90,24 +83,13 @@ export class MessagingClient<Catalog extends ChannelCatalog = ChannelCatalog> {
 
   /** Checks a payload against the channel's schema and SQS's size limit, returning the body to send. */
   public encode(channelName: string, payload: unknown): string {
-    const channel = this.channel(channelName);
-    const checked = channel.schema.safeParse(payload);
-    if (!checked.success) {
-      const issues = checked.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
-      throw new SchemaViolation(`${channelName}: the payload breaks the channel's schema: ${issues}`);
-    }
-    const body = JSON.stringify(checked.data);
-    const bytes = Buffer.byteLength(body, 'utf8') + ATTRIBUTE_ALLOWANCE_BYTES;
-    if (bytes > SQS_MAX_MESSAGE_BYTES) {
-      throw new MessageTooLarge(`${channelName}: the message is ${bytes} bytes with its attributes, over SQS's ${SQS_MAX_MESSAGE_BYTES}`);
-    }
-    return body;
+    return encodePayload(this.channel(channelName), payload);
   }
 
   /** Sends to a guaranteed or fire-and-forget channel; resolves once SQS has accepted the message. */
-  public async send<Name extends ChannelNameOf<Catalog, 'guaranteed' | 'fire-and-forget'>>(
+  public async send<Name extends ChannelNameOf<Channels, 'guaranteed' | 'fire-and-forget'>>(
     channelName: Name,
-    payload: PayloadOf<Catalog[Name]>,
+    payload: PayloadOf<Channels[Name]>,
     options: SendOptions = {},
   ): Promise<Acknowledgement<Name>> {
     const [acknowledgement] = await this.sendBatch(channelName, [payload], options);
@@ -124,15 +106,12 @@ export class MessagingClient<Catalog extends ChannelCatalog = ChannelCatalog> {
    *   message's index, correlation id and SQS's reason. Resend only those, each with
    *   `send(channel, payloads[index], { correlationId })`, so that a message SQS did take after all is applied once.
    */
-  public async sendBatch<Name extends ChannelNameOf<Catalog, 'guaranteed' | 'fire-and-forget'>>(
+  public async sendBatch<Name extends ChannelNameOf<Channels, 'guaranteed' | 'fire-and-forget'>>(
     channelName: Name,
-    payloads: readonly PayloadOf<Catalog[Name]>[],
+    payloads: readonly PayloadOf<Channels[Name]>[],
     options: SendOptions = {},
   ): Promise<Acknowledgement<Name>[]> {
-    const channel = this.channel(channelName);
-    if (channel.policy.kind === 'request-response') {
-      throw new WrongPolicy(`${channelName} is a request-response channel: use request, not send`);
-    }
+    const channel = channelFor(this.channels, channelName, 'send');
     if (payloads.length < 1 || payloads.length > 10) throw new InvalidArgument('a batch holds 1 to 10 messages');
     if (payloads.length > 1 && options.correlationId) throw new InvalidArgument('a batch cannot share one correlation id');
     const queueUrl = this.output(OutputKey.queueUrl(channelName));
@@ -189,22 +168,19 @@ export class MessagingClient<Catalog extends ChannelCatalog = ChannelCatalog> {
   }
 
   /** Asks a request-response channel and waits for its answer within the deadline (see requestWithFallback). */
-  public async request<Name extends ChannelNameOf<Catalog, 'request-response'>>(
+  public async request<Name extends ChannelNameOf<Channels, 'request-response'>>(
     channelName: Name,
-    payload: PayloadOf<Catalog[Name]>,
+    payload: PayloadOf<Channels[Name]>,
     options: RequestOptions = {},
-  ): Promise<Answer<ReplyOf<Catalog[Name]>>> {
-    const channel = this.channel(channelName);
-    if (channel.policy.kind !== 'request-response') {
-      throw new WrongPolicy(`${channelName} is a ${channel.policy.kind} channel: use send, not request`);
-    }
+  ): Promise<Answer<ReplyOf<Channels[Name]>>> {
+    const channel = channelFor(this.channels, channelName, 'request');
     const deadlineMs = options.deadlineMs ?? channel.policy.deadlineMs;
     const hedgeAfterFraction = options.hedgeAfterFraction ?? channel.policy.hedgeAfterFraction;
     if (!(deadlineMs > 0)) throw new InvalidArgument(`the deadline must be a positive number of milliseconds, not ${deadlineMs}`);
     if (hedgeAfterFraction !== undefined && !(hedgeAfterFraction > 0 && hedgeAfterFraction < 1)) {
       throw new InvalidArgument(`the hedge fraction must be between 0 and 1, not ${hedgeAfterFraction}`);
     }
-    return requestWithFallback<ReplyOf<Catalog[Name]>>(this.lambda, {
+    return requestWithFallback<ReplyOf<Channels[Name]>>(this.lambda, {
       channel: channelName,
       body: this.encode(channelName, payload),
       primary: this.output(OutputKey.primaryFunctionName(channelName)),
@@ -236,8 +212,8 @@ export class MessagingClient<Catalog extends ChannelCatalog = ChannelCatalog> {
    * Resolves with the reply once applied; throws DeadLettered with the reason, or ReplyTimeout at the timeout.
    * Given the acknowledgement (or the channel), the reply has the channel's reply type.
    */
-  public awaitReply<Name extends ChannelNameOf<Catalog, 'guaranteed'>>(acknowledgement: Acknowledgement<Name>, options?: Omit<AwaitReplyOptions, 'channel'>): Promise<ReplyOf<Catalog[Name]>>;
-  public awaitReply<Name extends ChannelNameOf<Catalog, 'guaranteed'>>(correlationId: string, options: AwaitReplyOptions<Name> & { channel: Name }): Promise<ReplyOf<Catalog[Name]>>;
+  public awaitReply<Name extends ChannelNameOf<Channels, 'guaranteed'>>(acknowledgement: Acknowledgement<Name>, options?: Omit<AwaitReplyOptions, 'channel'>): Promise<ReplyOf<Channels[Name]>>;
+  public awaitReply<Name extends ChannelNameOf<Channels, 'guaranteed'>>(correlationId: string, options: AwaitReplyOptions<Name> & { channel: Name }): Promise<ReplyOf<Channels[Name]>>;
   public awaitReply(correlationId: string, options?: Omit<AwaitReplyOptions, 'channel'>): Promise<unknown>;
   public async awaitReply(target: string | Acknowledgement, options: AwaitReplyOptions = {}): Promise<unknown> {
     const { correlationId, channel } = typeof target === 'string' ? { correlationId: target, channel: options.channel } : target;
@@ -266,12 +242,9 @@ export class MessagingClient<Catalog extends ChannelCatalog = ChannelCatalog> {
   }
 }
 
-/** Room for the SDK's own attributes (correlationId, sentAt, expiresAt) in the size check. */
-const ATTRIBUTE_ALLOWANCE_BYTES = 256;
-
 /** A client for the given catalog, typed by it: channel names, payloads and replies are checked at compile time. */
-export async function createClient<Catalog extends ChannelCatalog = typeof exampleChannels>(options: ClientOptions<Catalog>): Promise<MessagingClient<Catalog>> {
-  return new MessagingClient(await discover(options), options.channels ?? (exampleChannels as unknown as Catalog));
+export async function createClient<Channels extends Catalog>(options: ClientOptions<Channels>): Promise<MessagingClient<Channels>> {
+  return new MessagingClient(await discover(options), options.channels);
 }
 
 /** Parses user-supplied JSON text with an error that says what is wrong, not where in the parser. */

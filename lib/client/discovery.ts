@@ -1,7 +1,7 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { EndpointUnreachable, LocalCloudNotRunning, MissingCredentials, StackNotDeployed } from './errors.ts';
+import { LocalCloudNotRunning, StackNotDeployed, translateAwsError } from './errors.ts';
 
 export type Target = 'local' | 'localstack' | 'aws';
 
@@ -56,12 +56,16 @@ export async function discover(options: DiscoveryOptions): Promise<Discovered> {
 function discoverLocal(options: DiscoveryOptions, stackName: string): Discovered {
   const dir = resolve(options.localStateDir ?? process.env.MSG_LOCAL_STATE_DIR ?? '.local-cloud');
   let outputs: Record<string, Record<string, string>>;
-  let endpoints: { region: string; sqs: string; dynamodb: string; lambda: string };
+  let endpoints: { region: string; sqs: string; dynamodb: string; lambda: string; pid?: number };
   try {
     outputs = JSON.parse(readFileSync(join(dir, 'outputs.json'), 'utf8'));
     endpoints = JSON.parse(readFileSync(join(dir, 'endpoints.json'), 'utf8'));
   } catch {
     throw new LocalCloudNotRunning(`the local cloud is not running (no ${join(dir, 'endpoints.json')}); start it with "npm start"`);
+  }
+  // A local cloud that was killed leaves its files behind; the process that wrote them says whether it still serves.
+  if (endpoints.pid !== undefined && !processAlive(endpoints.pid)) {
+    throw new LocalCloudNotRunning(`the local cloud that wrote ${join(dir, 'endpoints.json')} (process ${endpoints.pid}) is no longer running; start it with "npm start"`);
   }
   const stackOutputs = outputs[stackName];
   if (!stackOutputs) throw new StackNotDeployed(`the local cloud runs no stack named ${stackName} (it runs: ${Object.keys(outputs).join(', ')})`);
@@ -74,17 +78,20 @@ function discoverLocal(options: DiscoveryOptions, stackName: string): Discovered
   };
 }
 
-function translateDiscoveryError(error: unknown, target: Target, stackName: string, endpoint: string | undefined): Error {
-  const name = (error as { name?: string }).name ?? '';
-  const message = (error as Error).message ?? String(error);
-  if (name === 'CredentialsProviderError' || /credential/i.test(message)) {
-    return new MissingCredentials('no AWS credentials found; set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY');
+function translateDiscoveryError(error: unknown, target: Target, stackName: string, endpoint: string | undefined): unknown {
+  if ((error as Error).name === 'ValidationError' && /does not exist/.test((error as Error).message)) {
+    const deploy = target === 'localstack' ? '"npm run localstack:deploy"' : '"npm run deploy"';
+    return new StackNotDeployed(`stack ${stackName} is not deployed on ${target}; deploy it with ${deploy}`, { cause: error });
   }
-  if (name === 'ValidationError' && /does not exist/.test(message)) {
-    return new StackNotDeployed(`stack ${stackName} is not deployed on ${target}; deploy it with ${target === 'localstack' ? '"npm run localstack:deploy"' : '"npm run deploy"'}`);
+  return translateAwsError(error, `${target}${endpoint ? ` at ${endpoint}` : ''}`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as { code?: string }).code === 'EPERM';
   }
-  if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|socket hang up|connect/i.test(`${name} ${message} ${(error as { code?: string }).code ?? ''}`)) {
-    return new EndpointUnreachable(`cannot reach ${target}${endpoint ? ` at ${endpoint}` : ''}: ${message}`);
-  }
-  return error instanceof Error ? error : new Error(message);
 }

@@ -9,8 +9,9 @@ export abstract class ClientError extends Error {
   /** The CLI's exit status: 2 for bad input, 3 for an environment problem, 4 for a message that failed. */
   public abstract readonly exitCode: number;
 
-  public constructor(message: string) {
-    super(message);
+  /** @param options.cause the underlying error (an AWS SDK error, a socket error), kept for callers and --debug */
+  public constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = new.target.name;
   }
 }
@@ -66,6 +67,38 @@ export class MissingCredentials extends EnvironmentProblem {
 
 export class EndpointUnreachable extends EnvironmentProblem {
   public readonly code = 'ENDPOINT_UNREACHABLE';
+}
+
+export class MissingRegion extends EnvironmentProblem {
+  public readonly code = 'MISSING_REGION';
+}
+
+/** An application without a channel catalog where one was looked for. */
+export class CatalogNotFound extends BadInput {
+  public readonly code = 'CATALOG_NOT_FOUND';
+}
+
+/** AWS refused a call (access denied, throttled, a missing resource); the message names AWS's own error. */
+export class AwsCallFailed extends EnvironmentProblem {
+  public readonly code = 'AWS_ERROR';
+}
+
+/**
+ * What a failed AWS call means to someone running a command: no credentials, no region, nothing listening, or
+ * AWS's own refusal; one line each, with the original error as the cause. Anything else is passed on unchanged.
+ */
+export function translateAwsError(error: unknown, where: string): unknown {
+  if (error instanceof ClientError || !(error instanceof Error)) return error;
+  const text = `${error.name} ${error.message} ${(error as { code?: string }).code ?? ''}`;
+  if (error.name === 'CredentialsProviderError' || /Could not load credentials/i.test(text)) {
+    return new MissingCredentials('no AWS credentials found; set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY', { cause: error });
+  }
+  if (/Region is missing/i.test(text)) return new MissingRegion('no AWS region; pass --region or set AWS_REGION', { cause: error });
+  if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ECONNRESET|socket hang up/i.test(text)) {
+    return new EndpointUnreachable(`cannot reach ${where}: ${oneLine(error.message)}`, { cause: error });
+  }
+  if ((error as { $metadata?: unknown }).$metadata) return new AwsCallFailed(`${where}: ${error.name}: ${oneLine(error.message)}`, { cause: error });
+  return error;
 }
 
 /** What each responder did before the deadline passed. */

@@ -1,10 +1,11 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { channels } from '../../lib/channels.ts';
 import { createClient, type MessagingClient } from '../../lib/client/index.ts';
 import { MessageAttribute, OutputKey } from '../../lib/policy/index.ts';
 import { startLocalCloud, type LocalCloud } from '../../local/index.ts';
@@ -13,11 +14,11 @@ import { eventually } from '../helpers/eventually.ts';
 const stateDir = `.local-cloud/cli-${randomUUID().slice(0, 8)}`;
 const scratch = mkdtempSync(join(tmpdir(), 'msg-cli-'));
 let cloud: LocalCloud;
-let client: MessagingClient;
+let client: MessagingClient<typeof channels>;
 
 beforeAll(async () => {
   cloud = await startLocalCloud({ stateDir });
-  client = await createClient({ target: 'local', localStateDir: stateDir });
+  client = await createClient({ channels, target: 'local', localStateDir: stateDir });
 });
 
 afterAll(async () => {
@@ -39,7 +40,7 @@ interface CliResult {
  * so blocking it would leave the CLI waiting on them.
  */
 function msg(args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/msg.ts', ...args], {
+  const child = spawn(process.execPath, ['bin/msg.js', ...args], {
     env: { ...process.env, MSG_LOCAL_STATE_DIR: stateDir, ...options.env },
   });
   let stdout = '';
@@ -96,6 +97,34 @@ describe('CLI: everyday commands', () => {
     // What the consumer applied is what was in the file and on standard input.
     expect(await client.awaitReply(fromFile.json().correlationId, { timeoutMs: 20_000 })).toMatchObject({ orderId: 'o-from-file' });
     expect(await client.awaitReply(fromStdin.json().correlationId, { timeoutMs: 20_000 })).toMatchObject({ orderId: 'o-from-stdin' });
+  });
+
+  it('sends and waits for the reply in one command', async () => {
+    const orderId = `o-${randomUUID().slice(0, 8)}`;
+    const result = await msg(['send', 'orders', JSON.stringify({ orderId, customerId: 'c-w', items: [{ sku: 'tea', quantity: 3 }] }), '--wait', '--timeout', '20000', '--json']);
+    expect(result.code).toBe(0);
+    expect(result.json()).toMatchObject({ channel: 'orders', correlationId: expect.any(String), reply: { orderId, itemCount: 3 } });
+  });
+
+  it('counts each queue-backed channel\'s messages', async () => {
+    const result = await msg(['stats', '--json']);
+    expect(result.code).toBe(0);
+    const counts = { waiting: expect.any(Number), inFlight: expect.any(Number), delayed: expect.any(Number) };
+    expect(result.json()).toStrictEqual([
+      { channel: 'orders', policy: 'guaranteed', ...counts, deadLetters: expect.any(Number) },
+      { channel: 'presence', policy: 'fire-and-forget', ...counts },
+    ]);
+  });
+
+  it('prints its version and per-command help within 100 columns', async () => {
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    expect((await msg(['--version'])).stdout.trim()).toBe(version);
+    for (const command of [[], ['send'], ['request'], ['dlq', 'redrive'], ['stats']]) {
+      const result = await msg([...command, '--help']);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/^usage: msg /);
+      expect(result.stdout.split('\n').filter((line) => line.length > 100)).toStrictEqual([]);
+    }
   });
 
   it('asks a request-response channel', async () => {
@@ -159,6 +188,33 @@ describe('CLI: bad input gets one line and a non-zero exit', () => {
     ['a local cloud that is not running', ['channels', '--state-dir', '/nonexistent'], 'LOCAL_CLOUD_NOT_RUNNING', 3],
   ])('rejects %s', async (_case, args, code, exitCode) => {
     expectUserError(await msg(args as string[]), code as string, exitCode as number);
+  });
+
+  // Each of these would fail on discovery (no local cloud at this state folder) if the input were not checked first.
+  it.each([
+    ['an unknown channel', ['send', 'invoices', '{}'], 'UNKNOWN_CHANNEL'],
+    ['a payload failing the schema', ['send', 'orders', '{"orderId":"o"}'], 'SCHEMA_VIOLATION'],
+    ['send --wait on a fire-and-forget channel', ['send', 'presence', '{}', '--wait'], 'WRONG_POLICY'],
+    ['a DLQ command on a channel without one', ['dlq', 'peek', 'presence'], 'WRONG_POLICY'],
+    ['a bad number', ['request', 'quotes', '{"sku":"tea","quantity":1}', '--deadline', 'soon'], 'INVALID_ARGUMENT'],
+  ])('rejects %s offline, before looking for the application', async (_case, args, code) => {
+    expectUserError(await msg([...(args as string[]), '--state-dir', join(scratch, 'no-cloud')]), code as string, 2);
+  });
+
+  it('tells a stopped local cloud from a running one by the process that wrote its files', async () => {
+    const stale = join(scratch, 'stale');
+    mkdirSync(stale, { recursive: true });
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    writeFileSync(join(stale, 'outputs.json'), JSON.stringify(cloud.outputs));
+    writeFileSync(join(stale, 'endpoints.json'), JSON.stringify({ ...cloud.endpoints, pid: dead }));
+    expectUserError(await msg(['stats', '--state-dir', stale]), 'LOCAL_CLOUD_NOT_RUNNING', 3);
+  });
+
+  it('prints errors as one line of JSON under --json', async () => {
+    const result = await msg(['send', 'invoices', '{}', '--json']);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(JSON.parse(result.stderr)).toStrictEqual({ error: { code: 'UNKNOWN_CHANNEL', message: expect.stringContaining('invoices') } });
   });
 
   it('rejects a body over the SQS size limit before sending', async () => {

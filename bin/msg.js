@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// Starts msg. Installed, the package holds only the build, and this runs it. In the library's own repository the
+// TypeScript source is here: Node (>= 22.18) runs it with types stripped, resolving the package's own name to its
+// source by the "delivery-policies:source" condition, as the example app, the tests and the CDK app do.
+import { existsSync } from 'node:fs';
+import { registerHooks } from 'node:module';
+
+const source = new URL('./msg.ts', import.meta.url);
+if (existsSync(source)) {
+  registerHooks({
+    resolve: (specifier, context, nextResolve) =>
+      nextResolve(specifier, { ...context, conditions: [...context.conditions, 'delivery-policies:source'] }),
+  });
+  await import(source.href);
+} else {
+  await import('../dist/bin/msg.js');
+}

@@ -1,0 +1,37 @@
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { OutputKey, type PolicyKind } from '../policy/index.ts';
+import type { MessagingClient } from './client.ts';
+
+/** A queue-backed channel's backlog as SQS counts it (approximate, as every SQS count is). */
+export interface ChannelStats {
+  readonly channel: string;
+  readonly policy: PolicyKind;
+  /** Messages waiting to be received. */
+  readonly waiting: number;
+  /** Received by a consumer and not yet deleted: being handled, or hidden until their backoff ends. */
+  readonly inFlight: number;
+  /** Sent with a delay that has not passed. */
+  readonly delayed: number;
+  /** Messages in the DLQ; absent for fire-and-forget channels, which have none. */
+  readonly deadLetters?: number;
+}
+
+const COUNTS = ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] as const;
+
+/** Every queue-backed channel's counts, read in parallel; request-response channels have no queue and are left out. */
+export async function channelStats(client: MessagingClient): Promise<ChannelStats[]> {
+  const counts = async (queueUrl: string) => {
+    const { Attributes = {} } = await client.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: [...COUNTS] }));
+    return COUNTS.map((name) => Number(Attributes[name] ?? 0));
+  };
+  const queued = Object.values(client.channels).filter((channel) => channel.policy.kind !== 'request-response');
+  return Promise.all(
+    queued.map(async (channel) => {
+      const [[waiting, inFlight, delayed], deadLetters] = await Promise.all([
+        counts(client.output(OutputKey.queueUrl(channel.name))),
+        channel.policy.kind === 'guaranteed' ? counts(client.output(OutputKey.deadLetterQueueUrl(channel.name))).then(([visible]) => visible) : undefined,
+      ]);
+      return { channel: channel.name, policy: channel.policy.kind, waiting: waiting!, inFlight: inFlight!, delayed: delayed!, ...(deadLetters === undefined ? {} : { deadLetters }) };
+    }),
+  );
+}
