@@ -4,8 +4,8 @@
  * endpoint is looked up, then calls the SDK and prints. Errors a user can cause print one line with a code and
  * exit non-zero; stack traces appear only with --debug. bin/msg.js starts it.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsOptionDescriptor } from 'node:util';
@@ -52,7 +52,7 @@ interface Command {
    */
   parse?(channels: Catalog, args: string[], values: Values): Run;
   /** A command that needs neither the catalog nor a deployed application; runs instead of `parse`. */
-  serve?(values: Values): Promise<void>;
+  serve?(values: Values, args: string[]): Promise<void> | void;
   /** The exit status for a result that is printed but is not a full success. @default - 0 */
   exitStatus?(result: unknown): number;
 }
@@ -106,6 +106,12 @@ function numberOption(values: Values, name: string): number | undefined {
 }
 
 const COMMANDS: readonly Command[] = [
+  {
+    name: 'init',
+    usage: '<dir>',
+    summary: 'create a new app in <dir>: one channel per policy, handlers, tests, README',
+    serve: async (values, args) => print(initApp(need(args, 0, 'the folder to create')), Boolean(values.json)),
+  },
   {
     name: 'local',
     usage: '',
@@ -293,13 +299,53 @@ function help(command?: Command): string {
   ].join('\n');
 }
 
-/** The library's package.json, found upward from this file (bin/ in the repository, dist/bin/ when installed). */
-function version(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
-    const file = join(dir, 'package.json');
-    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
-  }
-  return 'unknown';
+interface PackageJson {
+  readonly version: string;
+  readonly dependencies: Record<string, string>;
+  readonly peerDependencies: Record<string, string>;
+  readonly devDependencies?: Record<string, string>;
+}
+
+/** The library's folder: the nearest with a package.json up from this file (bin/ here, dist/bin/ installed). */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return dir;
+}
+
+function ownPackage(): PackageJson {
+  return JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as PackageJson;
+}
+
+/**
+ * A new app in `dir`: the template's files (one channel per policy, their handlers and tests), and a package.json
+ * whose versions are the ones this library is built and tested with.
+ */
+function initApp(dir: string): { created: string; next: string[] } {
+  const target = resolve(dir);
+  if (existsSync(target) && readdirSync(target).length > 0) throw new InvalidArgument(`${target} is not empty; give a new folder`);
+  cpSync(join(packageRoot(), 'template'), target, { recursive: true });
+  const library = ownPackage();
+  const devRange = (name: string) => library.devDependencies?.[name] ?? library.peerDependencies[name] ?? library.dependencies[name] ?? '*';
+  const appPackage = {
+    name: basename(target).toLowerCase().replace(/[^a-z0-9-]/g, '-'),
+    version: '0.1.0',
+    private: true,
+    type: 'module',
+    engines: { node: '>=22.18.0' },
+    scripts: { synth: 'cdk synth', deploy: 'cdk deploy', start: 'msg local', test: 'tsc && vitest run' },
+    dependencies: {
+      'delivery-policies': `^${library.version}`,
+      'aws-cdk-lib': library.peerDependencies['aws-cdk-lib'],
+      constructs: library.peerDependencies.constructs,
+      zod: library.dependencies.zod,
+    },
+    devDependencies: Object.fromEntries(['aws-cdk', 'esbuild', 'typescript', 'vitest', '@types/node'].map((name) => [name, devRange(name)])),
+  };
+  writeFileSync(join(target, 'package.json'), `${JSON.stringify(appPackage, null, 2)}\n`);
+  // npm leaves .gitignore files out of packages, so the template cannot carry one.
+  writeFileSync(join(target, '.gitignore'), 'node_modules/\ncdk.out/\n.local-cloud/\n');
+  return { created: target, next: [`cd ${dir}`, 'npm install', 'npm test', 'npm start'] };
 }
 
 /**
@@ -339,7 +385,7 @@ async function main(argv: string[]): Promise<number> {
   const rest = command ? argv.slice(command.name.split(' ').length) : argv;
   const { values, positionals } = parseArgs({ args: rest, options: { ...GLOBAL_OPTIONS, ...command?.options }, allowPositionals: true, strict: true });
   if (values.version) {
-    console.log(version());
+    console.log(ownPackage().version);
     return 0;
   }
   if (values.help || !command) {
@@ -350,7 +396,7 @@ async function main(argv: string[]): Promise<number> {
   const target = values.target as Target;
   if (!['local', 'localstack', 'aws'].includes(target)) throw new InvalidArgument(`--target must be local, localstack or aws, not ${target}`);
   if (command.serve) {
-    await command.serve(values as Values);
+    await command.serve(values as Values, positionals);
     return 0;
   }
   const channels = await loadCatalog(values as Values);

@@ -1,0 +1,8 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { ChannelCatalog } from 'delivery-policies/constructs';
+import { channels } from '../lib/channels.ts';
+
+const app = new App();
+const stack = new Stack(app, 'App', { env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION } });
+// Every channel of lib/channels.ts, its handler from functions/<name>/; alarms, dashboard and outputs included.
+new ChannelCatalog(stack, 'Channels', { channels });

@@ -1,0 +1,29 @@
+import { defineChannel } from 'delivery-policies';
+import { z } from 'zod';
+
+/**
+ * Every channel of this app, one per delivery policy. A channel is declared here once, with its handler in
+ * functions/<name>/: the stack builds it, its handler and the SDK are typed by it. Add yours the same way.
+ */
+
+/** A task must not be lost; its receipt can come later (guaranteed, with a reply). */
+export const tasks = defineChannel('tasks', {
+  policy: { kind: 'guaranteed', effect: 'transactional', reply: true, timeoutSeconds: 10 },
+  schema: z.object({ taskId: z.string().min(1).max(64), title: z.string().min(1).max(200) }),
+  replySchema: z.object({ taskId: z.string(), receipt: z.string() }),
+});
+
+/** An alert is worth something for a minute; it is never retried (fire-and-forget). */
+export const alerts = defineChannel('alerts', {
+  policy: { kind: 'fire-and-forget', timeToLiveSeconds: 60 },
+  schema: z.object({ text: z.string().min(1).max(500) }),
+});
+
+/** A price the caller needs within 2 s; the fallback answers from a fixed list (request-response). */
+export const prices = defineChannel('prices', {
+  policy: { kind: 'request-response', deadlineMs: 2000, fallback: true },
+  schema: z.object({ sku: z.string().min(1).max(64) }),
+  replySchema: z.object({ sku: z.string(), cents: z.number().int(), source: z.enum(['primary', 'fallback']) }),
+});
+
+export const channels = { tasks, alerts, prices } as const;

@@ -1,0 +1,55 @@
+import { defineChannel } from 'delivery-policies';
+import { createClient, type MessagingClient } from 'delivery-policies/client';
+import { startLocalCloud, type LocalCloud } from 'delivery-policies/local';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { channels } from '../lib/channels.ts';
+
+// The whole app on this machine: `cdk synth`, then DynamoDB Local, an SQS emulator and the functions in workers.
+const stateDir = '.local-cloud/test';
+let cloud: LocalCloud;
+let client: MessagingClient<typeof channels>;
+
+beforeAll(async () => {
+  cloud = await startLocalCloud({ stateDir });
+  client = await createClient({ channels, target: 'local', localStateDir: stateDir, stackName: 'App' });
+}, 180_000);
+
+afterAll(async () => {
+  client?.destroy();
+  await cloud?.stop();
+});
+
+describe('the app on the local cloud', () => {
+  it('stores a task once and hands its receipt back later', async () => {
+    const acknowledgement = await client.send('tasks', { taskId: 't-1', title: 'write the report' });
+    const reply = await client.awaitReply(acknowledgement, { timeoutMs: 30_000 });
+    expect(reply).toMatchObject({ taskId: 't-1', receipt: expect.stringMatching(/^R-/) });
+  });
+
+  it('answers a price from the primary, and from the fallback when the primary fails', async () => {
+    // Both responders started once, so that a cold start does not eat the deadline being tested.
+    await Promise.allSettled([client.request('prices', { sku: 'warm' }), client.request('prices', { sku: 'unknown-warm' })]);
+    expect((await client.request('prices', { sku: 'tea' })).answer).toStrictEqual({ sku: 'tea', cents: 199, source: 'primary' });
+    expect((await client.request('prices', { sku: 'unknown-1' })).answer).toMatchObject({ source: 'fallback' });
+  });
+
+  it('sends an alert and moves on', async () => {
+    await expect(client.send('alerts', { text: 'the build is green' })).resolves.toMatchObject({ channel: 'alerts' });
+  });
+
+  it('checks channel names and payloads at compile time, and again at run time', async () => {
+    // @ts-expect-error: "task" is not a channel of this app
+    await expect(client.send('task', { taskId: 't-2', title: 'typo' })).rejects.toThrow(/unknown channel/);
+    // @ts-expect-error: a task needs a title
+    await expect(client.send('tasks', { taskId: 't-2' })).rejects.toThrow(/title/);
+  });
+});
+
+describe('the delivery-policy rules', () => {
+  it('refuse a queue that would hand a message to a second consumer while the first still runs', () => {
+    const slow = () =>
+      defineChannel('slow', { policy: { kind: 'guaranteed', timeoutSeconds: 120, visibilityTimeoutSeconds: 60 }, schema: z.object({}) });
+    expect(slow).toThrow(/slow.*visibilityTimeoutSeconds/);
+  });
+});
