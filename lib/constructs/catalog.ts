@@ -59,6 +59,8 @@ export class ChannelCatalog extends Construct {
       if (key !== definition.name) {
         throw new Error(`channel catalog: the entry "${key}" holds the channel "${definition.name}"; list each channel under its own name`);
       }
+    }
+    for (const definition of Object.values(props.channels)) {
       const entry = props.entries?.[definition.name];
       if (definition.policy.kind === 'request-response') {
         const { primary, fallback } = typeof entry === 'object' ? entry : conventionalResponderEntries(handlersDir, definition);

@@ -1,0 +1,57 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { channels } from '../../lib/channels.ts';
+import { ChannelCatalog } from '../../lib/constructs/catalog.ts';
+import { defineChannel, OutputKey, type Catalog } from '../../lib/policy/index.ts';
+
+// Handler files laid out by the catalog's convention. What they do is the runtime's tests' business; here they
+// only have to exist and bundle. NodejsFunction wants them under the project's root, so not in the OS's tmp.
+mkdirSync('node_modules/.cache', { recursive: true });
+const handlersDir = mkdtempSync(join('node_modules/.cache', 'catalog-handlers-'));
+function handlerFile(...path: string[]) {
+  mkdirSync(join(handlersDir, ...path.slice(0, -1)), { recursive: true });
+  writeFileSync(join(handlersDir, ...path), 'export const handler = async () => ({ batchItemFailures: [] });\n');
+}
+handlerFile('orders', 'index.ts');
+handlerFile('presence', 'index.ts');
+handlerFile('quotes', 'primary.ts');
+handlerFile('quotes', 'fallback.ts');
+afterAll(() => rmSync(handlersDir, { recursive: true, force: true }));
+
+function synthesize(catalog: Catalog) {
+  const stack = new Stack(new App(), 'App');
+  new ChannelCatalog(stack, 'Channels', { channels: catalog, handlersDir });
+  return Template.fromStack(stack);
+}
+
+describe('ChannelCatalog', () => {
+  it('builds a new channel from its declaration and its handler file alone', () => {
+    // GIVEN one more declaration, and its handler where the convention puts it
+    const invoices = defineChannel('invoices', { policy: { kind: 'guaranteed', effect: 'transactional' }, schema: z.object({ invoiceId: z.string() }) });
+    handlerFile('invoices', 'index.ts');
+    // WHEN the catalog holds it
+    const template = synthesize({ ...channels, invoices });
+    // THEN it has its queue and DLQ, consumer, outputs, alarms and dashboard widgets, like the others
+    expect(Object.keys(template.findOutputs('*'))).toEqual(
+      expect.arrayContaining([OutputKey.queueUrl('invoices'), OutputKey.deadLetterQueueUrl('invoices'), OutputKey.consumerFunctionName('invoices')]),
+    );
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((alarm) => String(alarm.Properties.AlarmDescription));
+    expect(alarms.filter((description) => description.startsWith('invoices:'))).toHaveLength(2);
+    expect(JSON.stringify(template.findResources('AWS::CloudWatch::Dashboard'))).toContain('invoices: queue');
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
+    template.resourceCountIs('AWS::SQS::Queue', 5);
+  });
+
+  it('fails naming the channel and the path when a handler file is missing', () => {
+    const refunds = defineChannel('refunds', { policy: { kind: 'guaranteed' }, schema: z.object({}) });
+    expect(() => synthesize({ ...channels, refunds })).toThrow(/^refunds: no consumer handler at .*refunds\/index\.ts/);
+  });
+
+  it('refuses a channel listed under a name other than its own', () => {
+    expect(() => synthesize({ ...channels, billing: channels.orders })).toThrow(/the entry "billing" holds the channel "orders"/);
+  });
+});
