@@ -119,6 +119,8 @@ const COMMANDS: readonly Command[] = [
     options: { logs: { type: 'boolean', default: false, help: "show the functions' logs" } },
     serve: async (values) => {
       const { serveLocalCloud } = await import('../local/main.ts');
+      // The cloud synthesizes the app of ./cdk.json and keeps its state beside it, wherever in the app msg was run.
+      process.chdir(appRoot() ?? '.');
       await serveLocalCloud({ showFunctionLogs: Boolean(values.logs) });
     },
   },
@@ -407,7 +409,7 @@ async function main(argv: string[]): Promise<number> {
     stackName: values.stack as string,
     region: values.region as string | undefined,
     endpoint: values.endpoint as string | undefined,
-    localStateDir: values['state-dir'] as string | undefined,
+    localStateDir: (values['state-dir'] as string | undefined) ?? process.env.MSG_LOCAL_STATE_DIR ?? join(appRoot() ?? '.', '.local-cloud'),
   });
   try {
     const result = await run(client).catch((error: unknown) => {
