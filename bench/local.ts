@@ -45,7 +45,9 @@ try {
       items: [{ sku: 'apple', quantity: 1 }],
     }));
     const now = Date.now();
-    for (const ack of await client.sendBatch('orders', payloads)) sentAt.set(ack.correlationId, now);
+    const { accepted, rejected } = await client.sendBatch('orders', payloads);
+    if (rejected.length > 0) throw new Error(`SQS refused ${rejected.length} messages: ${rejected[0]!.message}`);
+    for (const ack of accepted) sentAt.set(ack.correlationId, now);
   });
   const sendSeconds = (Date.now() - started) / 1000;
 

@@ -26,7 +26,7 @@ try {
   const asynchronous = async () => {
     const orderId = randomUUID();
     const acks = await Promise.all(SERVICES.map((service) => client.send(`${service}Async`, { orderId })));
-    await Promise.all(acks.map((ack) => client.awaitReply(ack.correlationId, { timeoutMs: 30_000 })));
+    await Promise.all(acks.map((ack) => client.awaitReply(ack.correlationId, { maxWaitTime: 30 })));
   };
   // One warm-up round each, so cold starts (worker threads loading bundles) are not counted.
   await synchronous();

@@ -146,20 +146,20 @@ const COMMANDS: readonly Command[] = [
       'correlation-id': { type: 'string', value: 'ID', help: 'the message\'s correlation id (default: a new UUID)' },
       group: { type: 'string', value: 'ID', help: 'its message group, on a FIFO channel' },
       wait: { type: 'boolean', default: false, help: 'then wait for its reply (guaranteed channels)' },
-      timeout: { type: 'string', value: 'MS', help: 'how long --wait waits (default 30000)' },
+      'max-wait': { type: 'string', value: 'SECONDS', help: 'how long --wait waits (default 30)' },
     },
     parse: (channels, args, values) => {
       const channel = channelFor(channels, need(args, 0, 'the channel'), values.wait ? 'reply' : 'send');
       const payload = readPayload(args.slice(1), values);
       encodePayload(channel, payload);
-      const timeoutMs = numberOption(values, 'timeout');
+      const maxWaitTime = numberOption(values, 'max-wait');
       return async (client) => {
         const acknowledgement = await client.send(channel.name, payload, {
           correlationId: values['correlation-id'] as string | undefined,
           groupId: values.group as string | undefined,
         });
         if (!values.wait) return acknowledgement;
-        return { ...acknowledgement, reply: await client.awaitReply(acknowledgement, { timeoutMs }) };
+        return { ...acknowledgement, reply: await client.awaitReply(acknowledgement, { maxWaitTime }) };
       };
     },
   },
@@ -193,11 +193,11 @@ const COMMANDS: readonly Command[] = [
     name: 'await',
     usage: '<correlationId>',
     summary: "wait for a guaranteed message's reply",
-    options: { timeout: { type: 'string', value: 'MS', help: 'how long to wait (default 30000)' } },
+    options: { 'max-wait': { type: 'string', value: 'SECONDS', help: 'how long to wait (default 30)' } },
     parse: (_channels, args, values) => {
       const correlationId = need(args, 0, 'the correlation id');
-      const timeoutMs = numberOption(values, 'timeout');
-      return (client) => client.awaitReply(correlationId, { timeoutMs });
+      const maxWaitTime = numberOption(values, 'max-wait');
+      return (client) => client.awaitReply(correlationId, { maxWaitTime });
     },
   },
   {

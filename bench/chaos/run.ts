@@ -196,7 +196,8 @@ async function sendWithDuplicates(client: MessagingClient, channel: string, mess
     for (const batch of runs[index]!) {
       const groupId = batch[0]!.group;
       const payloads = batch.map(({ correlationId: _, ...message }) => ({ ...message, sentAt: Date.now() }));
-      const acks = await client.sendBatch(channel, payloads, { groupId });
+      const { accepted: acks, rejected } = await client.sendBatch(channel, payloads, { groupId });
+      if (rejected.length > 0) throw new Error(`SQS refused ${rejected.length} messages: ${rejected[0]!.message}`);
       acks.forEach((ack, offset) => (batch[offset]!.correlationId = ack.correlationId));
       for (const [offset, payload] of payloads.entries()) {
         if (Math.random() < duplicatesShare) {

@@ -3,10 +3,11 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient, type MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MessageAttribute, OutputKey, StateKeys, type Catalog, type ChannelDefinition, type LifecycleRecord, type PayloadOf, type PolicyKind, type ReplyOf } from '../policy/index.ts';
-import { discover, type Discovered, type DiscoveryOptions } from './discovery.ts';
+import { discover, type AwsClientConfig, type Discovered, type DiscoveryOptions } from './discovery.ts';
 import { channelFor, encodePayload } from './checks.ts';
-import { BatchPartlyRefused, DeadLettered, InvalidArgument, InvalidJson, ReplyTimeout, StackNotDeployed } from './errors.ts';
+import { DeadLettered, InvalidArgument, InvalidJson, ReplyTimeout, StackNotDeployed } from './errors.ts';
 import { requestWithFallback, type Answer, type RequestOptions } from './request.ts';
 
 /**
@@ -22,18 +23,63 @@ export interface ClientOptions<Channels extends Catalog = Catalog> extends Disco
   readonly channels: Channels;
 }
 
-export interface AwaitReplyOptions<Name extends string = string> {
-  /** @default 30000 */
-  readonly timeoutMs?: number;
+/** Every call takes an AbortSignal, as the AWS SDK's commands do; an aborted call rejects with the signal's reason. */
+export interface CallOptions {
+  readonly abortSignal?: AbortSignal;
+}
+
+/** Shaped like an AWS SDK waiter's configuration: times in seconds. */
+export interface AwaitReplyOptions<Name extends string = string> extends CallOptions {
+  /** How long to wait in all, in seconds. @default 30 */
+  readonly maxWaitTime?: number;
+  /** The first delay between reads of the lifecycle record, in seconds; it doubles up to maxDelay. @default 0.05 */
+  readonly minDelay?: number;
+  /** @default 1 */
+  readonly maxDelay?: number;
   /** Only this channel's record (a correlation id may be used on several channels). */
   readonly channel?: Name;
 }
 
-export interface SendOptions {
-  /** @default - a new UUID */
+export interface SendOptions extends CallOptions {
+  /**
+   * The key the consumer dedupes on: a message sent again under the same key is applied once, and `awaitReply`
+   * gives the first one's reply. It is the message's correlation id, under the name that says what it is for:
+   * give `idempotencyKey` or `correlationId`, not two different values. At most 128 printable ASCII characters
+   * (what SQS takes as a FIFO deduplication id). @default - a new UUID per message
+   */
+  readonly idempotencyKey?: string;
+  /** The same value as `idempotencyKey`. */
   readonly correlationId?: string;
   /** FIFO channels: the message group. @default - the correlation id (no ordering across messages) */
   readonly groupId?: string;
+}
+
+export interface BatchOptions<Payload> extends CallOptions {
+  /** Each message's idempotency key (see SendOptions). @default - a new UUID per message */
+  readonly idempotencyKeyOf?: (payload: Payload, index: number) => string;
+  /** FIFO channels: the message group of the whole batch. @default - each message's own key */
+  readonly groupId?: string;
+}
+
+/** One message of a batch that SQS did not take, with what the caller needs to send it again under the same key. */
+export interface RejectedMessage {
+  /** Its position in the payloads the caller passed. */
+  readonly index: number;
+  /** Send it again under this one (SendOptions.idempotencyKey), so that it is applied once if SQS took it after all. */
+  readonly correlationId: string;
+  /** SQS's error code for the entry, e.g. InvalidParameterValue. */
+  readonly code: string;
+  readonly message: string;
+}
+
+/**
+ * What SQS did with each message of a batch, as SendMessageBatch reports it. The accepted are stored and will be
+ * applied: send only the rejected again, each under its correlation id.
+ */
+export interface BatchResult<Name extends string = string> {
+  /** In the payloads' order, each with its index among them. */
+  readonly accepted: (Acknowledgement<Name> & { readonly index: number })[];
+  readonly rejected: RejectedMessage[];
 }
 
 /** What SQS's acceptance of a message means for the caller: it is stored; its effect will come. */
@@ -58,10 +104,10 @@ export class MessagingClient<Channels extends Catalog = Catalog> {
   public readonly dynamo: DynamoDBDocumentClient;
   public readonly lambda: LambdaClient;
 
-  public constructor(discovered: Discovered, channels: Channels) {
+  public constructor(discovered: Discovered, channels: Channels, clientConfig: AwsClientConfig = {}) {
     this.discovered = discovered;
     this.channels = channels;
-    const common = { region: discovered.region, credentials: discovered.credentials };
+    const common = { ...clientConfig, region: discovered.region, ...(discovered.credentials ? { credentials: discovered.credentials } : {}) };
     this.sqs = new SQSClient({ ...common, endpoint: discovered.endpoints.sqs });
     this.dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ ...common, endpoint: discovered.endpoints.dynamodb }), {
       marshallOptions: { removeUndefinedValues: true },
@@ -92,56 +138,34 @@ export class MessagingClient<Channels extends Catalog = Catalog> {
     payload: PayloadOf<Channels[Name]>,
     options: SendOptions = {},
   ): Promise<Acknowledgement<Name>> {
-    const [acknowledgement] = await this.sendBatch(channelName, [payload], options);
-    return acknowledgement!;
+    const key = idempotencyKey(options);
+    const [entry] = this.#entries(channelName, [payload], { ...options, idempotencyKeyOf: key ? () => key : undefined });
+    const { correlationId, Id: _id, ...message } = entry!;
+    const { MessageId } = await this.sqs.send(new SendMessageCommand({ QueueUrl: this.output(OutputKey.queueUrl(channelName)), ...message }), {
+      abortSignal: options.abortSignal,
+    });
+    return { channel: channelName, messageId: MessageId!, correlationId };
   }
 
   /**
-   * Sends up to 10 messages in one SendMessageBatch; each gets its own correlation id. Entries SQS fails on its own
-   * side (SenderFault false) are sent once more, under the same correlation ids, before giving up on them.
+   * Sends up to 10 messages in one SendMessageBatch; each gets its own idempotency key. Entries SQS fails on its own
+   * side (SenderFault false) are sent once more, under the same keys, before they are reported rejected.
    *
-   * @returns one acknowledgement per payload, in the payloads' order
-   * @throws BatchPartlyRefused when SQS still refuses some entries. The others are stored and will be applied: do
-   *   not send them again. The error's `accepted` holds their acknowledgements; its `rejected` holds each refused
-   *   message's index, correlation id and SQS's reason. Resend only those, each with
-   *   `send(channel, payloads[index], { correlationId })`, so that a message SQS did take after all is applied once.
+   * @returns the accepted messages' acknowledgements and the rejected ones, with SQS's reasons and the correlation
+   *   ids to resend them under, so that a message SQS did take after all is applied once
    */
   public async sendBatch<Name extends ChannelNameOf<Channels, 'guaranteed' | 'fire-and-forget'>>(
     channelName: Name,
     payloads: readonly PayloadOf<Channels[Name]>[],
-    options: SendOptions = {},
-  ): Promise<Acknowledgement<Name>[]> {
-    const channel = channelFor(this.channels, channelName, 'send');
+    options: BatchOptions<PayloadOf<Channels[Name]>> = {},
+  ): Promise<BatchResult<Name>> {
     if (payloads.length < 1 || payloads.length > 10) throw new InvalidArgument('a batch holds 1 to 10 messages');
-    if (payloads.length > 1 && options.correlationId) throw new InvalidArgument('a batch cannot share one correlation id');
+    const entries = this.#entries(channelName, payloads, options);
     const queueUrl = this.output(OutputKey.queueUrl(channelName));
-    const fifo = channel.policy.kind === 'guaranteed' && channel.policy.fifo;
-    const now = Date.now();
-    const entries = payloads.map((payload, index) => {
-      const correlationId = options.correlationId ?? randomUUID();
-      const attributes: Record<string, MessageAttributeValue> = {
-        [MessageAttribute.correlationId]: { DataType: 'String', StringValue: correlationId },
-        [MessageAttribute.sentAt]: { DataType: 'Number', StringValue: String(now) },
-      };
-      if (channel.policy.kind === 'fire-and-forget') {
-        attributes[MessageAttribute.expiresAt] = { DataType: 'Number', StringValue: String(now + channel.policy.timeToLiveSeconds * 1000) };
-      }
-      return {
-        Id: String(index),
-        MessageBody: this.encode(channelName, payload),
-        MessageAttributes: attributes,
-        ...(fifo ? { MessageGroupId: options.groupId ?? correlationId, MessageDeduplicationId: correlationId } : {}),
-        correlationId,
-      };
-    });
-    if (entries.length === 1) {
-      const { correlationId, Id: _id, ...entry } = entries[0]!;
-      const { MessageId } = await this.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, ...entry }));
-      return [{ channel: channelName, messageId: MessageId!, correlationId }];
-    }
     const sendEntries = async (batch: typeof entries) => {
       const { Successful = [], Failed = [] } = await this.sqs.send(
         new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch.map(({ correlationId: _c, ...entry }) => entry) }),
+        { abortSignal: options.abortSignal },
       );
       return { successful: Successful, failed: Failed };
     };
@@ -151,20 +175,43 @@ export class MessagingClient<Channels extends Catalog = Catalog> {
     const serverSide = first.failed.filter((failure) => !failure.SenderFault);
     const retried = serverSide.length > 0 ? await sendEntries(serverSide.map((failure) => entries[Number(failure.Id)]!)) : { successful: [], failed: [] };
     const byIndex = (a: { Id?: string }, b: { Id?: string }) => Number(a.Id) - Number(b.Id);
-    const accepted = [...first.successful, ...retried.successful]
-      .sort(byIndex)
-      .map((success) => ({ channel: channelName, messageId: success.MessageId!, correlationId: entries[Number(success.Id)]!.correlationId }));
-    const failed = [...first.failed.filter((failure) => failure.SenderFault), ...retried.failed].sort(byIndex);
-    if (failed.length > 0) {
-      const rejected = failed.map((failure) => ({
-        index: Number(failure.Id),
-        correlationId: entries[Number(failure.Id)]!.correlationId,
-        code: failure.Code ?? 'Unknown',
-        message: failure.Message ?? '',
-      }));
-      throw new BatchPartlyRefused(channelName, accepted, rejected);
-    }
-    return accepted;
+    const accepted = [...first.successful, ...retried.successful].sort(byIndex).map((success) => ({
+      channel: channelName,
+      messageId: success.MessageId!,
+      correlationId: entries[Number(success.Id)]!.correlationId,
+      index: Number(success.Id),
+    }));
+    const rejected = [...first.failed.filter((failure) => failure.SenderFault), ...retried.failed].sort(byIndex).map((failure) => ({
+      index: Number(failure.Id),
+      correlationId: entries[Number(failure.Id)]!.correlationId,
+      code: failure.Code ?? 'Unknown',
+      message: failure.Message ?? '',
+    }));
+    return { accepted, rejected };
+  }
+
+  /** The SQS entries for payloads: checked against the schema, each with its key, timestamps and FIFO ids. */
+  #entries(channelName: string, payloads: readonly unknown[], options: BatchOptions<never>) {
+    const channel = channelFor(this.channels, channelName, 'send');
+    const fifo = channel.policy.kind === 'guaranteed' && channel.policy.fifo;
+    const now = Date.now();
+    return payloads.map((payload, index) => {
+      const correlationId = checkedKey(options.idempotencyKeyOf?.(payload as never, index)) ?? randomUUID();
+      const attributes: Record<string, MessageAttributeValue> = {
+        [MessageAttribute.correlationId]: { DataType: 'String', StringValue: correlationId },
+        [MessageAttribute.sentAt]: { DataType: 'Number', StringValue: String(now) },
+      };
+      if (channel.policy.kind === 'fire-and-forget') {
+        attributes[MessageAttribute.expiresAt] = { DataType: 'Number', StringValue: String(now + channel.policy.timeToLiveSeconds * 1000) };
+      }
+      return {
+        Id: String(index),
+        MessageBody: encodePayload(channel, payload),
+        MessageAttributes: attributes,
+        ...(fifo ? { MessageGroupId: options.groupId ?? correlationId, MessageDeduplicationId: correlationId } : {}),
+        correlationId,
+      };
+    });
   }
 
   /** Asks a request-response channel and waits for its answer within the deadline (see requestWithFallback). */
@@ -189,11 +236,12 @@ export class MessagingClient<Channels extends Catalog = Catalog> {
       hedgeAfterFraction,
       failoverAfterFraction: options.failoverAfterFraction ?? 0.6,
       replySchema: channel.replySchema,
+      abortSignal: options.abortSignal,
     });
   }
 
   /** Every channel's lifecycle record for a correlation id; 'queued' when no consumer has seen it yet. */
-  public async status(correlationId: string): Promise<MessageStatus[]> {
+  public async status(correlationId: string, options: CallOptions = {}): Promise<MessageStatus[]> {
     const { Items = [] } = await this.dynamo.send(
       new QueryCommand({
         TableName: this.output(OutputKey.stateTableName),
@@ -202,36 +250,41 @@ export class MessagingClient<Channels extends Catalog = Catalog> {
         ExpressionAttributeValues: { ':pk': StateKeys.lifecyclePartition(correlationId) },
         ConsistentRead: true,
       }),
+      { abortSignal: options.abortSignal },
     );
     if (Items.length === 0) return [{ status: 'queued', correlationId }];
     return Items.map(({ pk: _pk, sk: _sk, leaseToken: _token, expiresAt: _ttl, ...record }) => record as LifecycleRecord);
   }
 
   /**
-   * Waits for a guaranteed message's reply, polling its lifecycle record with backoff (50 ms doubling to 1 s).
-   * Resolves with the reply once applied; throws DeadLettered with the reason, or ReplyTimeout at the timeout.
-   * Given the acknowledgement (or the channel), the reply has the channel's reply type.
+   * Waits for a guaranteed message's reply, like an AWS SDK waiter: it reads the lifecycle record with a delay
+   * doubling from minDelay to maxDelay, for at most maxWaitTime seconds. Resolves with the reply once applied;
+   * throws DeadLettered with the reason, or ReplyTimeout when the time is up. Given the acknowledgement (or the
+   * channel), the reply has the channel's reply type.
    */
   public awaitReply<Name extends ChannelNameOf<Channels, 'guaranteed'>>(acknowledgement: Acknowledgement<Name>, options?: Omit<AwaitReplyOptions, 'channel'>): Promise<ReplyOf<Channels[Name]>>;
   public awaitReply<Name extends ChannelNameOf<Channels, 'guaranteed'>>(correlationId: string, options: AwaitReplyOptions<Name> & { channel: Name }): Promise<ReplyOf<Channels[Name]>>;
   public awaitReply(correlationId: string, options?: Omit<AwaitReplyOptions, 'channel'>): Promise<unknown>;
   public async awaitReply(target: string | Acknowledgement, options: AwaitReplyOptions = {}): Promise<unknown> {
     const { correlationId, channel } = typeof target === 'string' ? { correlationId: target, channel: options.channel } : target;
-    const timeoutMs = options.timeoutMs ?? 30_000;
-    const giveUpAt = Date.now() + timeoutMs;
-    let delay = 50;
+    const { maxWaitTime = 30, minDelay = 0.05, maxDelay = 1, abortSignal } = options;
+    if (!(maxWaitTime > 0) || !(minDelay > 0) || !(maxDelay >= minDelay)) {
+      throw new InvalidArgument(`awaitReply needs maxWaitTime > 0 and 0 < minDelay <= maxDelay (seconds), not ${maxWaitTime}, ${minDelay}, ${maxDelay}`);
+    }
+    const giveUpAt = Date.now() + maxWaitTime * 1000;
+    let delay = minDelay * 1000;
     for (;;) {
-      const records = (await this.status(correlationId)).filter((record) => !channel || ('channel' in record && record.channel === channel));
+      const records = (await this.status(correlationId, { abortSignal })).filter((record) => !channel || ('channel' in record && record.channel === channel));
       const record = records.find((candidate) => candidate.status === 'succeeded' || candidate.status === 'dead-lettered');
       if (record?.status === 'succeeded') return (record as LifecycleRecord).reply;
       if (record?.status === 'dead-lettered') throw new DeadLettered(`${correlationId} was dead-lettered: ${(record as LifecycleRecord).reason ?? 'no reason recorded'}`);
       const remaining = giveUpAt - Date.now();
       if (remaining <= 0) {
         const last = records[0];
-        throw new ReplyTimeout(`no reply for ${correlationId} within ${timeoutMs} ms (status: ${last?.status ?? 'queued'})`);
+        throw new ReplyTimeout(`no reply for ${correlationId} within ${maxWaitTime} s (status: ${last?.status ?? 'queued'})`);
       }
-      await new Promise((resolve) => setTimeout(resolve, Math.min(delay, remaining)));
-      delay = Math.min(delay * 2, 1000);
+      await sleep(Math.min(delay, remaining), undefined, { signal: abortSignal });
+      delay = Math.min(delay * 2, maxDelay * 1000);
     }
   }
 
@@ -244,7 +297,7 @@ export class MessagingClient<Channels extends Catalog = Catalog> {
 
 /** A client for the given catalog, typed by it: channel names, payloads and replies are checked at compile time. */
 export async function createClient<Channels extends Catalog>(options: ClientOptions<Channels>): Promise<MessagingClient<Channels>> {
-  return new MessagingClient(await discover(options), options.channels);
+  return new MessagingClient(await discover(options), options.channels, options.clientConfig);
 }
 
 /** Parses user-supplied JSON text with an error that says what is wrong, not where in the parser. */
@@ -254,4 +307,21 @@ export function parseJson(text: string, source: string): unknown {
   } catch (error) {
     throw new InvalidJson(`${source} is not valid JSON: ${(error as Error).message}`);
   }
+}
+
+/** The one key a send names, from either of its two names. */
+function idempotencyKey(options: SendOptions): string | undefined {
+  const { idempotencyKey: key, correlationId } = options;
+  if (key !== undefined && correlationId !== undefined && key !== correlationId) {
+    throw new InvalidArgument('idempotencyKey and correlationId name one value; give one of them');
+  }
+  return key ?? correlationId;
+}
+
+/** SQS's rule for a FIFO deduplication id, applied to every key so that one key works on any channel. */
+function checkedKey(key: string | undefined): string | undefined {
+  if (key !== undefined && !/^[\x21-\x7e]{1,128}$/.test(key)) {
+    throw new InvalidArgument(`an idempotency key is 1 to 128 printable ASCII characters without spaces, not ${JSON.stringify(key.slice(0, 40))}`);
+  }
+  return key;
 }

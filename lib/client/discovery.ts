@@ -1,7 +1,8 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DescribeStacksCommand, type CloudFormationClientConfig } from '@aws-sdk/client-cloudformation';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { LocalCloudNotRunning, StackNotDeployed, translateAwsError } from './errors.ts';
+import { SenderEnv } from '../policy/index.ts';
+import { LocalCloudNotRunning, MissingRegion, StackNotDeployed, translateAwsError } from './errors.ts';
 
 export type Target = 'local' | 'localstack' | 'aws';
 
@@ -15,7 +16,15 @@ export interface DiscoveryOptions {
   readonly localStateDir?: string;
   /** LocalStack's edge endpoint. @default $LOCALSTACK_ENDPOINT or 'http://localhost:4566' */
   readonly endpoint?: string;
+  /**
+   * Passed to every AWS SDK client made for this application, discovery's included: credentials, maxAttempts,
+   * requestHandler, logger, retryMode. Region and endpoints come from the options above.
+   */
+  readonly clientConfig?: AwsClientConfig;
 }
+
+/** The AWS SDK client settings a caller may pass through, as every v3 client takes them. */
+export type AwsClientConfig = Pick<CloudFormationClientConfig, 'credentials' | 'maxAttempts' | 'requestHandler' | 'logger' | 'retryMode'>;
 
 /** Where a deployed application's services answer, and its stack outputs. */
 export interface Discovered {
@@ -35,11 +44,15 @@ export interface Discovered {
 export async function discover(options: DiscoveryOptions): Promise<Discovered> {
   const stackName = options.stackName ?? 'DeliveryPolicies';
   if (options.target === 'local') return discoverLocal(options, stackName);
+  if (options.target === 'aws') {
+    const fromEnvironment = outputsFromEnvironment();
+    if (fromEnvironment) return fromEnvironment(options.region ?? process.env.AWS_REGION);
+  }
   const localstack = options.target === 'localstack';
   const endpoint = localstack ? (options.endpoint ?? process.env.LOCALSTACK_ENDPOINT ?? 'http://localhost:4566') : options.endpoint;
   const region = options.region ?? (localstack ? 'us-east-1' : undefined);
   const credentials = localstack ? { accessKeyId: 'test', secretAccessKey: 'test' } : undefined;
-  const cloudFormation = new CloudFormationClient({ region, endpoint, credentials, maxAttempts: 2 });
+  const cloudFormation = new CloudFormationClient({ maxAttempts: 2, ...options.clientConfig, region, endpoint, ...(credentials ? { credentials } : {}) });
   try {
     const { Stacks = [] } = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
     const outputs = Object.fromEntries((Stacks[0]?.Outputs ?? []).map((output) => [output.OutputKey!, output.OutputValue!]));
@@ -51,6 +64,23 @@ export async function discover(options: DiscoveryOptions): Promise<Discovered> {
   } finally {
     cloudFormation.destroy();
   }
+}
+
+/**
+ * A function granted access to channels (ChannelCatalog's grants) carries the outputs it needs in its environment;
+ * there they are, as DescribeStacks would give them, with no call made.
+ */
+function outputsFromEnvironment(): ((region: string | undefined) => Discovered) | undefined {
+  const outputs = Object.fromEntries(
+    Object.entries(process.env)
+      .filter(([name, value]) => name.startsWith(SenderEnv.prefix) && value)
+      .map(([name, value]) => [name.slice(SenderEnv.prefix.length), value!]),
+  );
+  if (Object.keys(outputs).length === 0) return undefined;
+  return (region) => {
+    if (!region) throw new MissingRegion('no AWS region; pass region or set AWS_REGION');
+    return { target: 'aws', region, endpoints: {}, outputs };
+  };
 }
 
 function discoverLocal(options: DiscoveryOptions, stackName: string): Discovered {

@@ -1,5 +1,3 @@
-import type { Acknowledgement } from './client.ts';
-
 /**
  * Every error a caller of the SDK (and so a user of the CLI) can meet: one line of text, a stable `code`, and
  * the exit status the CLI maps it to. No stack trace is needed to understand any of them.
@@ -129,35 +127,6 @@ export class DeadLettered extends MessageFailure {
 
 export class ReplyTimeout extends MessageFailure {
   public readonly code = 'REPLY_TIMEOUT';
-}
-
-/** One message of a batch that SQS did not take, with what the caller needs to send it again under the same id. */
-export interface RejectedMessage {
-  /** Its position in the payloads the caller passed. */
-  readonly index: number;
-  /** The correlation id it was given; send it again with this one (SendOptions.correlationId) so it is applied once. */
-  readonly correlationId: string;
-  /** SQS's error code for the entry, e.g. InvalidParameterValue. */
-  readonly code: string;
-  readonly message: string;
-}
-
-/**
- * A batch SQS took only part of. The accepted messages are stored and will be applied: sending them again would
- * give them new correlation ids and apply them twice, so the error carries their acknowledgements, and the rejected
- * ones with the correlation ids to resend them under.
- */
-export class BatchPartlyRefused extends MessageFailure {
-  public readonly code = 'BATCH_PARTLY_REFUSED';
-  public readonly accepted: readonly Acknowledgement[];
-  public readonly rejected: readonly RejectedMessage[];
-  public constructor(channel: string, accepted: readonly Acknowledgement[], rejected: readonly RejectedMessage[]) {
-    const first = rejected[0];
-    const why = first ? `; message ${first.index}: ${first.code}: ${oneLine(first.message)}` : '';
-    super(`${channel}: SQS refused ${rejected.length} of ${accepted.length + rejected.length} messages, accepted ${accepted.length}${why}`);
-    this.accepted = accepted;
-    this.rejected = rejected;
-  }
 }
 
 /** SQS's texts may hold line breaks; a ClientError's message is one line. */

@@ -1,5 +1,19 @@
-export { createClient, MessagingClient, parseJson, type Acknowledgement, type AwaitReplyOptions, type ChannelNameOf, type ClientOptions, type MessageStatus, type SendOptions } from './client.ts';
-export { discover, type Discovered, type DiscoveryOptions, type Target } from './discovery.ts';
+export {
+  createClient,
+  MessagingClient,
+  parseJson,
+  type Acknowledgement,
+  type AwaitReplyOptions,
+  type BatchOptions,
+  type BatchResult,
+  type CallOptions,
+  type ChannelNameOf,
+  type ClientOptions,
+  type MessageStatus,
+  type RejectedMessage,
+  type SendOptions,
+} from './client.ts';
+export { discover, type AwsClientConfig, type Discovered, type DiscoveryOptions, type Target } from './discovery.ts';
 export { requestWithFallback, type Answer, type RequestOptions } from './request.ts';
 export { peekDeadLetters, redriveDeadLetters, purgeDeadLetters, queueDepth, type DeadLetter, type RedriveResult } from './dead-letters.ts';
 export * from './errors.ts';

@@ -3,6 +3,8 @@ import type { z } from 'zod';
 import { DeadlineExceeded, NoAnswer, type ResponderAttempt } from './errors.ts';
 
 export interface RequestOptions {
+  /** Gives up on the request: every call still running is aborted and the promise rejects with the signal's reason. */
+  readonly abortSignal?: AbortSignal;
   /** How long to wait in all. @default - the channel policy's deadlineMs */
   readonly deadlineMs?: number;
   /** Also ask the fallback once the primary has not answered within this share of the deadline; the first answer wins. @default - the policy's */
@@ -29,6 +31,7 @@ export interface RequestPlan {
   readonly hedgeAfterFraction?: number;
   readonly failoverAfterFraction: number;
   readonly replySchema?: z.ZodType;
+  readonly abortSignal?: AbortSignal;
 }
 
 /**
@@ -47,6 +50,7 @@ export function requestWithFallback<T>(lambda: LambdaClient, plan: RequestPlan):
       if (settled) return;
       settled = true;
       timers.forEach(clearTimeout);
+      plan.abortSignal?.removeEventListener('abort', abort);
       for (const controller of calls.values()) controller.abort();
       outcome();
     };
@@ -73,6 +77,9 @@ export function requestWithFallback<T>(lambda: LambdaClient, plan: RequestPlan):
         settle(() => reject(new DeadlineExceeded(plan.channel, plan.deadlineMs, [...attempts, ...pending.map((responder) => ({ responder, outcome: 'still running' }))])));
       }, plan.deadlineMs),
     );
+    const abort = () => settle(() => reject(plan.abortSignal!.reason));
+    if (plan.abortSignal?.aborted) return abort();
+    plan.abortSignal?.addEventListener('abort', abort, { once: true });
     if (plan.fallback) {
       if (plan.hedgeAfterFraction !== undefined) timers.push(setTimeout(() => ask('fallback'), plan.hedgeAfterFraction * plan.deadlineMs));
       else timers.push(setTimeout(() => calls.get('primary')?.abort(), plan.failoverAfterFraction * plan.deadlineMs));

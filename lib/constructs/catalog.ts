@@ -1,9 +1,11 @@
 import { Aspects, CfnOutput, Stack, type RemovalPolicy } from 'aws-cdk-lib';
+import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { OutputKey, type Catalog, type ChannelDefinition } from '../policy/index.ts';
+import { OutputKey, SenderEnv, type Catalog, type ChannelDefinition } from '../policy/index.ts';
 import { BatchResponseGuard } from './batch-response-guard.ts';
 import { Channel } from './channel.ts';
 import { Operations } from './channel-alarms.ts';
@@ -92,6 +94,36 @@ export class ChannelCatalog extends Construct {
     this.#outputEndpoints();
   }
 
+  /**
+   * Lets `grantee` send on the named guaranteed or fire-and-forget channels. A Lambda function also gets each
+   * queue's URL in its environment (`MSG_OUTPUT_<output key>`), where the SDK finds it with no DescribeStacks.
+   */
+  public grantSend(grantee: IGrantable, ...channelNames: string[]): void {
+    for (const name of channelNames) {
+      const channel = this.channels[name];
+      if (!channel) throw new Error(`grantSend: ${name} is not a guaranteed or fire-and-forget channel of this catalog (${Object.keys(this.channels).join(', ')})`);
+      channel.grantSend(grantee);
+      expose(grantee, OutputKey.queueUrl(name), channel.queue.queueUrl);
+    }
+  }
+
+  /** Lets `grantee` ask the named request-response channels (their primary and fallback), and tells a function their names. */
+  public grantRequest(grantee: IGrantable, ...channelNames: string[]): void {
+    for (const name of channelNames) {
+      const responder = this.responders[name];
+      if (!responder) throw new Error(`grantRequest: ${name} is not a request-response channel of this catalog (${Object.keys(this.responders).join(', ')})`);
+      responder.grantInvoke(grantee);
+      expose(grantee, OutputKey.primaryFunctionName(name), responder.primary.functionName);
+      if (responder.fallback) expose(grantee, OutputKey.fallbackFunctionName(name), responder.fallback.functionName);
+    }
+  }
+
+  /** Lets `grantee` read messages' lifecycle records and replies (the SDK's status and awaitReply), nothing else. */
+  public grantReadReplies(grantee: IGrantable): void {
+    this.stateTable.table.grant(grantee, 'dynamodb:Query');
+    expose(grantee, OutputKey.stateTableName, this.stateTable.tableName);
+  }
+
   /** The outputs are the wire contract: their keys are how the SDK, the CLI and the local cloud find each endpoint. */
   #outputEndpoints(): void {
     const output = (key: string, value: string) => new CfnOutput(this, key, { key, value });
@@ -120,4 +152,8 @@ function existingHandler(definition: ChannelDefinition, role: string, path: stri
     throw new Error(`${definition.name}: no ${role} handler at ${relative(process.cwd(), absolute) || absolute}; create it (exporting "handler") or set entries.${definition.name}`);
   }
   return absolute;
+}
+
+function expose(grantee: IGrantable, outputKey: string, value: string): void {
+  if (grantee instanceof LambdaFunction) grantee.addEnvironment(SenderEnv.output(outputKey), value);
 }

@@ -27,6 +27,15 @@ export const FunctionEnv = {
   deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
 } as const;
 
+/**
+ * What granting a function access to a channel sets in its environment: each stack output it needs, under
+ * `MSG_OUTPUT_<output key>`, so that a sender in AWS finds its endpoints without a DescribeStacks per cold start.
+ */
+export const SenderEnv = {
+  prefix: 'MSG_OUTPUT_',
+  output: (outputKey: string) => `MSG_OUTPUT_${outputKey}`,
+} as const;
+
 /** The state table's single-table key layout. */
 export const StateKeys = {
   partitionKey: 'pk',

@@ -23,7 +23,7 @@ afterAll(async () => {
 describe('the app on the local cloud', () => {
   it('stores a task once and hands its receipt back later', async () => {
     const acknowledgement = await client.send('tasks', { taskId: 't-1', title: 'write the report' });
-    const reply = await client.awaitReply(acknowledgement, { timeoutMs: 30_000 });
+    const reply = await client.awaitReply(acknowledgement, { maxWaitTime: 30 });
     expect(reply).toMatchObject({ taskId: 't-1', receipt: expect.stringMatching(/^R-/) });
   });
 

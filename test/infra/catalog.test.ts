@@ -6,7 +6,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { channels } from '../../lib/channels.ts';
 import { ChannelCatalog } from '../../lib/constructs/catalog.ts';
-import { defineChannel, OutputKey, type Catalog } from '../../lib/policy/index.ts';
+import { defineChannel, OutputKey, SenderEnv, type Catalog } from '../../lib/policy/index.ts';
+import { Function as LambdaFunction, InlineCode, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { AccountRootPrincipal } from 'aws-cdk-lib/aws-iam';
 
 // Handler files laid out by the catalog's convention. What they do is the runtime's tests' business; here they
 // only have to exist and bundle. NodejsFunction wants them under the project's root, so not in the OS's tmp.
@@ -22,9 +24,10 @@ handlerFile('quotes', 'primary.ts');
 handlerFile('quotes', 'fallback.ts');
 afterAll(() => rmSync(handlersDir, { recursive: true, force: true }));
 
-function synthesize(catalog: Catalog) {
+function synthesize(catalog: Catalog, extend?: (stack: Stack, built: ChannelCatalog) => void) {
   const stack = new Stack(new App(), 'App');
-  new ChannelCatalog(stack, 'Channels', { channels: catalog, handlersDir });
+  const built = new ChannelCatalog(stack, 'Channels', { channels: catalog, handlersDir });
+  extend?.(stack, built);
   return Template.fromStack(stack);
 }
 
@@ -49,6 +52,31 @@ describe('ChannelCatalog', () => {
   it('fails naming the channel and the path when a handler file is missing', () => {
     const refunds = defineChannel('refunds', { policy: { kind: 'guaranteed' }, schema: z.object({}) });
     expect(() => synthesize({ ...channels, refunds })).toThrow(/^refunds: no consumer handler at .*refunds\/index\.ts/);
+  });
+
+  it('grants a sender what it uses, and puts the endpoints in its environment for the SDK to find', () => {
+    // GIVEN a function that sends orders, asks for quotes and awaits replies
+    const template = synthesize(channels, (stack, catalog) => {
+      const sender = new LambdaFunction(stack, 'Sender', { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: new InlineCode('export const handler = async () => {}') });
+      catalog.grantSend(sender, 'orders');
+      catalog.grantRequest(sender, 'quotes');
+      catalog.grantReadReplies(sender);
+    });
+    // THEN its environment names exactly those endpoints, under the keys discovery reads
+    const [, sender] = Object.entries(template.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('Sender'))!;
+    expect(Object.keys(sender!.Properties.Environment.Variables).sort()).toStrictEqual(
+      [OutputKey.queueUrl('orders'), OutputKey.primaryFunctionName('quotes'), OutputKey.fallbackFunctionName('quotes'), OutputKey.stateTableName].map(SenderEnv.output).sort(),
+    );
+    // AND its role may send to the orders queue, invoke both responders and query the table
+    const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((policy) => JSON.stringify(policy.Properties.Roles).includes('SenderServiceRole'))
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[] }[])
+      .flatMap((statement) => [statement.Action].flat());
+    expect(new Set(statements)).toStrictEqual(new Set(['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'lambda:InvokeFunction', 'dynamodb:Query']));
+  });
+
+  it('refuses a grant on a channel of the wrong policy', () => {
+    expect(() => synthesize(channels, (_stack, catalog) => catalog.grantSend(new AccountRootPrincipal(), 'quotes'))).toThrow(/grantSend: quotes is not a guaranteed or fire-and-forget channel/);
   });
 
   it('refuses a channel listed under a name other than its own', () => {

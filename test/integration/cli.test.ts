@@ -79,7 +79,7 @@ describe('CLI: everyday commands', () => {
     expect(sent.code).toBe(0);
     const { correlationId } = sent.json();
 
-    const awaited = await msg(['await', correlationId, '--timeout', '20000', '--json']);
+    const awaited = await msg(['await', correlationId, '--max-wait', '20', '--json']);
     expect(awaited.code).toBe(0);
     expect(awaited.json()).toMatchObject({ orderId, itemCount: 2 });
 
@@ -95,13 +95,13 @@ describe('CLI: everyday commands', () => {
     const fromStdin = await msg(['send', 'orders', '-', '--json'], { input: order('o-from-stdin') });
     expect([fromFile.code, fromStdin.code]).toStrictEqual([0, 0]);
     // What the consumer applied is what was in the file and on standard input.
-    expect(await client.awaitReply(fromFile.json().correlationId, { timeoutMs: 20_000 })).toMatchObject({ orderId: 'o-from-file' });
-    expect(await client.awaitReply(fromStdin.json().correlationId, { timeoutMs: 20_000 })).toMatchObject({ orderId: 'o-from-stdin' });
+    expect(await client.awaitReply(fromFile.json().correlationId, { maxWaitTime: 20 })).toMatchObject({ orderId: 'o-from-file' });
+    expect(await client.awaitReply(fromStdin.json().correlationId, { maxWaitTime: 20 })).toMatchObject({ orderId: 'o-from-stdin' });
   });
 
   it('sends and waits for the reply in one command', async () => {
     const orderId = `o-${randomUUID().slice(0, 8)}`;
-    const result = await msg(['send', 'orders', JSON.stringify({ orderId, customerId: 'c-w', items: [{ sku: 'tea', quantity: 3 }] }), '--wait', '--timeout', '20000', '--json']);
+    const result = await msg(['send', 'orders', JSON.stringify({ orderId, customerId: 'c-w', items: [{ sku: 'tea', quantity: 3 }] }), '--wait', '--max-wait', '20', '--json']);
     expect(result.code).toBe(0);
     expect(result.json()).toMatchObject({ channel: 'orders', correlationId: expect.any(String), reply: { orderId, itemCount: 3 } });
   });
@@ -144,7 +144,7 @@ describe('CLI: dead letters', () => {
         MessageAttributes: { [MessageAttribute.correlationId]: { DataType: 'String', StringValue: correlationId } },
       }),
     );
-    await expect(client.awaitReply(correlationId, { timeoutMs: 20_000 })).rejects.toThrow(/dead-lettered: invalid JSON/);
+    await expect(client.awaitReply(correlationId, { maxWaitTime: 20 })).rejects.toThrow(/dead-lettered: invalid JSON/);
 
     const peeked = await msg(['dlq', 'peek', 'orders', '--max', '50', '--json']);
     expect(peeked.code).toBe(0);

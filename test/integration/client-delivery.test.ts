@@ -12,7 +12,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ClientError, MessagingClient, redriveDeadLetters, type Acknowledgement } from '../../lib/client/index.ts';
+import { MessagingClient, redriveDeadLetters, type AwsClientConfig } from '../../lib/client/index.ts';
 import { defineChannel, MessageAttribute, OutputKey } from '../../lib/policy/index.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators.ts';
 import { RuntimeHarness } from '../helpers/runtime-harness.ts';
@@ -24,14 +24,15 @@ afterAll(() => harness.stop());
 const schema = z.object({ id: z.string(), padding: z.string().optional() });
 
 /** A MessagingClient on the harness's fauxqs, its one channel on the given queues (named as the stack's outputs name them). */
-async function clientFor(channel: ReturnType<typeof defineChannel>, queues: { queueUrl: string; deadLetterQueueUrl?: string }) {
+async function clientFor(channel: ReturnType<typeof defineChannel>, queues: { queueUrl: string; deadLetterQueueUrl?: string }, clientConfig?: AwsClientConfig) {
   const endpoint = await harness.sqs.config.endpoint!();
   const sqs = `${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}`;
-  const outputs: Record<string, string> = { [OutputKey.queueUrl(channel.name)]: queues.queueUrl };
+  const outputs: Record<string, string> = { [OutputKey.queueUrl(channel.name)]: queues.queueUrl, [OutputKey.stateTableName]: harness.tableName };
   if (queues.deadLetterQueueUrl) outputs[OutputKey.deadLetterQueueUrl(channel.name)] = queues.deadLetterQueueUrl;
   const client = new MessagingClient(
-    { target: 'local', region: LOCAL_REGION, endpoints: { sqs }, credentials: { ...LOCAL_CREDENTIALS }, outputs },
+    { target: 'local', region: LOCAL_REGION, endpoints: { sqs, dynamodb: harness.dynamoEndpoint }, credentials: { ...LOCAL_CREDENTIALS }, outputs },
     { [channel.name]: channel },
+    clientConfig,
   );
   clients.push(client);
   return client;
@@ -137,37 +138,31 @@ describe('Function: MessagingClient.sendBatch, partial failure', () => {
     return { queueUrl: QueueUrl!, client: await clientFor(channel, { queueUrl: QueueUrl! }) };
   }
 
-  it('throws the acknowledgements of the accepted messages with the rejected ones, so only those are sent again, under the same correlation ids', async () => {
+  it('returns the acknowledgements of the accepted messages with the rejected ones, so only those are sent again, under the same keys', async () => {
     // GIVEN a batch whose second message the queue refuses
     const { queueUrl, client } = await smallMessageQueue();
 
     // WHEN it is sent
-    const error = await client.sendBatch('events', payloads).then(
-      () => undefined,
-      (thrown: unknown) => thrown,
-    );
+    const { accepted, rejected } = await client.sendBatch('events', payloads);
 
-    // THEN the error says which were accepted and which were not, with their correlation ids
-    expect(error).toBeInstanceOf(ClientError);
-    const refused = error as ClientError & { accepted: Acknowledgement[]; rejected: { index: number; correlationId: string; code: string; message: string }[] };
-    expect(refused).toMatchObject({ code: 'BATCH_PARTLY_REFUSED', exitCode: 4 });
-    expect(refused.message).toMatch(/^events: SQS refused 1 of 3 messages/);
-    expect(refused.message).not.toContain('\n');
-    expect(refused.accepted).toHaveLength(2);
-    expect(refused.accepted.map((acknowledgement) => acknowledgement.channel)).toStrictEqual(['events', 'events']);
-    expect(refused.rejected).toStrictEqual([{ index: 1, correlationId: expect.any(String), code: 'InvalidParameterValue', message: expect.stringMatching(/shorter than 1024 bytes/) }]);
+    // THEN the result says which were accepted and which were not, with their correlation ids
+    expect(accepted.map(({ channel, index }) => ({ channel, index }))).toStrictEqual([
+      { channel: 'events', index: 0 },
+      { channel: 'events', index: 2 },
+    ]);
+    expect(rejected).toStrictEqual([{ index: 1, correlationId: expect.any(String), code: 'InvalidParameterValue', message: expect.stringMatching(/shorter than 1024 bytes/) }]);
 
-    // AND WHEN the caller makes room and resends only the rejected one with its correlation id
+    // AND WHEN the caller makes room and resends only the rejected one under its key
     await harness.sqs.send(new SetQueueAttributesCommand({ QueueUrl: queueUrl, Attributes: { MaximumMessageSize: '262144' } }));
-    const [rejected] = refused.rejected;
-    const resent = await client.send('events', payloads[rejected!.index], { correlationId: rejected!.correlationId });
+    const [refused] = rejected;
+    const resent = await client.send('events', payloads[refused!.index]!, { idempotencyKey: refused!.correlationId });
 
     // THEN the queue holds each message once, each under the correlation id it was first given
     const onQueue = await drain(queueUrl);
     const byCorrelationId = Object.fromEntries(onQueue.map((message) => [correlationIdOf(message), JSON.parse(message.Body!).id]));
-    const [first, third] = refused.accepted;
+    const [first, third] = accepted;
     expect(byCorrelationId).toStrictEqual({ [first!.correlationId]: 'a', [resent.correlationId]: 'b', [third!.correlationId]: 'c' });
-    expect(resent.correlationId).toBe(rejected!.correlationId);
+    expect(resent.correlationId).toBe(refused!.correlationId);
   });
 
   it('sends an entry SQS failed on its side once more, with the same correlation id, before giving up', async () => {
@@ -193,7 +188,8 @@ describe('Function: MessagingClient.sendBatch, partial failure', () => {
     const fitting = [{ id: 'a' }, { id: 'b' }, { id: 'c' }];
 
     // WHEN the batch is sent
-    const acknowledgements = await client.sendBatch('events', fitting);
+    const { accepted: acknowledgements, rejected } = await client.sendBatch('events', fitting);
+    expect(rejected).toStrictEqual([]);
 
     // THEN every message is acknowledged; the retry carried only the failed entry, under its first correlation id
     expect(attempts).toHaveLength(2);
@@ -202,5 +198,61 @@ describe('Function: MessagingClient.sendBatch, partial failure', () => {
     expect(acknowledgements.map((acknowledgement) => acknowledgement.correlationId)).toStrictEqual(correlationIdsOf(attempts[0]!));
     const onQueue = await drain(queueUrl);
     expect(onQueue.map(correlationIdOf).sort()).toStrictEqual([...correlationIdsOf(attempts[0]!)].sort());
+  });
+});
+
+describe('Function: MessagingClient, by the AWS SDK v3 conventions', () => {
+  const events = defineChannel('events', { policy: { kind: 'guaranteed' }, schema });
+
+  it('passes the caller\'s client configuration to the AWS SDK clients it makes', async () => {
+    // GIVEN a logger in the configuration, which every v3 client logs its commands to
+    const logged: { commandName?: string }[] = [];
+    const logger = { debug: () => {}, info: (entry: { commandName?: string }) => logged.push(entry), warn: () => {}, error: () => {} };
+    const client = await clientFor(events, await harness.queuePair({ maxReceiveCount: 5 }), { logger, maxAttempts: 2 });
+    // WHEN it sends THEN the SQS client it made logged the send to that logger, and retries as configured
+    await client.send('events', { id: 'a' });
+    expect(logged.map((entry) => entry.commandName)).toContain('SendMessageCommand');
+    expect(await client.sqs.config.maxAttempts()).toBe(2);
+  });
+
+  it('gives up a call whose abortSignal fires, sending nothing', async () => {
+    const pair = await harness.queuePair({ maxReceiveCount: 5 });
+    const client = await clientFor(events, pair);
+    const aborted = AbortSignal.abort();
+    await expect(client.send('events', { id: 'a' }, { abortSignal: aborted })).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(client.sendBatch('events', [{ id: 'b' }], { abortSignal: aborted })).rejects.toMatchObject({ name: 'AbortError' });
+    expect(await depth(pair.queueUrl)).toBe(0);
+  });
+
+  it('stops awaiting a reply when its abortSignal fires, long before maxWaitTime', async () => {
+    const client = await clientFor(events, await harness.queuePair({ maxReceiveCount: 5 }));
+    const { correlationId } = await client.send('events', { id: 'never-consumed' });
+    const controller = new AbortController();
+    const waiting = client.awaitReply(correlationId, { maxWaitTime: 600, abortSignal: controller.signal });
+    // Aborted once the waiter has read the (absent) record at least once and is sleeping between reads.
+    setTimeout(() => controller.abort(), 200);
+    await expect(waiting).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('sends under the caller\'s idempotency key: it is the correlation id, and FIFO\'s deduplication id', async () => {
+    const pair = await harness.queuePair({ maxReceiveCount: 5, fifo: true });
+    const fifoEvents = defineChannel('fifoEvents', { policy: { kind: 'guaranteed', fifo: true }, schema });
+    const client = await clientFor(fifoEvents, pair);
+    const first = await client.send('fifoEvents', { id: 'a' }, { idempotencyKey: 'invoice-42' });
+    const again = await client.send('fifoEvents', { id: 'a' }, { idempotencyKey: 'invoice-42' });
+    expect([first.correlationId, again.correlationId]).toStrictEqual(['invoice-42', 'invoice-42']);
+    // SQS dropped the second as a duplicate within its deduplication window
+    const onQueue = await drain(pair.queueUrl);
+    expect(onQueue.map(correlationIdOf)).toStrictEqual(['invoice-42']);
+    expect(onQueue[0]!.Attributes?.MessageDeduplicationId).toBe('invoice-42');
+    const batch = await client.sendBatch('fifoEvents', [{ id: 'x' }, { id: 'y' }], { idempotencyKeyOf: (_payload, index) => `event-${index}` });
+    expect(batch.accepted.map((ack) => ack.correlationId)).toStrictEqual(['event-0', 'event-1']);
+  });
+
+  it('refuses a key SQS would refuse, and two different values for the one key', async () => {
+    const client = await clientFor(events, await harness.queuePair({ maxReceiveCount: 5 }));
+    await expect(client.send('events', { id: 'a' }, { idempotencyKey: 'has space' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(client.send('events', { id: 'a' }, { idempotencyKey: 'x'.repeat(129) })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(client.send('events', { id: 'a' }, { idempotencyKey: 'a', correlationId: 'b' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 });

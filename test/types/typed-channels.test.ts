@@ -1,7 +1,7 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import { guaranteedConsumer, responder } from '../../functions/runtime/index.ts';
 import { channels, orders, presence, quotes } from '../../lib/channels.ts';
-import type { Acknowledgement, Answer, MessagingClient } from '../../lib/client/index.ts';
+import type { Acknowledgement, Answer, BatchResult, MessagingClient } from '../../lib/client/index.ts';
 
 // Type tests: `tsc --noEmit` in npm test checks them. Each @ts-expect-error is a mistake that must not compile; if it
 // ever compiles, the directive itself is the error. The functions are never called: only their types matter.
@@ -12,7 +12,7 @@ const order = { orderId: 'o-1', customerId: 'c-1', items: [{ sku: 'apple', quant
 
 function senderChecks(client: MessagingClient<typeof channels>) {
   expectTypeOf(client.send('orders', order)).resolves.toEqualTypeOf<Acknowledgement<'orders'>>();
-  expectTypeOf(client.sendBatch('presence', [{ userId: 'u', activity: 'typing', room: 'r' }])).resolves.toEqualTypeOf<Acknowledgement<'presence'>[]>();
+  expectTypeOf(client.sendBatch('presence', [{ userId: 'u', activity: 'typing', room: 'r' }])).resolves.toEqualTypeOf<BatchResult<'presence'>>();
   // @ts-expect-error a payload that breaks the schema
   void client.send('orders', { orderId: 42, customerId: 'c-1', items: [] });
   // @ts-expect-error a property the schema does not have
