@@ -183,10 +183,12 @@ const COMMANDS: readonly Command[] = [
   {
     name: 'status',
     usage: '<correlationId>',
-    summary: "a message's lifecycle: queued, in-progress, retrying, succeeded or dead-lettered",
-    parse: (_channels, args) => {
+    summary: 'where a message is: succeeded, dead-lettered (why), retrying, in progress, unknown',
+    options: { channel: { type: 'string', value: 'NAME', help: "only this channel's record" } },
+    parse: (channels, args, values) => {
       const correlationId = need(args, 0, 'the correlation id');
-      return (client) => client.status(correlationId);
+      const channel = typeof values.channel === 'string' ? channelFor(channels, values.channel).name : undefined;
+      return (client) => client.status(correlationId, { channel });
     },
   },
   {

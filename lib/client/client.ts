@@ -1,3 +1,4 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient, type MessageAttributeValue } from '@aws-sdk/client-sqs';
@@ -90,7 +91,19 @@ export interface Acknowledgement<Name extends string = string> {
 }
 
 /** Where a message is: 'queued' until a consumer first sees it, then its lifecycle record's status. */
-export type MessageStatus = { readonly status: 'queued'; readonly correlationId: string } | LifecycleRecord;
+export type MessageStatus =
+  /** SQS accepted it (the caller holds its acknowledgement) and no consumer has seen it yet. */
+  | { readonly status: 'queued'; readonly correlationId: string; readonly channel: string }
+  /** No consumer has seen this id: still queued, never sent, or its record has expired. Nothing tells these apart. */
+  | { readonly status: 'unknown'; readonly correlationId: string }
+  /** A fire-and-forget channel keeps no record of its messages, by design. */
+  | { readonly status: 'not-tracked'; readonly correlationId: string; readonly channel: string }
+  | LifecycleRecord;
+
+export interface StatusOptions extends CallOptions {
+  /** Only this channel's record; a fire-and-forget channel answers 'not-tracked' without a read. */
+  readonly channel?: string;
+}
 
 /**
  * The sender SDK: one client for every policy. It validates against the channel's schema before anything
@@ -103,6 +116,8 @@ export class MessagingClient<Channels extends Catalog = Catalog> {
   public readonly sqs: SQSClient;
   public readonly dynamo: DynamoDBDocumentClient;
   public readonly lambda: LambdaClient;
+  /** For the metrics SQS publishes only there; absent on the local cloud, which has no CloudWatch. */
+  public readonly cloudWatch?: CloudWatchClient;
 
   public constructor(discovered: Discovered, channels: Channels, clientConfig: AwsClientConfig = {}) {
     this.discovered = discovered;
@@ -114,6 +129,7 @@ export class MessagingClient<Channels extends Catalog = Catalog> {
     });
     // One attempt: the deadline logic decides what happens after a failure, not the SDK's retry policy.
     this.lambda = new LambdaClient({ ...common, endpoint: discovered.endpoints.lambda, maxAttempts: 1 });
+    if (discovered.target !== 'local') this.cloudWatch = new CloudWatchClient({ ...common, endpoint: discovered.endpoints.cloudwatch });
   }
 
   public channel(name: string): ChannelDefinition {
@@ -240,8 +256,16 @@ export class MessagingClient<Channels extends Catalog = Catalog> {
     });
   }
 
-  /** Every channel's lifecycle record for a correlation id; 'queued' when no consumer has seen it yet. */
-  public async status(correlationId: string, options: CallOptions = {}): Promise<MessageStatus[]> {
+  /**
+   * Where a message is: its lifecycle records (one per channel that saw its correlation id). Without one, given its
+   * acknowledgement it is 'queued' (SQS has it); given only an id, 'unknown'. On a fire-and-forget channel,
+   * 'not-tracked'.
+   */
+  public async status(target: string | Acknowledgement, options: StatusOptions = {}): Promise<MessageStatus[]> {
+    const { correlationId, channel = options.channel } = typeof target === 'string' ? { correlationId: target } : target;
+    if (channel !== undefined && channelFor(this.channels, channel).policy.kind === 'fire-and-forget') {
+      return [{ status: 'not-tracked', correlationId, channel }];
+    }
     const { Items = [] } = await this.dynamo.send(
       new QueryCommand({
         TableName: this.output(OutputKey.stateTableName),
@@ -252,8 +276,11 @@ export class MessagingClient<Channels extends Catalog = Catalog> {
       }),
       { abortSignal: options.abortSignal },
     );
-    if (Items.length === 0) return [{ status: 'queued', correlationId }];
-    return Items.map(({ pk: _pk, sk: _sk, leaseToken: _token, expiresAt: _ttl, ...record }) => record as LifecycleRecord);
+    const records = Items.map(({ pk: _pk, sk: _sk, leaseToken: _token, expiresAt: _ttl, ...record }) => record as LifecycleRecord).filter(
+      (record) => channel === undefined || record.channel === channel,
+    );
+    if (records.length > 0) return records;
+    return [typeof target === 'object' ? { status: 'queued', correlationId, channel: target.channel } : { status: 'unknown', correlationId }];
   }
 
   /**
@@ -266,7 +293,8 @@ export class MessagingClient<Channels extends Catalog = Catalog> {
   public awaitReply<Name extends ChannelNameOf<Channels, 'guaranteed'>>(correlationId: string, options: AwaitReplyOptions<Name> & { channel: Name }): Promise<ReplyOf<Channels[Name]>>;
   public awaitReply(correlationId: string, options?: Omit<AwaitReplyOptions, 'channel'>): Promise<unknown>;
   public async awaitReply(target: string | Acknowledgement, options: AwaitReplyOptions = {}): Promise<unknown> {
-    const { correlationId, channel } = typeof target === 'string' ? { correlationId: target, channel: options.channel } : target;
+    const { correlationId, channel = options.channel } = typeof target === 'string' ? { correlationId: target } : target;
+    if (channel !== undefined) channelFor(this.channels, channel, 'reply');
     const { maxWaitTime = 30, minDelay = 0.05, maxDelay = 1, abortSignal } = options;
     if (!(maxWaitTime > 0) || !(minDelay > 0) || !(maxDelay >= minDelay)) {
       throw new InvalidArgument(`awaitReply needs maxWaitTime > 0 and 0 < minDelay <= maxDelay (seconds), not ${maxWaitTime}, ${minDelay}, ${maxDelay}`);
@@ -274,14 +302,14 @@ export class MessagingClient<Channels extends Catalog = Catalog> {
     const giveUpAt = Date.now() + maxWaitTime * 1000;
     let delay = minDelay * 1000;
     for (;;) {
-      const records = (await this.status(correlationId, { abortSignal })).filter((record) => !channel || ('channel' in record && record.channel === channel));
+      const records = await this.status(target, { abortSignal, channel });
       const record = records.find((candidate) => candidate.status === 'succeeded' || candidate.status === 'dead-lettered');
       if (record?.status === 'succeeded') return (record as LifecycleRecord).reply;
       if (record?.status === 'dead-lettered') throw new DeadLettered(`${correlationId} was dead-lettered: ${(record as LifecycleRecord).reason ?? 'no reason recorded'}`);
       const remaining = giveUpAt - Date.now();
       if (remaining <= 0) {
         const last = records[0];
-        throw new ReplyTimeout(`no reply for ${correlationId} within ${maxWaitTime} s (status: ${last?.status ?? 'queued'})`);
+        throw new ReplyTimeout(`no reply for ${correlationId} within ${maxWaitTime} s (status: ${last?.status ?? 'unknown'})`);
       }
       await sleep(Math.min(delay, remaining), undefined, { signal: abortSignal });
       delay = Math.min(delay * 2, maxDelay * 1000);
@@ -292,6 +320,7 @@ export class MessagingClient<Channels extends Catalog = Catalog> {
     this.sqs.destroy();
     this.dynamo.destroy();
     this.lambda.destroy();
+    this.cloudWatch?.destroy();
   }
 }
 

@@ -31,7 +31,7 @@ export interface Discovered {
   readonly target: Target;
   readonly region: string;
   /** Per-service endpoint overrides; empty for AWS, where the SDK's defaults apply. */
-  readonly endpoints: { readonly sqs?: string; readonly dynamodb?: string; readonly lambda?: string };
+  readonly endpoints: { readonly sqs?: string; readonly dynamodb?: string; readonly lambda?: string; readonly cloudwatch?: string };
   /** Static credentials for emulators that accept any; undefined means the SDK's default chain. */
   readonly credentials?: { accessKeyId: string; secretAccessKey: string };
   readonly outputs: Readonly<Record<string, string>>;
@@ -57,7 +57,7 @@ export async function discover(options: DiscoveryOptions): Promise<Discovered> {
     const { Stacks = [] } = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
     const outputs = Object.fromEntries((Stacks[0]?.Outputs ?? []).map((output) => [output.OutputKey!, output.OutputValue!]));
     const resolvedRegion = await cloudFormation.config.region();
-    const services = endpoint ? { sqs: endpoint, dynamodb: endpoint, lambda: endpoint } : {};
+    const services = endpoint ? { sqs: endpoint, dynamodb: endpoint, lambda: endpoint, cloudwatch: endpoint } : {};
     return { target: options.target, region: resolvedRegion, endpoints: services, credentials, outputs };
   } catch (error) {
     throw translateDiscoveryError(error, options.target, stackName, endpoint);

@@ -1,3 +1,4 @@
+import { GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { OutputKey, type PolicyKind } from '../policy/index.ts';
 import type { MessagingClient } from './client.ts';
@@ -14,6 +15,12 @@ export interface ChannelStats {
   readonly delayed: number;
   /** Messages in the DLQ; absent for fire-and-forget channels, which have none. */
   readonly deadLetters?: number;
+  /**
+   * The oldest waiting message's age, from CloudWatch's ApproximateAgeOfOldestMessage (SQS's API does not tell it):
+   * the highest in the last five minutes. Absent on the local cloud, which has no CloudWatch, and when SQS has
+   * published no datapoint lately (an idle queue).
+   */
+  readonly oldestMessageAgeSeconds?: number;
 }
 
 const COUNTS = ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] as const;
@@ -27,11 +34,39 @@ export async function channelStats(client: MessagingClient): Promise<ChannelStat
   const queued = Object.values(client.channels).filter((channel) => channel.policy.kind !== 'request-response');
   return Promise.all(
     queued.map(async (channel) => {
-      const [[waiting, inFlight, delayed], deadLetters] = await Promise.all([
-        counts(client.output(OutputKey.queueUrl(channel.name))),
+      const queueUrl = client.output(OutputKey.queueUrl(channel.name));
+      const [[waiting, inFlight, delayed], deadLetters, oldestMessageAgeSeconds] = await Promise.all([
+        counts(queueUrl),
         channel.policy.kind === 'guaranteed' ? counts(client.output(OutputKey.deadLetterQueueUrl(channel.name))).then(([visible]) => visible) : undefined,
+        oldestMessageAge(client, queueUrl),
       ]);
-      return { channel: channel.name, policy: channel.policy.kind, waiting: waiting!, inFlight: inFlight!, delayed: delayed!, ...(deadLetters === undefined ? {} : { deadLetters }) };
+      return {
+        channel: channel.name,
+        policy: channel.policy.kind,
+        waiting: waiting!,
+        inFlight: inFlight!,
+        delayed: delayed!,
+        ...(deadLetters === undefined ? {} : { deadLetters }),
+        ...(oldestMessageAgeSeconds === undefined ? {} : { oldestMessageAgeSeconds }),
+      };
     }),
   );
+}
+
+async function oldestMessageAge(client: MessagingClient, queueUrl: string): Promise<number | undefined> {
+  if (!client.cloudWatch) return undefined;
+  const now = Date.now();
+  const { Datapoints = [] } = await client.cloudWatch.send(
+    new GetMetricStatisticsCommand({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [{ Name: 'QueueName', Value: queueUrl.split('/').pop()! }],
+      StartTime: new Date(now - 5 * 60_000),
+      EndTime: new Date(now),
+      Period: 60,
+      Statistics: ['Maximum'],
+    }),
+  );
+  const maxima = Datapoints.map((point) => point.Maximum).filter((value) => value !== undefined);
+  return maxima.length > 0 ? Math.max(...maxima) : undefined;
 }

@@ -49,9 +49,9 @@ describe('E2E: guaranteed (orders)', () => {
     expect(letters.find((letter) => letter.correlationId === correlationId)).toMatchObject({ attempts: 1, reason: (record as { reason: string }).reason });
   });
 
-  it('says queued for a correlation id no consumer has seen', async () => {
+  it('says unknown for a correlation id no consumer has seen', async () => {
     const unknown = randomUUID();
-    expect(await client.status(unknown)).toStrictEqual([{ status: 'queued', correlationId: unknown }]);
+    expect(await client.status(unknown)).toStrictEqual([{ status: 'unknown', correlationId: unknown }]);
   });
 });
 

@@ -99,6 +99,13 @@ describe('CLI: everyday commands', () => {
     expect(await client.awaitReply(fromStdin.json().correlationId, { maxWaitTime: 20 })).toMatchObject({ orderId: 'o-from-stdin' });
   });
 
+  it('says unknown for an id no consumer has seen, and not tracked on a fire-and-forget channel', async () => {
+    const unknown = (await msg(['status', 'no-such-message', '--json'])).json();
+    expect(unknown).toStrictEqual([{ status: 'unknown', correlationId: 'no-such-message' }]);
+    const untracked = (await msg(['status', 'some-notice', '--channel', 'presence', '--json'])).json();
+    expect(untracked).toStrictEqual([{ status: 'not-tracked', correlationId: 'some-notice', channel: 'presence' }]);
+  });
+
   it('sends and waits for the reply in one command', async () => {
     const orderId = `o-${randomUUID().slice(0, 8)}`;
     const result = await msg(['send', 'orders', JSON.stringify({ orderId, customerId: 'c-w', items: [{ sku: 'tea', quantity: 3 }] }), '--wait', '--max-wait', '20', '--json']);

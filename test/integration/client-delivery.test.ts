@@ -12,7 +12,8 @@ import {
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { MessagingClient, redriveDeadLetters, type AwsClientConfig } from '../../lib/client/index.ts';
+import type { GetMetricStatisticsCommandInput } from '@aws-sdk/client-cloudwatch';
+import { channelStats, MessagingClient, redriveDeadLetters, type AwsClientConfig } from '../../lib/client/index.ts';
 import { defineChannel, MessageAttribute, OutputKey } from '../../lib/policy/index.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators.ts';
 import { RuntimeHarness } from '../helpers/runtime-harness.ts';
@@ -247,6 +248,42 @@ describe('Function: MessagingClient, by the AWS SDK v3 conventions', () => {
     expect(onQueue[0]!.Attributes?.MessageDeduplicationId).toBe('invoice-42');
     const batch = await client.sendBatch('fifoEvents', [{ id: 'x' }, { id: 'y' }], { idempotencyKeyOf: (_payload, index) => `event-${index}` });
     expect(batch.accepted.map((ack) => ack.correlationId)).toStrictEqual(['event-0', 'event-1']);
+  });
+
+  it('tells a queued message from an unknown id and from one a fire-and-forget channel does not track', async () => {
+    // GIVEN a message on a queue no consumer reads
+    const client = await clientFor(events, await harness.queuePair({ maxReceiveCount: 5 }));
+    const acknowledgement = await client.send('events', { id: 'waiting' });
+    // THEN with its acknowledgement it is queued; by its id alone nothing can say more than unknown
+    expect(await client.status(acknowledgement)).toStrictEqual([{ status: 'queued', correlationId: acknowledgement.correlationId, channel: 'events' }]);
+    expect(await client.status(acknowledgement.correlationId)).toStrictEqual([{ status: 'unknown', correlationId: acknowledgement.correlationId }]);
+    // AND a fire-and-forget channel answers without a read that it keeps no record
+    const notices = defineChannel('notices', { policy: { kind: 'fire-and-forget', timeToLiveSeconds: 60 }, schema });
+    const withNotices = new MessagingClient(client.discovered, { events, notices });
+    clients.push(withNotices);
+    expect(await withNotices.status('any-id', { channel: 'notices' })).toStrictEqual([{ status: 'not-tracked', correlationId: 'any-id', channel: 'notices' }]);
+    await expect(withNotices.awaitReply('any-id', { channel: 'notices' as never })).rejects.toMatchObject({ code: 'WRONG_POLICY' });
+  });
+
+  it('reads the oldest message\'s age from CloudWatch where there is one', async () => {
+    // GIVEN a client for a target with CloudWatch, whose metric reads answer with two datapoints (the emulators
+    // have no CloudWatch, so the answer is stubbed; what is checked is the request and what is made of the reply)
+    const pair = await harness.queuePair({ maxReceiveCount: 5 });
+    const local = await clientFor(events, pair);
+    const client = new MessagingClient({ ...local.discovered, target: 'localstack', endpoints: { ...local.discovered.endpoints, cloudwatch: 'http://127.0.0.1:9' } }, { events });
+    clients.push(client);
+    const requests: GetMetricStatisticsCommandInput[] = [];
+    client.cloudWatch!.middlewareStack.add(
+      () => async (args) => {
+        requests.push(args.input as GetMetricStatisticsCommandInput);
+        return { output: { Datapoints: [{ Maximum: 12 }, { Maximum: 40 }], $metadata: {} }, response: {} };
+      },
+      { step: 'initialize', name: 'cannedMetrics' },
+    );
+    // WHEN it reads the stats THEN the age is the highest datapoint of the channel's queue
+    const [stats] = await channelStats(client);
+    expect(stats).toMatchObject({ channel: 'events', oldestMessageAgeSeconds: 40, deadLetters: 0 });
+    expect(requests[0]).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateAgeOfOldestMessage', Dimensions: [{ Name: 'QueueName', Value: pair.queueUrl.split('/').pop() }] });
   });
 
   it('refuses a key SQS would refuse, and two different values for the one key', async () => {
