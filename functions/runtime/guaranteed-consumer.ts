@@ -286,9 +286,10 @@ export class GuaranteedConsumer<Schema extends z.ZodType, ReplySchema extends z.
 
   /**
    * Sends the message to the DLQ with its reason, then marks the lifecycle record dead-lettered. If that mark
-   * cannot be written the record is reported failed and comes back, so the decision and the mark are made again:
-   * every message in the DLQ has a terminal record. A second DLQ copy carries the same correlation id, so a
-   * redrive of both applies it once.
+   * cannot be written, or another delivery has taken the message over meanwhile, the record is reported failed and
+   * comes back, so the decision and the mark are made again by whoever holds the record: a message leaves its queue
+   * only with a terminal record (a message applied meanwhile is a duplicate). A second DLQ copy carries the same
+   * correlation id, so a redrive of both applies it once.
    */
   async #deadLetter(record: SQSRecord, id: MessageIdentity, logger: Logger, attempt: Omit<AttemptRecord, 'now'> & { attempts?: number }): Promise<RecordResult> {
     try {
@@ -304,7 +305,11 @@ export class GuaranteedConsumer<Schema extends z.ZodType, ReplySchema extends z.
       return { outcome: 'retry' };
     }
     try {
-      await this.#store.recordDeadLettered(id, { ...attempt, now: this.#clock() });
+      if ((await this.#store.recordDeadLettered(id, { ...attempt, now: this.#clock() })) === 'superseded') {
+        if ((await this.#store.get(id.correlationId, id.channel))?.status === 'succeeded') return this.#applied('duplicate', logger);
+        logger.warn('a copy is in the DLQ, but another delivery has taken the message over; it comes back for that one to decide');
+        return { outcome: 'retry' };
+      }
     } catch (error) {
       logger.error('dead-lettered, but the lifecycle record could not say so; delivering again', { error: reasonOf(error) });
       return { outcome: 'retry' };

@@ -44,6 +44,28 @@ describe('Function: GuaranteedConsumer, leases', () => {
     expect(await lifecycle(correlationId)).toMatchObject({ status: 'in-progress', leaseUntil: now + 6000 });
   });
 
+  it('keeps a message on its queue when it dead-letters a copy after another delivery took the message over', async () => {
+    // Found by the model-based test: the dead-lettering delivery reported success though its mark was superseded,
+    // so the message was deleted from its queue while its record said retrying, with no terminal record.
+    let now = Date.now();
+    const correlationId = randomUUID();
+    const { pair, consumer } = await consumerFor({ effect: 'outside', timeoutSeconds: 5, leaseSeconds: 6, maxAttempts: 1 }, async () => {
+      now += 7000;
+      expect((await store().claim({ correlationId, channel: 'tests', messageId: 'takeover', attempt: 2 }, 6, now)).outcome).toBe('claimed');
+      throw new Error('failed after its lease expired, its budget spent');
+    }, { clock: () => now });
+    const { event } = await received(pair, { id: 'x' }, { correlationId });
+
+    // WHEN its budget is spent it sends a copy to the DLQ, but the record now belongs to the takeover
+    expect(await consumer.processBatch(event)).toStrictEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0]!.messageId }] });
+
+    // THEN the record stays the takeover's, and the message is not deleted: it comes back for a decision its record
+    // will show (the DLQ copy has the same correlation id, so a redrive of it applies the message once)
+    expect(await lifecycle(correlationId)).toMatchObject({ status: 'in-progress', leaseToken: expect.any(String) });
+    const [copy] = await harness.receive(pair.deadLetterQueueUrl, 1);
+    expect(copy?.MessageAttributes?.deadLetterReason?.StringValue).toMatch(/^gave up after \d+ attempts/);
+  });
+
   it("steps back from a held lease for the lease's remainder, not for the backoff", async () => {
     const correlationId = randomUUID();
     const { pair, consumer } = await consumerFor({ effect: 'outside', timeoutSeconds: 5, leaseSeconds: 6, backoffBaseSeconds: 600, backoffMaxSeconds: 600 }, async () => ({}));
