@@ -91,7 +91,7 @@ export function translateAwsError(error: unknown, where: string): unknown {
   if (error.name === 'CredentialsProviderError' || /Could not load credentials/i.test(text)) {
     return new MissingCredentials('no AWS credentials found; set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY', { cause: error });
   }
-  if (/Region is missing/i.test(text)) return new MissingRegion('no AWS region; pass --region or set AWS_REGION', { cause: error });
+  if (/Region is missing|Region not accepted/i.test(text)) return new MissingRegion('no AWS region; pass --region or set AWS_REGION', { cause: error });
   if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ECONNRESET|socket hang up/i.test(text)) {
     return new EndpointUnreachable(`cannot reach ${where}: ${oneLine(error.message)}`, { cause: error });
   }

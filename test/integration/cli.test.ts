@@ -228,6 +228,13 @@ describe('CLI: bad input gets one line and a non-zero exit', () => {
     expectUserError((await msg(['send', 'orders', '--file', bigOrder()])), 'MESSAGE_TOO_LARGE', 2);
   });
 
+  it('says which environment problem it met: no region, nothing listening', async () => {
+    const noConfig = { HOME: scratch, AWS_CONFIG_FILE: join(scratch, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(scratch, 'none'), AWS_EC2_METADATA_DISABLED: 'true' };
+    const env = { ...noConfig, AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined, AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' };
+    expectUserError(await msg(['stats', '--target', 'aws'], { env }), 'MISSING_REGION', 3);
+    expectUserError(await msg(['stats', '--target', 'localstack', '--endpoint', 'http://127.0.0.1:9']), 'ENDPOINT_UNREACHABLE', 3);
+  });
+
   it('rejects missing AWS credentials without touching the network', async () => {
     const env = { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '', HOME: scratch, AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: join(scratch, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(scratch, 'none') };
     expectUserError((await msg(['channels', '--target', 'aws', '--region', 'us-east-1'], { env })), 'MISSING_CREDENTIALS', 3);
