@@ -1,0 +1,299 @@
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
+import type { ParseArgsOptionDescriptor } from 'node:util';
+import {
+  channelFor,
+  channelStats,
+  encodePayload,
+  InvalidArgument,
+  parseJson,
+  peekDeadLetters,
+  purgeDeadLetters,
+  queueDepth,
+  redriveDeadLetters,
+  WrongPolicy,
+  type MessagingClient,
+  type RedriveResult,
+} from '../client/index.ts';
+import { OutputKey, type Catalog } from '../policy/index.ts';
+import { appRoot, initApp } from './app.ts';
+
+// msg's commands, declared as data: name, usage, options, and how each checks its input and runs.
+
+export type Values = Record<string, string | boolean | undefined>;
+/** What a command does once its input is checked and the application is found. */
+type Run = (client: MessagingClient) => Promise<unknown>;
+
+export interface Option extends ParseArgsOptionDescriptor {
+  /** What the option's value is, for help: `--deadline MS`. */
+  readonly value?: string;
+  readonly help: string;
+}
+
+export interface Command {
+  readonly name: string;
+  /** The arguments after the command's name. */
+  readonly usage: string;
+  readonly summary: string;
+  readonly options?: Readonly<Record<string, Option>>;
+  /**
+   * Checks every input against the catalog alone and returns what to do with the application: a wrong channel
+   * name or payload fails here, before any endpoint is looked up, and so also offline.
+   */
+  parse?(channels: Catalog, args: string[], values: Values): Run;
+  /** A command that needs neither the catalog nor a deployed application; runs instead of `parse`. */
+  serve?(values: Values, args: string[]): Promise<void> | void;
+  /** The exit status for a result that is printed but is not a full success. @default - 0 */
+  exitStatus?(result: unknown): number;
+}
+
+export const GLOBAL_OPTIONS: Readonly<Record<string, Option>> = {
+  target: { type: 'string', default: 'local', value: 'local|localstack|aws', help: 'where the application runs (default local)' },
+  stack: { type: 'string', default: 'DeliveryPolicies', value: 'NAME', help: 'its stack (default DeliveryPolicies)' },
+  channels: { type: 'string', value: 'FILE', help: 'channel catalog (default $MSG_CHANNELS, else lib/channels.ts)' },
+  region: { type: 'string', value: 'REGION', help: 'AWS region (default: the SDK\'s chain)' },
+  endpoint: { type: 'string', value: 'URL', help: 'LocalStack (default $LOCALSTACK_ENDPOINT or http://localhost:4566)' },
+  'state-dir': { type: 'string', value: 'DIR', help: 'the local cloud\'s state folder (default .local-cloud)' },
+  json: { type: 'boolean', default: false, help: 'print results, and errors, as one line of JSON' },
+  debug: { type: 'boolean', default: false, help: 'print stack traces' },
+  help: { type: 'boolean', short: 'h', default: false, help: 'this help' },
+  version: { type: 'boolean', default: false, help: 'the version of msg' },
+};
+
+const PAYLOAD_OPTIONS: Readonly<Record<string, Option>> = {
+  file: { type: 'string', short: 'f', value: 'FILE', help: 'read the payload from FILE ("-" as the payload reads stdin)' },
+};
+
+/** The payload from the argument, --file, or standard input ("-"). */
+function readPayload(args: string[], values: Values): unknown {
+  if (typeof values.file === 'string') {
+    let text: string;
+    try {
+      text = readFileSync(values.file, 'utf8');
+    } catch {
+      throw new InvalidArgument(`cannot read ${values.file}`);
+    }
+    return parseJson(text, values.file);
+  }
+  const [text] = args;
+  if (text === undefined) throw new InvalidArgument('give the payload as JSON, with --file FILE, or "-" to read standard input');
+  if (text === '-') return parseJson(readFileSync(0, 'utf8'), 'standard input');
+  return parseJson(text, 'the payload');
+}
+
+function need(args: string[], index: number, what: string): string {
+  const value = args[index];
+  if (!value) throw new InvalidArgument(`missing ${what}`);
+  return value;
+}
+
+function numberOption(values: Values, name: string): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new InvalidArgument(`--${name} must be a positive number, not ${String(raw)}`);
+  return value;
+}
+
+export const COMMANDS: readonly Command[] = [
+  {
+    name: 'init',
+    usage: '<dir>',
+    summary: 'create a new app in <dir>: one channel per policy, handlers, tests, README',
+    serve: async (values, args) => print(initApp(need(args, 0, 'the folder to create')), Boolean(values.json)),
+  },
+  {
+    name: 'local',
+    usage: '',
+    summary: 'run the app here: synthesize it and serve it on the local cloud until Ctrl-C',
+    options: { logs: { type: 'boolean', default: false, help: "show the functions' logs" } },
+    serve: async (values) => {
+      const { serveLocalCloud } = await import('../../local/main.ts');
+      // The cloud synthesizes the app of ./cdk.json and keeps its state beside it, wherever in the app msg was run.
+      process.chdir(appRoot() ?? '.');
+      await serveLocalCloud({ showFunctionLogs: Boolean(values.logs) });
+    },
+  },
+  {
+    name: 'channels',
+    usage: '',
+    summary: 'list the channels, their policies and endpoints',
+    parse: (channels) => async (client) =>
+      Object.values(channels).map((channel) => ({
+        name: channel.name,
+        policy: channel.policy.kind,
+        endpoints: Object.fromEntries(
+          Object.entries(client.discovered.outputs).filter(([key]) => key.startsWith(channel.name) && key !== OutputKey.stateTableName),
+        ),
+      })),
+  },
+  {
+    name: 'send',
+    usage: '<channel> [JSON | --file FILE | -]',
+    summary: 'send to a guaranteed or fire-and-forget channel; prints the acknowledgement',
+    options: {
+      ...PAYLOAD_OPTIONS,
+      'correlation-id': { type: 'string', value: 'ID', help: 'the message\'s correlation id (default: a new UUID)' },
+      group: { type: 'string', value: 'ID', help: 'its message group, on a FIFO channel' },
+      wait: { type: 'boolean', default: false, help: 'then wait for its reply (guaranteed channels)' },
+      'max-wait': { type: 'string', value: 'SECONDS', help: 'how long --wait waits (default 30)' },
+    },
+    parse: (channels, args, values) => {
+      const channel = channelFor(channels, need(args, 0, 'the channel'), values.wait ? 'reply' : 'send');
+      const payload = readPayload(args.slice(1), values);
+      encodePayload(channel, payload);
+      const maxWaitTime = numberOption(values, 'max-wait');
+      return async (client) => {
+        const acknowledgement = await client.send(channel.name, payload, {
+          correlationId: values['correlation-id'] as string | undefined,
+          groupId: values.group as string | undefined,
+        });
+        if (!values.wait) return acknowledgement;
+        return { ...acknowledgement, reply: await client.awaitReply(acknowledgement, { maxWaitTime }) };
+      };
+    },
+  },
+  {
+    name: 'request',
+    usage: '<channel> [JSON | --file FILE | -]',
+    summary: 'ask a request-response channel and wait for the answer within the deadline',
+    options: {
+      ...PAYLOAD_OPTIONS,
+      deadline: { type: 'string', value: 'MS', help: 'the deadline (default: the channel\'s)' },
+      hedge: { type: 'string', value: 'FRACTION', help: 'also ask the fallback after this fraction of it' },
+    },
+    parse: (channels, args, values) => {
+      const channel = channelFor(channels, need(args, 0, 'the channel'), 'request');
+      const payload = readPayload(args.slice(1), values);
+      encodePayload(channel, payload);
+      const options = { deadlineMs: numberOption(values, 'deadline'), hedgeAfterFraction: numberOption(values, 'hedge') };
+      return (client) => client.request(channel.name, payload, options);
+    },
+  },
+  {
+    name: 'status',
+    usage: '<correlationId>',
+    summary: 'where a message is: succeeded, dead-lettered (why), retrying, in progress, unknown',
+    options: { channel: { type: 'string', value: 'NAME', help: "only this channel's record" } },
+    parse: (channels, args, values) => {
+      const correlationId = need(args, 0, 'the correlation id');
+      const channel = typeof values.channel === 'string' ? channelFor(channels, values.channel).name : undefined;
+      return (client) => client.status(correlationId, { channel });
+    },
+  },
+  {
+    name: 'await',
+    usage: '<correlationId>',
+    summary: "wait for a guaranteed message's reply",
+    options: { 'max-wait': { type: 'string', value: 'SECONDS', help: 'how long to wait (default 30)' } },
+    parse: (_channels, args, values) => {
+      const correlationId = need(args, 0, 'the correlation id');
+      const maxWaitTime = numberOption(values, 'max-wait');
+      return (client) => client.awaitReply(correlationId, { maxWaitTime });
+    },
+  },
+  {
+    name: 'stats',
+    usage: '',
+    summary: 'per queue-backed channel: messages waiting, in flight, delayed, and dead letters',
+    parse: () => (client) => channelStats(client),
+  },
+  {
+    name: 'dlq peek',
+    usage: '<channel>',
+    summary: 'show dead letters with their reasons, without consuming them',
+    options: { max: { type: 'string', value: 'N', help: 'at most N (default 10)' } },
+    parse: (channels, args, values) => {
+      const channel = deadLetterChannel(channels, args);
+      const max = numberOption(values, 'max') ?? 10;
+      return (client) => peekDeadLetters(client, channel, max);
+    },
+  },
+  {
+    name: 'dlq redrive',
+    usage: '<channel>',
+    summary: 'move the dead letters back to their queue; exits 4 if any could not be moved',
+    parse: (channels, args) => {
+      const channel = deadLetterChannel(channels, args);
+      return async (client) => {
+        // Progress is for a person watching; a script reads the result.
+        const progress = process.stderr.isTTY ? await redriveProgress(client, channel) : undefined;
+        const result = await redriveDeadLetters(client, channel, progress);
+        if (progress) process.stderr.write('\n');
+        if (result.remaining > 0) {
+          process.stderr.write(`${result.remaining} dead letters are still in the DLQ (failed to move, or dead-lettered during the redrive); redrive again for them\n`);
+        }
+        return result;
+      };
+    },
+    exitStatus: (result: RedriveResult) => (result.failed > 0 ? 4 : 0),
+  },
+  {
+    name: 'dlq purge',
+    usage: '<channel>',
+    summary: 'delete every dead letter (asks first unless --yes)',
+    options: { yes: { type: 'boolean', default: false, help: 'do not ask' } },
+    parse: (channels, args, values) => {
+      const channel = deadLetterChannel(channels, args);
+      if (!values.yes && !process.stdin.isTTY) throw new InvalidArgument('purging deletes messages for good: confirm with --yes (no terminal to ask on)');
+      return async (client) => {
+        if (!values.yes) {
+          const prompt = createInterface({ input: process.stdin, output: process.stderr });
+          const answer = await prompt.question(`Delete every dead letter of ${channel}? Type the channel name to confirm: `);
+          prompt.close();
+          if (answer.trim() !== channel) throw new InvalidArgument('not confirmed; nothing was deleted');
+        }
+        return { purged: await purgeDeadLetters(client, channel) };
+      };
+    },
+  },
+];
+
+function deadLetterChannel(channels: Catalog, args: string[]): string {
+  const channel = channelFor(channels, need(args, 0, 'the channel'));
+  if (channel.policy.kind !== 'guaranteed') throw new WrongPolicy(`${channel.name} is a ${channel.policy.kind} channel and has no DLQ`);
+  return channel.name;
+}
+
+async function redriveProgress(client: MessagingClient, channel: string): Promise<(moved: number) => void> {
+  const total = await queueDepth(client.sqs, client.output(OutputKey.deadLetterQueueUrl(channel)), ['ApproximateNumberOfMessages']);
+  return (moved) => process.stderr.write(`\rmoved ${moved} of ${total}`);
+}
+
+/** Option lines for help: `  --name, -n VALUE  what it does`, aligned. */
+function optionLines(options: Readonly<Record<string, Option>>): string[] {
+  const left = Object.entries(options).map(([name, option]) => `  --${name}${option.short ? `, -${option.short}` : ''}${option.value ? ` ${option.value}` : ''}`);
+  const width = Math.max(...left.map((text) => text.length));
+  return Object.values(options).map((option, index) => `${left[index]!.padEnd(width)}  ${option.help}`);
+}
+
+export function help(command?: Command): string {
+  if (command) {
+    return [
+      `usage: msg ${command.name}${command.usage ? ` ${command.usage}` : ''} [options]`,
+      '',
+      command.summary,
+      ...(command.options ? ['', 'options:', ...optionLines(command.options)] : []),
+      '',
+      'global options:',
+      ...optionLines(GLOBAL_OPTIONS),
+    ].join('\n');
+  }
+  const width = Math.max(...COMMANDS.map((candidate) => candidate.name.length));
+  return [
+    'usage: msg <command> [arguments] [options]',
+    '',
+    'commands:',
+    ...COMMANDS.map((candidate) => `  ${candidate.name.padEnd(width)}  ${candidate.summary}`),
+    '',
+    'global options:',
+    ...optionLines(GLOBAL_OPTIONS),
+    '',
+    'msg <command> --help shows a command\'s arguments and options.',
+  ].join('\n');
+}
+
+/** --json prints one line for scripts; otherwise the same data, indented for people. */
+export function print(result: unknown, json: boolean): void {
+  console.log(JSON.stringify(result, null, json ? undefined : 2));
+}
