@@ -1,6 +1,6 @@
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { z } from 'zod';
-import { MessageAttribute, type ChannelDefinition, type FireAndForgetPolicy } from '../../lib/policy/index.ts';
+import { MessageAttribute, type ChannelDefinition, type Schema as AnySchema, type FireAndForgetPolicy } from '../../lib/policy/index.ts';
 import { defaultClients, endpointsFromEnv, policyFromEnv, type ChannelEndpoints, type ConsumerClients } from './config.ts';
 import { ConsumerConfigurationError, reasonOf } from './errors.ts';
 import { parseMessage } from './parse.ts';
@@ -14,9 +14,9 @@ export interface ExpiringMessageContext extends MessageContext {
   readonly clients: ConsumerClients;
 }
 
-export interface FireAndForgetConsumerOptions<Schema extends z.ZodType> {
-  readonly channel: ChannelDefinition<Schema, z.ZodType | undefined, 'fire-and-forget'>;
-  readonly handle: (payload: z.infer<Schema>, context: ExpiringMessageContext) => Promise<void>;
+export interface FireAndForgetConsumerOptions<Schema extends AnySchema> {
+  readonly channel: ChannelDefinition<Schema, AnySchema | undefined, 'fire-and-forget'>;
+  readonly handle: (payload: z.output<Schema>, context: ExpiringMessageContext) => Promise<void>;
   readonly endpoints?: ChannelEndpoints;
   readonly policy?: FireAndForgetPolicy;
   readonly clients?: ConsumerClients;
@@ -28,7 +28,7 @@ export interface FireAndForgetConsumerOptions<Schema extends z.ZodType> {
  * failing handler is logged and its message dropped. The batch response is always empty, so nothing is ever
  * retried and, with no DLQ, nothing is ever dead-lettered.
  */
-export class FireAndForgetConsumer<Schema extends z.ZodType> {
+export class FireAndForgetConsumer<Schema extends AnySchema> {
   readonly #options: FireAndForgetConsumerOptions<Schema>;
   readonly #policy: FireAndForgetPolicy;
   readonly #endpoints: ChannelEndpoints;
@@ -48,11 +48,11 @@ export class FireAndForgetConsumer<Schema extends z.ZodType> {
   }
 
   public async processBatch(event: SQSEvent, lambdaContext?: Context): Promise<BatchResponse> {
-    if (lambdaContext) this.#telemetry.logger.addContext(lambdaContext);
+    this.#telemetry.startInvocation(lambdaContext);
     try {
       await Promise.all(event.Records.map((record) => this.#processRecord(record)));
     } finally {
-      this.#telemetry.metrics.publishStoredMetrics();
+      this.#telemetry.publishMetrics();
     }
     return { batchItemFailures: [] };
   }
@@ -67,9 +67,7 @@ export class FireAndForgetConsumer<Schema extends z.ZodType> {
   async #processRecord(record: SQSRecord): Promise<RecordOutcome> {
     const correlationId = record.messageAttributes?.[MessageAttribute.correlationId]?.stringValue ?? record.messageId;
     const attempt = Number(record.attributes.ApproximateReceiveCount ?? '1');
-    const logger = this.#telemetry.logger.createChild({
-      persistentKeys: { messageId: record.messageId, correlationId, channel: this.#options.channel.name, attempt },
-    });
+    const logger = this.#telemetry.logger.child({ messageId: record.messageId, correlationId, channel: this.#options.channel.name, attempt });
     const expiresAt = this.expiryOf(record);
     if (this.#clock() >= expiresAt) {
       this.#telemetry.count('expired');
@@ -106,7 +104,7 @@ export class FireAndForgetConsumer<Schema extends z.ZodType> {
 }
 
 /** The Lambda handler for a fire-and-forget channel. */
-export function fireAndForgetConsumer<Schema extends z.ZodType>(options: FireAndForgetConsumerOptions<Schema>) {
+export function fireAndForgetConsumer<Schema extends AnySchema>(options: FireAndForgetConsumerOptions<Schema>) {
   let consumer: FireAndForgetConsumer<Schema> | undefined;
   return async (event: SQSEvent, context?: Context): Promise<BatchResponse> => {
     consumer ??= new FireAndForgetConsumer(options);

@@ -1,7 +1,7 @@
 import { ChangeMessageVisibilityBatchCommand, ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { z } from 'zod';
-import { backoffSeconds, MessageAttribute, SQS_MAX_VISIBILITY_SECONDS, type ChannelDefinition, type GuaranteedPolicy, type LifecycleRecord, type ReplyInputOf } from '../../lib/policy/index.ts';
+import { backoffSeconds, check, MessageAttribute, SQS_MAX_VISIBILITY_SECONDS, type ChannelDefinition, type Schema as AnySchema, type GuaranteedPolicy, type LifecycleRecord, type ReplyInputOf } from '../../lib/policy/index.ts';
 import { BatchDeadline } from './batch-deadline.ts';
 import { defaultClients, endpointsFromEnv, policyFromEnv, type ChannelEndpoints, type ConsumerClients } from './config.ts';
 import { sendToDeadLetterQueue } from './dead-letter.ts';
@@ -11,7 +11,7 @@ import { parseMessage } from './parse.ts';
 import { createTelemetry, type Telemetry } from './telemetry.ts';
 import type { BatchResponse, HandlerOutcome, MessageContext, RecordOutcome } from './types.ts';
 
-export interface GuaranteedConsumerOptions<Schema extends z.ZodType, ReplySchema extends z.ZodType | undefined> {
+export interface GuaranteedConsumerOptions<Schema extends AnySchema, ReplySchema extends AnySchema | undefined> {
   readonly channel: ChannelDefinition<Schema, ReplySchema, 'guaranteed'>;
   /**
    * Runs for a message that is new, valid and (for 'outside' effects) claimed. Throw to retry; throw PermanentError
@@ -19,7 +19,7 @@ export interface GuaranteedConsumerOptions<Schema extends z.ZodType, ReplySchema
    * effect (a crash or timeout, a failed completion, an attempt cut off at the batch deadline that outlives its
    * lease): pass `context.idempotencyKey` to the outside system so it can drop the repeat.
    */
-  readonly handle: (payload: z.infer<Schema>, context: MessageContext) => Promise<HandlerOutcome<ReplyInputOf<ReplySchema>>>;
+  readonly handle: (payload: z.output<Schema>, context: MessageContext) => Promise<HandlerOutcome<ReplyInputOf<ReplySchema>>>;
   /** @default - from the environment the Channel construct sets */
   readonly endpoints?: ChannelEndpoints;
   /** @default - from CHANNEL_POLICY, else the channel definition's */
@@ -53,7 +53,7 @@ const MAX_HANDLER_WRITES = 99;
  * Every record ends as success or failure in the batch response; nothing escapes as a thrown error, because a
  * thrown error would return the whole batch, successes included, to the queue.
  */
-export class GuaranteedConsumer<Schema extends z.ZodType, ReplySchema extends z.ZodType | undefined = z.ZodType | undefined> {
+export class GuaranteedConsumer<Schema extends AnySchema, ReplySchema extends AnySchema | undefined = AnySchema | undefined> {
   readonly #options: GuaranteedConsumerOptions<Schema, ReplySchema>;
   readonly #policy: GuaranteedPolicy;
   readonly #endpoints: ChannelEndpoints;
@@ -78,7 +78,7 @@ export class GuaranteedConsumer<Schema extends z.ZodType, ReplySchema extends z.
   }
 
   public async processBatch(event: SQSEvent, lambdaContext?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<BatchResponse> {
-    if (lambdaContext && 'functionName' in lambdaContext) this.#telemetry.logger.addContext(lambdaContext as Context);
+    if (lambdaContext && 'functionName' in lambdaContext) this.#telemetry.startInvocation(lambdaContext as Context);
     const deadline = lambdaContext ? BatchDeadline.forRemaining(lambdaContext.getRemainingTimeInMillis()) : undefined;
     let results: RecordResult[];
     try {
@@ -87,7 +87,7 @@ export class GuaranteedConsumer<Schema extends z.ZodType, ReplySchema extends z.
         : await Promise.all(event.Records.map((record) => this.#beforeDeadline(record, deadline)));
     } finally {
       deadline?.cancel();
-      this.#telemetry.metrics.publishStoredMetrics();
+      this.#telemetry.publishMetrics();
     }
     return {
       batchItemFailures: event.Records.filter((_, index) => isFailure(results[index]!.outcome)).map((record) => ({ itemIdentifier: record.messageId })),
@@ -253,7 +253,10 @@ export class GuaranteedConsumer<Schema extends z.ZodType, ReplySchema extends z.
     if (!this.#policy.reply) return undefined;
     const schema = this.#options.channel.replySchema;
     // A reply that breaks its schema is a handler bug the caller must not receive: it fails the attempt.
-    return schema ? schema.parse(outcome.reply) : outcome.reply;
+    if (!schema) return outcome.reply;
+    const reply = check(schema, outcome.reply);
+    if (!reply.success) throw new Error(`the handler's reply breaks the reply schema: ${reply.issues}`);
+    return reply.data;
   }
 
   #retryAfterFailure(record: SQSRecord, logger: Logger, delaySeconds: number, reason: string): Promise<RecordResult> {
@@ -320,9 +323,7 @@ export class GuaranteedConsumer<Schema extends z.ZodType, ReplySchema extends z.
   }
 
   #loggerFor(id: MessageIdentity): Logger {
-    return this.#telemetry.logger.createChild({
-      persistentKeys: { messageId: id.messageId, correlationId: id.correlationId, channel: id.channel, attempt: id.attempt },
-    });
+    return this.#telemetry.logger.child({ messageId: id.messageId, correlationId: id.correlationId, channel: id.channel, attempt: id.attempt });
   }
 }
 
@@ -341,7 +342,7 @@ function isFailure(outcome: RecordOutcome): boolean {
 }
 
 /** The Lambda handler for a guaranteed channel: `export const handler = guaranteedConsumer({ channel, handle })`. */
-export function guaranteedConsumer<Schema extends z.ZodType, ReplySchema extends z.ZodType | undefined>(options: GuaranteedConsumerOptions<Schema, ReplySchema>) {
+export function guaranteedConsumer<Schema extends AnySchema, ReplySchema extends AnySchema | undefined>(options: GuaranteedConsumerOptions<Schema, ReplySchema>) {
   let consumer: GuaranteedConsumer<Schema, ReplySchema> | undefined;
   return async (event: SQSEvent, context?: Context): Promise<BatchResponse> => {
     consumer ??= new GuaranteedConsumer(options);

@@ -8,7 +8,8 @@ export {
 export { responder, type ResponderOptions } from './responder.ts';
 export { LifecycleStore, MAX_HISTORY_EVENTS, type AttemptRecord, type MessageIdentity } from './lifecycle-store.ts';
 export { backoffSeconds } from '../../lib/policy/index.ts';
-export { parseMessage, describeIssues } from './parse.ts';
+export { parseMessage } from './parse.ts';
 export { endpointsFromEnv, policyFromEnv, defaultClients, type ChannelEndpoints, type ConsumerClients } from './config.ts';
 export { ConsumerRuntimeError, PermanentError, InvalidMessageError, ConsumerConfigurationError, permanentDynamoFailure } from './errors.ts';
 export type { BatchResponse, HandlerOutcome, MessageContext, TransactWrite } from './types.ts';
+export type { ConsumerMetric, Logger } from './telemetry.ts';

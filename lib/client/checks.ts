@@ -1,5 +1,4 @@
-import type { z } from 'zod';
-import type { Catalog, ChannelDefinition, PolicyKind } from '../policy/index.ts';
+import { check, type Catalog, type ChannelDefinition, type PolicyKind, type Schema } from '../policy/index.ts';
 import { MessageTooLarge, SchemaViolation, UnknownChannel, WrongPolicy } from './errors.ts';
 
 /** SQS's limit for one message, body and attributes together (1 MiB since 2025; the emulator enforces the same). */
@@ -22,7 +21,7 @@ export function channelFor<Use extends keyof typeof USES>(
   channels: Catalog,
   name: string,
   use: Use,
-): ChannelDefinition<z.ZodType, z.ZodType | undefined, (typeof USES)[Use]['kinds'][number]>;
+): ChannelDefinition<Schema, Schema | undefined, (typeof USES)[Use]['kinds'][number]>;
 export function channelFor(channels: Catalog, name: string): ChannelDefinition;
 export function channelFor(channels: Catalog, name: string, use?: keyof typeof USES): ChannelDefinition {
   const channel = Object.hasOwn(channels, name) ? channels[name] : undefined;
@@ -35,11 +34,8 @@ export function channelFor(channels: Catalog, name: string, use?: keyof typeof U
 
 /** Checks a payload against the channel's schema and SQS's size limit, returning the body to send. */
 export function encodePayload(channel: ChannelDefinition, payload: unknown): string {
-  const checked = channel.schema.safeParse(payload);
-  if (!checked.success) {
-    const issues = checked.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
-    throw new SchemaViolation(`${channel.name}: the payload breaks the channel's schema: ${issues}`);
-  }
+  const checked = check(channel.schema, payload);
+  if (!checked.success) throw new SchemaViolation(`${channel.name}: the payload breaks the channel's schema: ${checked.issues}`);
   const body = JSON.stringify(checked.data);
   const bytes = Buffer.byteLength(body, 'utf8') + ATTRIBUTE_ALLOWANCE_BYTES;
   if (bytes > SQS_MAX_MESSAGE_BYTES) {

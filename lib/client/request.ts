@@ -1,5 +1,5 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import type { z } from 'zod';
+import { check, type Schema } from '../policy/index.ts';
 import { DeadlineExceeded, NoAnswer, type ResponderAttempt } from './errors.ts';
 
 export interface RequestOptions {
@@ -30,7 +30,7 @@ export interface RequestPlan {
   readonly deadlineMs: number;
   readonly hedgeAfterFraction?: number;
   readonly failoverAfterFraction: number;
-  readonly replySchema?: z.ZodType;
+  readonly replySchema?: Schema;
   readonly abortSignal?: AbortSignal;
 }
 
@@ -105,8 +105,8 @@ async function invokeResponder<T>(lambda: LambdaClient, functionName: string, pl
   }
   const answer = safeJson(text);
   if (plan.replySchema) {
-    const checked = plan.replySchema.safeParse(answer);
-    if (!checked.success) throw new Error(`answer broke the reply schema: ${checked.error.issues.map((issue) => issue.message).join('; ')}`);
+    const checked = check(plan.replySchema, answer);
+    if (!checked.success) throw new Error(`answer broke the reply schema: ${checked.issues}`);
     return checked.data as T;
   }
   return answer as T;

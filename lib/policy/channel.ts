@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { resolvePolicy } from './resolve.ts';
+import type { Schema } from './schema.ts';
 import type { FireAndForgetPolicy, GuaranteedPolicy, PolicyInput, PolicyKind, RequestResponsePolicy } from './types.ts';
 
 /** The resolved policy of each kind (an indexed type, so that a definition of one kind is a definition of any). */
@@ -16,8 +17,8 @@ export interface PolicyOfKind {
  * compile time.
  */
 export interface ChannelDefinition<
-  Payload extends z.ZodType = z.ZodType,
-  Reply extends z.ZodType | undefined = z.ZodType | undefined,
+  Payload extends Schema = Schema,
+  Reply extends Schema | undefined = Schema | undefined,
   Kind extends PolicyKind = PolicyKind,
   Name extends string = string,
 > {
@@ -32,7 +33,7 @@ export interface ChannelDefinition<
 /** An application's channels by name, as its channels module exports them: what the constructs build, the SDK sends on. */
 export type Catalog = Readonly<Record<string, ChannelDefinition>>;
 
-export interface ChannelSpec<Payload extends z.ZodType, Reply extends z.ZodType | undefined, Policy extends PolicyInput = PolicyInput> {
+export interface ChannelSpec<Payload extends Schema, Reply extends Schema | undefined, Policy extends PolicyInput = PolicyInput> {
   readonly policy: Policy;
   readonly schema: Payload;
   readonly replySchema?: Reply;
@@ -41,16 +42,16 @@ export interface ChannelSpec<Payload extends z.ZodType, Reply extends z.ZodType 
 /** What a sender gives: the payload schema's input. */
 export type PayloadOf<Channel extends ChannelDefinition> = z.input<Channel['schema']>;
 /** What a caller gets back: the reply schema's output, unknown for a channel without one. */
-export type ReplyOf<Channel extends ChannelDefinition> = Channel['replySchema'] extends z.ZodType ? z.output<Channel['replySchema']> : unknown;
+export type ReplyOf<Channel extends ChannelDefinition> = Channel['replySchema'] extends Schema ? z.output<Channel['replySchema']> : unknown;
 /** What a handler must return as its reply: the reply schema's input, unknown for a channel without one. */
-export type ReplyInputOf<Reply extends z.ZodType | undefined> = Reply extends z.ZodType ? z.input<Reply> : unknown;
+export type ReplyInputOf<Reply extends Schema | undefined> = Reply extends Schema ? z.input<Reply> : unknown;
 
 /** Resolves the policy's defaults and rules now, so that a bad channel fails at import, long before deploy. */
 export function defineChannel<
   const Name extends string,
-  Payload extends z.ZodType,
+  Payload extends Schema,
   Policy extends PolicyInput,
-  Reply extends z.ZodType | undefined = undefined,
+  Reply extends Schema | undefined = undefined,
 >(name: Name, spec: ChannelSpec<Payload, Reply, Policy>): ChannelDefinition<Payload, Reply, Policy['kind'], Name> {
   return {
     name,

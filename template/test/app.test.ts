@@ -2,7 +2,7 @@ import { defineChannel } from 'delivery-policies';
 import { createClient, type MessagingClient } from 'delivery-policies/client';
 import { startLocalCloud, type LocalCloud } from 'delivery-policies/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { channels } from '../lib/channels.ts';
 
 // The whole app on this machine: `cdk synth`, then DynamoDB Local, an SQS emulator and the functions in workers.
