@@ -19,6 +19,6 @@ export default defineConfig({
     fileParallelism: true,
     maxWorkers: 2,
     // Consumers under test log and emit metrics as in Lambda; the test output stays readable without them.
-    env: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true', AWS_REGION: 'us-east-1' },
+    env: { LOG_LEVEL: 'SILENT', METRICS_DISABLED: 'true', AWS_REGION: 'us-east-1' },
   },
 });

@@ -18,8 +18,8 @@ import { orders } from '../lib/channels.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/emulators.ts';
 import { RuntimeHarness } from '../test/helpers/runtime-harness.ts';
 
-process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
-process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+process.env.LOG_LEVEL ??= 'SILENT';
+process.env.METRICS_DISABLED ??= 'true';
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 1000);
 
 const harness = new RuntimeHarness();

@@ -1,6 +1,6 @@
-import type { Logger } from '@aws-lambda-powertools/logger';
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
+import type { Logger } from './telemetry.ts';
 
 /** One write a handler asks the runtime to commit with the lifecycle record, in lib-dynamodb's form. */
 export type TransactWrite = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
