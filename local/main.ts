@@ -2,10 +2,11 @@
  * `msg local` (`npm start` here): runs the synthesized application on this machine until Ctrl-C. Prints one
  * screen with the endpoints, resources and the environment to export for the AWS CLI and SDKs.
  */
+import { join, relative, resolve } from 'node:path';
 import { startLocalCloud, type LocalCloud } from './index.ts';
 import { LOCAL_CREDENTIALS } from './emulators.ts';
 
-function screen(cloud: LocalCloud): string {
+function screen(cloud: LocalCloud, stateDir: string): string {
   const lines = [
     `Local cloud ready in ${(cloud.startupMs / 1000).toFixed(1)} s (no Docker, no AWS account)`,
     '',
@@ -27,26 +28,35 @@ function screen(cloud: LocalCloud): string {
     'Use it from a shell:',
     `  export AWS_ENDPOINT_URL_SQS=${cloud.endpoints.sqs} AWS_ENDPOINT_URL_DYNAMODB=${cloud.endpoints.dynamodb} AWS_ENDPOINT_URL_LAMBDA=${cloud.endpoints.lambda}`,
     `  export AWS_REGION=${cloud.endpoints.region} AWS_ACCESS_KEY_ID=${LOCAL_CREDENTIALS.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_CREDENTIALS.secretAccessKey}`,
-    '  Outputs: .local-cloud/outputs.json    Endpoints: .local-cloud/endpoints.json',
+    `  Outputs: ${join(stateDir, 'outputs.json')}    Endpoints: ${join(stateDir, 'endpoints.json')}`,
     '',
     'Ctrl-C stops everything.',
   ];
   return lines.join('\n');
 }
 
-/** Starts the local cloud for the app in the working directory and serves until SIGINT or SIGTERM. */
-export async function serveLocalCloud(options: { readonly showFunctionLogs: boolean }): Promise<void> {
+/**
+ * Starts the local cloud for the app in the working directory and serves until it is told to stop: SIGINT, SIGTERM
+ * or SIGHUP, or the end of the process that started it. `npm start` runs this under a shell that a SIGTERM to npm
+ * ends without passing the signal on; the cloud, orphaned, then notices its parent is gone and stops too, so no
+ * emulator outlives it and no endpoints.json is left for a live cloud.
+ */
+export async function serveLocalCloud(options: { readonly showFunctionLogs: boolean; readonly stateDir?: string }): Promise<void> {
+  const parent = process.ppid;
   const cloud = await startLocalCloud(options);
-  console.log(screen(cloud));
-  let stopping = false;
+  console.log(screen(cloud, relative(process.cwd(), resolve(options.stateDir ?? '.local-cloud')) || '.'));
   await new Promise<void>((resolve) => {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.on(signal, () => {
-        if (stopping) return;
-        stopping = true;
-        console.log(`\n${signal}: stopping the local cloud…`);
-        void cloud.stop().then(resolve);
-      });
-    }
+    let stopping = false;
+    const stop = (why: string) => {
+      if (stopping) return;
+      stopping = true;
+      clearInterval(orphanCheck);
+      console.log(`\n${why}: stopping the local cloud…`);
+      void cloud.stop().then(resolve);
+    };
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => stop(signal));
+    const orphanCheck = setInterval(() => {
+      if (process.ppid !== parent) stop('the process that started it has exited');
+    }, 500);
   });
 }

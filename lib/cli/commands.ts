@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { ParseArgsOptionDescriptor } from 'node:util';
 import {
@@ -109,9 +110,10 @@ export const COMMANDS: readonly Command[] = [
     options: { logs: { type: 'boolean', default: false, help: "show the functions' logs" } },
     serve: async (values) => {
       const { serveLocalCloud } = await import('../../local/main.ts');
+      const stateDir = resolve((values['state-dir'] as string | undefined) ?? process.env.MSG_LOCAL_STATE_DIR ?? '.local-cloud');
       // The cloud synthesizes the app of ./cdk.json and keeps its state beside it, wherever in the app msg was run.
       process.chdir(appRoot() ?? '.');
-      await serveLocalCloud({ showFunctionLogs: Boolean(values.logs) });
+      await serveLocalCloud({ showFunctionLogs: Boolean(values.logs), stateDir });
     },
   },
   {

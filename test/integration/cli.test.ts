@@ -1,7 +1,7 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -140,6 +140,36 @@ describe('CLI: everyday commands', () => {
     expect(result.json()).toMatchObject({ responder: 'primary', answer: { totalCents: 1047, source: 'live' } });
   });
 });
+
+describe('CLI: msg local', () => {
+  it('stops the local cloud, emulators and endpoints file included, when the process that started it is killed', { timeout: 120_000 }, async () => {
+    // GIVEN msg local under a shell, as npm start runs it
+    const dir = join(scratch, 'local');
+    const shell = spawn('sh', ['-c', `exec 3>&1; ${JSON.stringify(process.execPath)} bin/msg.js local & echo $! >&3; wait`], {
+      env: { ...process.env, MSG_LOCAL_STATE_DIR: dir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    shell.stdout.on('data', (chunk) => (output += chunk));
+    const ready = await eventually(async () => output, (text) => text.includes('Ctrl-C stops everything'), 90_000);
+    const cloudPid = Number(ready.split('\n')[0]);
+    expect(existsSync(join(dir, 'endpoints.json'))).toBe(true);
+    // WHEN the shell dies without passing a signal on (what a SIGTERM to npm does)
+    shell.kill('SIGKILL');
+    // THEN the orphaned cloud stops by itself and leaves no endpoints file behind
+    await eventually(async () => alive(cloudPid), (running) => !running, 30_000);
+    expect(existsSync(join(dir, 'endpoints.json'))).toBe(false);
+  });
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 describe('CLI: dead letters', () => {
   it('peeks, redrives and purges, keeping the reason and the correlation id', async () => {
