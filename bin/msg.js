@@ -5,6 +5,14 @@
 import { existsSync } from 'node:fs';
 import { registerHooks } from 'node:module';
 
+// The SQS emulator uses node:sqlite, which Node 22 announces as experimental on every start of the local cloud;
+// msg prints one line per outcome, so that notice is dropped and every other warning still shown.
+process.removeAllListeners('warning');
+process.on('warning', (warning) => {
+  if (warning.name === 'ExperimentalWarning' && /SQLite/.test(warning.message)) return;
+  console.error(`${warning.name}: ${warning.message}`);
+});
+
 const source = new URL('./msg.ts', import.meta.url);
 if (existsSync(source)) {
   registerHooks({

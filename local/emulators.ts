@@ -40,6 +40,8 @@ process.once('exit', () => {
 export async function startDynamoDbLocal(options: { readyTimeoutMs?: number } = {}): Promise<RunningEmulator> {
   const port = await freePort();
   const child = spawnDynamoDbLocal({ port, sharedDb: true, stdio: 'pipe' });
+  let spawnError: NodeJS.ErrnoException | undefined;
+  child.once('error', (error) => (spawnError = error));
   child.stdout?.resume();
   liveChildren.add(child);
   let stderr = '';
@@ -60,8 +62,14 @@ export async function startDynamoDbLocal(options: { readyTimeoutMs?: number } = 
 
   const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
   while (Date.now() < deadline) {
+    if (spawnError) {
+      liveChildren.delete(child);
+      throw new Error(spawnError.code === 'ENOENT' ? 'DynamoDB Local needs Java 17 or newer, and there is no java on the PATH' : `DynamoDB Local could not start: ${spawnError.message}`);
+    }
     if (child.exitCode !== null) {
-      throw new Error(`DynamoDB Local exited with code ${child.exitCode} before it was ready (is Java 17+ installed?): ${stderr.trim()}`);
+      // A class file too new for the JVM is how an old Java refuses DynamoDB Local.
+      if (/UnsupportedClassVersionError/.test(stderr)) throw new Error('DynamoDB Local needs Java 17 or newer; the java on the PATH is older');
+      throw new Error(`DynamoDB Local exited with code ${child.exitCode} before it was ready: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
     }
     if (await answers(endpoint)) return { endpoint, port, stop };
     await new Promise((resolve) => setTimeout(resolve, 100));

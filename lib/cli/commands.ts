@@ -7,6 +7,7 @@ import {
   channelStats,
   encodePayload,
   InvalidArgument,
+  LocalCloudFailed,
   parseJson,
   peekDeadLetters,
   purgeDeadLetters,
@@ -113,7 +114,10 @@ export const COMMANDS: readonly Command[] = [
       const stateDir = resolve((values['state-dir'] as string | undefined) ?? process.env.MSG_LOCAL_STATE_DIR ?? '.local-cloud');
       // The cloud synthesizes the app of ./cdk.json and keeps its state beside it, wherever in the app msg was run.
       process.chdir(appRoot() ?? '.');
-      await serveLocalCloud({ showFunctionLogs: Boolean(values.logs), stateDir });
+      await serveLocalCloud({ showFunctionLogs: Boolean(values.logs), stateDir }).catch((error: unknown) => {
+        const lines = String((error as Error).message ?? error).split('\n').map((line) => line.trim()).filter(Boolean);
+        throw new LocalCloudFailed(`the local cloud could not start: ${lines.join(' | ')}`, { cause: error });
+      });
     },
   },
   {

@@ -67,6 +67,11 @@ export class EndpointUnreachable extends EnvironmentProblem {
   public readonly code = 'ENDPOINT_UNREACHABLE';
 }
 
+/** The local cloud could not start: the app does not synthesize, or an emulator (Java for DynamoDB Local) is missing. */
+export class LocalCloudFailed extends EnvironmentProblem {
+  public readonly code = 'LOCAL_CLOUD_FAILED';
+}
+
 export class MissingRegion extends EnvironmentProblem {
   public readonly code = 'MISSING_REGION';
 }

@@ -1,7 +1,7 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -159,6 +159,17 @@ describe('CLI: msg local', () => {
     // THEN the orphaned cloud stops by itself and leaves no endpoints file behind
     await eventually(async () => alive(cloudPid), (running) => !running, 30_000);
     expect(existsSync(join(dir, 'endpoints.json'))).toBe(false);
+  });
+
+  it('says in one line that Java is missing, instead of a spawn error', { timeout: 120_000 }, async () => {
+    // GIVEN a PATH with what synthesis needs (node, a shell, npx for the bundler) and no java
+    const bin = join(scratch, 'bin-without-java');
+    mkdirSync(bin, { recursive: true });
+    symlinkSync(process.execPath, join(bin, 'node'));
+    for (const tool of ['sh', 'npx']) symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(bin, tool));
+    const result = await msg(['local', '--state-dir', join(scratch, 'no-java')], { env: { PATH: bin } });
+    expectUserError(result, 'LOCAL_CLOUD_FAILED', 3);
+    expect(result.stderr).toContain('DynamoDB Local needs Java 17 or newer, and there is no java on the PATH');
   });
 });
 
