@@ -18,12 +18,17 @@ export interface RunningEmulator {
   stop(): Promise<void>;
 }
 
-/** Asks the OS for a port that is free now; the emulator binds it a moment later. */
-export async function freePort(): Promise<number> {
+/**
+ * A port that is free now, for `service`: the one asked for (0 for any), checked so that a taken port fails here,
+ * with its name, rather than as an emulator's crash. The emulator binds it a moment later.
+ */
+export async function freePort(wanted = 0, service = 'the emulator'): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new Error(`port ${wanted} for ${service} is in use; stop what holds it or choose other ports`) : error),
+    );
+    server.listen(wanted, '127.0.0.1', () => {
       const address = server.address();
       server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
     });
@@ -37,8 +42,8 @@ process.once('exit', () => {
 });
 
 /** Starts DynamoDB Local in memory on a free loopback port and resolves once it answers requests. */
-export async function startDynamoDbLocal(options: { readyTimeoutMs?: number } = {}): Promise<RunningEmulator> {
-  const port = await freePort();
+export async function startDynamoDbLocal(options: { readyTimeoutMs?: number; port?: number } = {}): Promise<RunningEmulator> {
+  const port = await freePort(options.port, 'DynamoDB Local');
   const child = spawnDynamoDbLocal({ port, sharedDb: true, stdio: 'pipe' });
   let spawnError: NodeJS.ErrnoException | undefined;
   child.once('error', (error) => (spawnError = error));
@@ -96,7 +101,7 @@ async function answers(endpoint: string): Promise<boolean> {
 }
 
 /** Starts fauxqs (SQS) on a free loopback port. */
-export async function startSqsEmulator(): Promise<RunningEmulator> {
-  const server = await startFauxqs({ port: 0, logger: false, defaultRegion: LOCAL_REGION });
+export async function startSqsEmulator(options: { port?: number } = {}): Promise<RunningEmulator> {
+  const server = await startFauxqs({ port: await freePort(options.port, 'the SQS emulator'), logger: false, defaultRegion: LOCAL_REGION });
   return { endpoint: server.address, port: server.port, stop: () => server.stop() };
 }

@@ -41,6 +41,14 @@ export interface LocalCloudOptions {
   readonly stateDir?: string;
   /** Let the functions' logs through to this process. @default false */
   readonly showFunctionLogs?: boolean;
+  /** Loopback ports for each service; 0 or absent takes a free one. @default - free ports */
+  readonly ports?: LocalCloudPorts;
+}
+
+export interface LocalCloudPorts {
+  readonly sqs?: number;
+  readonly dynamodb?: number;
+  readonly lambda?: number;
 }
 
 export interface LocalCloudEndpoints {
@@ -85,10 +93,15 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   };
 
   try {
-    const [dynamodb, sqsEmulator] = await Promise.all([startDynamoDbLocal(), startSqsEmulator()]);
-    emulators.push(dynamodb, sqsEmulator);
+    const ports = options.ports ?? {};
+    const launched = await Promise.allSettled([startDynamoDbLocal({ port: ports.dynamodb }), startSqsEmulator({ port: ports.sqs })]);
+    // Whichever started is stopped with the rest if the other did not.
+    emulators.push(...launched.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : [])));
+    const failed = launched.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [dynamodb, sqsEmulator] = emulators as [RunningEmulator, RunningEmulator];
     invokeApi = new InvokeApi(functions);
-    const lambdaEndpoint = await invokeApi.listen();
+    const lambdaEndpoint = await invokeApi.listen(ports.lambda);
     const endpoints = { region: LOCAL_REGION, sqs: sqsEmulator.endpoint, dynamodb: dynamodb.endpoint, lambda: lambdaEndpoint };
     const clientConfig = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
     const sqs = new SQSClient({ ...clientConfig, endpoint: endpoints.sqs });

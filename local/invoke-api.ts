@@ -17,8 +17,13 @@ export class InvokeApi {
     this.#server = createServer((request, response) => void this.#handle(request, response));
   }
 
-  public async listen(): Promise<string> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+  public async listen(port = 0): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(error.code === 'EADDRINUSE' ? new Error(`port ${port} for the Lambda API is in use; stop what holds it or choose other ports`) : error),
+      );
+      this.#server.listen(port, '127.0.0.1', resolve);
+    });
     return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
   }
 

@@ -3,10 +3,10 @@
  * screen with the endpoints, resources and the environment to export for the AWS CLI and SDKs.
  */
 import { join, relative, resolve } from 'node:path';
-import { startLocalCloud, type LocalCloud } from './index.ts';
+import { startLocalCloud, type LocalCloud, type LocalCloudPorts } from './index.ts';
 import { LOCAL_CREDENTIALS } from './emulators.ts';
 
-function screen(cloud: LocalCloud, stateDir: string): string {
+function screen(cloud: LocalCloud, stateDir: string, showFunctionLogs: boolean): string {
   const lines = [
     `Local cloud ready in ${(cloud.startupMs / 1000).toFixed(1)} s (no Docker, no AWS account)`,
     '',
@@ -29,6 +29,7 @@ function screen(cloud: LocalCloud, stateDir: string): string {
     `  export AWS_ENDPOINT_URL_SQS=${cloud.endpoints.sqs} AWS_ENDPOINT_URL_DYNAMODB=${cloud.endpoints.dynamodb} AWS_ENDPOINT_URL_LAMBDA=${cloud.endpoints.lambda}`,
     `  export AWS_REGION=${cloud.endpoints.region} AWS_ACCESS_KEY_ID=${LOCAL_CREDENTIALS.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_CREDENTIALS.secretAccessKey}`,
     `  Outputs: ${join(stateDir, 'outputs.json')}    Endpoints: ${join(stateDir, 'endpoints.json')}`,
+    `  Function logs: ${showFunctionLogs ? 'shown here' : 'hidden (msg local --logs, or npm start -- --logs, shows them)'}`,
     '',
     'Ctrl-C stops everything.',
   ];
@@ -41,10 +42,10 @@ function screen(cloud: LocalCloud, stateDir: string): string {
  * ends without passing the signal on; the cloud, orphaned, then notices its parent is gone and stops too, so no
  * emulator outlives it and no endpoints.json is left for a live cloud.
  */
-export async function serveLocalCloud(options: { readonly showFunctionLogs: boolean; readonly stateDir?: string }): Promise<void> {
+export async function serveLocalCloud(options: { readonly showFunctionLogs: boolean; readonly stateDir?: string; readonly ports?: LocalCloudPorts }): Promise<void> {
   const parent = process.ppid;
   const cloud = await startLocalCloud(options);
-  console.log(screen(cloud, relative(process.cwd(), resolve(options.stateDir ?? '.local-cloud')) || '.'));
+  console.log(screen(cloud, relative(process.cwd(), resolve(options.stateDir ?? '.local-cloud')) || '.', options.showFunctionLogs));
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (why: string) => {

@@ -108,13 +108,17 @@ export const COMMANDS: readonly Command[] = [
     name: 'local',
     usage: '',
     summary: 'run the app here: synthesize it and serve it on the local cloud until Ctrl-C',
-    options: { logs: { type: 'boolean', default: false, help: "show the functions' logs" } },
+    options: {
+      logs: { type: 'boolean', default: false, help: "show the functions' logs" },
+      ports: { type: 'string', value: 'SQS,DYNAMODB,LAMBDA', help: 'loopback ports (default 9324,8000,3001; 0: free ones)' },
+    },
     serve: async (values) => {
       const { serveLocalCloud } = await import('../../local/main.ts');
       const stateDir = resolve((values['state-dir'] as string | undefined) ?? process.env.MSG_LOCAL_STATE_DIR ?? '.local-cloud');
+      const ports = localPorts((values.ports as string | undefined) ?? DEFAULT_LOCAL_PORTS);
       // The cloud synthesizes the app of ./cdk.json and keeps its state beside it, wherever in the app msg was run.
       process.chdir(appRoot() ?? '.');
-      await serveLocalCloud({ showFunctionLogs: Boolean(values.logs), stateDir }).catch((error: unknown) => {
+      await serveLocalCloud({ showFunctionLogs: Boolean(values.logs), stateDir, ports }).catch((error: unknown) => {
         const lines = String((error as Error).message ?? error).split('\n').map((line) => line.trim()).filter(Boolean);
         throw new LocalCloudFailed(`the local cloud could not start: ${lines.join(' | ')}`, { cause: error });
       });
@@ -254,6 +258,21 @@ export const COMMANDS: readonly Command[] = [
     },
   },
 ];
+
+/**
+ * The ports msg local serves on unless told otherwise: each service's own customary local port (ElasticMQ's for SQS,
+ * DynamoDB Local's, SAM's local Lambda), the same on every start so that exported endpoint variables stay valid.
+ */
+const DEFAULT_LOCAL_PORTS = '9324,8000,3001';
+
+function localPorts(text: string): { sqs: number; dynamodb: number; lambda: number } {
+  const ports = text === '0' ? [0, 0, 0] : text.split(',').map(Number);
+  if (ports.length !== 3 || !ports.every((port) => Number.isInteger(port) && port >= 0 && port < 65_536)) {
+    throw new InvalidArgument(`--ports takes three ports, SQS,DYNAMODB,LAMBDA (or 0 for free ones), not ${text}`);
+  }
+  const [sqs, dynamodb, lambda] = ports as [number, number, number];
+  return { sqs, dynamodb, lambda };
+}
 
 function deadLetterChannel(channels: Catalog, args: string[]): string {
   const channel = channelFor(channels, need(args, 0, 'the channel'));

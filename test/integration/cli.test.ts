@@ -2,6 +2,8 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -145,7 +147,7 @@ describe('CLI: msg local', () => {
   it('stops the local cloud, emulators and endpoints file included, when the process that started it is killed', { timeout: 120_000 }, async () => {
     // GIVEN msg local under a shell, as npm start runs it
     const dir = join(scratch, 'local');
-    const shell = spawn('sh', ['-c', `exec 3>&1; ${JSON.stringify(process.execPath)} bin/msg.js local & echo $! >&3; wait`], {
+    const shell = spawn('sh', ['-c', `exec 3>&1; ${JSON.stringify(process.execPath)} bin/msg.js local --ports 0 & echo $! >&3; wait`], {
       env: { ...process.env, MSG_LOCAL_STATE_DIR: dir },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -167,9 +169,23 @@ describe('CLI: msg local', () => {
     mkdirSync(bin, { recursive: true });
     symlinkSync(process.execPath, join(bin, 'node'));
     for (const tool of ['sh', 'npx']) symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(bin, tool));
-    const result = await msg(['local', '--state-dir', join(scratch, 'no-java')], { env: { PATH: bin } });
+    const result = await msg(['local', '--ports', '0', '--state-dir', join(scratch, 'no-java')], { env: { PATH: bin } });
     expectUserError(result, 'LOCAL_CLOUD_FAILED', 3);
     expect(result.stderr).toContain('DynamoDB Local needs Java 17 or newer, and there is no java on the PATH');
+  });
+
+  it('serves on the ports it is given, and says so in one line when one is taken', { timeout: 120_000 }, async () => {
+    // GIVEN the port asked for the SQS emulator is held by something else
+    const holder = createServer().listen(0, '127.0.0.1');
+    await once(holder, 'listening');
+    const taken = (holder.address() as AddressInfo).port;
+    try {
+      const result = await msg(['local', '--ports', `${taken},0,0`, '--state-dir', join(scratch, 'taken')]);
+      expectUserError(result, 'LOCAL_CLOUD_FAILED', 3);
+      expect(result.stderr).toContain(`port ${taken} for the SQS emulator is in use`);
+    } finally {
+      holder.close();
+    }
   });
 });
 
