@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { execFile } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, startSqsEmulator, type RunningEmulator } from './emulators.ts';
@@ -10,6 +10,7 @@ import { IntrinsicResolver, UnresolvableError, type ResourceAttributes } from '.
 import { InvokeApi } from './invoke-api.ts';
 import type { LocalFunction } from './local-function.ts';
 import { provisionQueues, provisionTables, type ProvisionedQueue, type ProvisionedTable } from './provision.ts';
+import { sourceKey } from './sources.ts';
 import { SqsEventSource } from './sqs-event-source.ts';
 import { readCloudAssembly } from './template.ts';
 
@@ -35,12 +36,18 @@ const NOT_EMULATED = new Set([
 ]);
 
 export interface LocalCloudOptions {
-  /** A synthesized cloud assembly to run. @default - synthesizes the app of ./cdk.json into <stateDir>/cdk.out */
+  /**
+   * A synthesized cloud assembly to run.
+   * @default - the app of ./cdk.json synthesized into <stateDir>/cdk.out, or the assembly already there when the
+   *   app's sources have not changed since
+   */
   readonly cdkOut?: string;
   /** Where outputs.json and endpoints.json are written. @default '.local-cloud' */
   readonly stateDir?: string;
   /** Let the functions' logs through to this process. @default false */
   readonly showFunctionLogs?: boolean;
+  /** Synthesize even when the app's sources are unchanged since the last synth. @default false */
+  readonly resynthesize?: boolean;
   /** Loopback ports for each service; 0 or absent takes a free one. @default - free ports */
   readonly ports?: LocalCloudPorts;
 }
@@ -77,7 +84,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const started = Date.now();
   const stateDir = resolve(options.stateDir ?? '.local-cloud');
   mkdirSync(stateDir, { recursive: true });
-  const assemblyDir = options.cdkOut ? resolve(options.cdkOut) : await synthesize(join(stateDir, 'cdk.out'));
+  const assemblyDir = options.cdkOut ? resolve(options.cdkOut) : await synthesizeUnlessUnchanged(join(stateDir, 'cdk.out'), options.resynthesize ?? false);
   const stacks = readCloudAssembly(assemblyDir);
 
   const emulators: RunningEmulator[] = [];
@@ -185,6 +192,19 @@ function describeSkipped(stackName: string, resources: ReturnType<typeof readClo
 const run = promisify(execFile);
 
 /** Runs `cdk synth` for the app in ./cdk.json; bundling happens there, offline, with the project's esbuild. */
+/**
+ * The cloud assembly of the app in the working directory: the one in `outDir` when the app's sources have not
+ * changed since it was synthesized (the key is written beside it), otherwise a new `cdk synth`.
+ */
+async function synthesizeUnlessUnchanged(outDir: string, resynthesize: boolean): Promise<string> {
+  const keyFile = join(outDir, '.source-key');
+  const key = sourceKey(process.cwd());
+  if (!resynthesize && existsSync(keyFile) && readFileSync(keyFile, 'utf8') === key) return outDir;
+  await synthesize(outDir);
+  writeFileSync(keyFile, key);
+  return outDir;
+}
+
 async function synthesize(outDir: string): Promise<string> {
   try {
     await run(join(process.cwd(), 'node_modules', '.bin', 'cdk'), ['synth', '--quiet', '--output', outDir], {

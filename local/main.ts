@@ -3,7 +3,7 @@
  * screen with the endpoints, resources and the environment to export for the AWS CLI and SDKs.
  */
 import { join, relative, resolve } from 'node:path';
-import { startLocalCloud, type LocalCloud, type LocalCloudPorts } from './index.ts';
+import { startLocalCloud, type LocalCloud, type LocalCloudOptions } from './index.ts';
 import { LOCAL_CREDENTIALS } from './emulators.ts';
 
 function screen(cloud: LocalCloud, stateDir: string, showFunctionLogs: boolean): string {
@@ -42,7 +42,7 @@ function screen(cloud: LocalCloud, stateDir: string, showFunctionLogs: boolean):
  * ends without passing the signal on; the cloud, orphaned, then notices its parent is gone and stops too, so no
  * emulator outlives it and no endpoints.json is left for a live cloud.
  */
-export async function serveLocalCloud(options: { readonly showFunctionLogs: boolean; readonly stateDir?: string; readonly ports?: LocalCloudPorts }): Promise<void> {
+export async function serveLocalCloud(options: LocalCloudOptions & { readonly showFunctionLogs: boolean }): Promise<void> {
   const parent = process.ppid;
   const cloud = await startLocalCloud(options);
   console.log(screen(cloud, relative(process.cwd(), resolve(options.stateDir ?? '.local-cloud')) || '.', options.showFunctionLogs));
