@@ -35,7 +35,7 @@ export function buildFunctions(
   for (const [logicalId, resource] of Object.entries(stack.resources)) {
     if (resource.Type !== 'AWS::Lambda::Function') continue;
     const properties = resource.Properties ?? {};
-    const name = typeof properties.FunctionName === 'string' ? properties.FunctionName : physicalName(stack.name, logicalId).slice(0, 64);
+    const name = functionName(stack, logicalId, resource);
     built.set(logicalId, { ref: name, attributes: { Arn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}` } });
     const module = entryModule(stack, resource);
     if (typeof module === 'string') {
@@ -88,8 +88,14 @@ function assetDirFromKey(stack: SynthesizedStack, resource: TemplateResource): s
   return hash && existsSync(join(stack.assemblyDir, `asset.${hash}`)) ? `asset.${hash}` : undefined;
 }
 
+/** The function's name: its FunctionName, or the one CloudFormation would make up. */
+export function functionName(stack: SynthesizedStack, logicalId: string, resource: TemplateResource): string {
+  const given = resource.Properties?.FunctionName;
+  return typeof given === 'string' ? given : physicalName(stack.name, logicalId).slice(0, 64);
+}
+
 /** The bundle's module and export named by Handler ("index.handler" → <asset>/index.mjs, export handler). */
-function entryModule(stack: SynthesizedStack, resource: TemplateResource): { path: string; exportName: string } | string {
+export function entryModule(stack: SynthesizedStack, resource: TemplateResource): { path: string; exportName: string } | string {
   const runtime = String(resource.Properties?.Runtime ?? '');
   if (!runtime.startsWith('nodejs')) return `runtime ${runtime || '(container image)'} is not run locally; only Node.js functions are`;
   const assetPath = resource.Metadata?.['aws:asset:path'] ?? assetDirFromKey(stack, resource);

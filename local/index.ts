@@ -2,17 +2,17 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, startSqsEmulator, type RunningEmulator } from './emulators.ts';
-import { buildFunctions, type SkippedFunction } from './functions.ts';
+import { buildFunctions, entryModule, functionName, type SkippedFunction } from './functions.ts';
 import { IntrinsicResolver, UnresolvableError, type ResourceAttributes } from './intrinsics.ts';
 import { InvokeApi } from './invoke-api.ts';
 import type { LocalFunction } from './local-function.ts';
 import { provisionQueues, provisionTables, type ProvisionedQueue, type ProvisionedTable } from './provision.ts';
 import { sourceKey } from './sources.ts';
 import { SqsEventSource } from './sqs-event-source.ts';
-import { readCloudAssembly } from './template.ts';
+import { readCloudAssembly, type SynthesizedStack, type TemplateResource } from './template.ts';
 
 export { LocalFunction, TooManyRequestsError, type InvocationResult } from './local-function.ts';
 export { UnresolvableError } from './intrinsics.ts';
@@ -46,6 +46,8 @@ export interface LocalCloudOptions {
   readonly stateDir?: string;
   /** Let the functions' logs through to this process. @default false */
   readonly showFunctionLogs?: boolean;
+  /** The app's folder, holding its cdk.json. @default - the working directory */
+  readonly appDir?: string;
   /** Synthesize even when the app's sources are unchanged since the last synth. @default false */
   readonly resynthesize?: boolean;
   /** Loopback ports for each service; 0 or absent takes a free one. @default - free ports */
@@ -76,7 +78,20 @@ export interface LocalCloud {
   readonly skipped: readonly string[];
   /** Milliseconds from the call to ready. */
   readonly startupMs: number;
+  /**
+   * Synthesizes again if the app's sources changed, and runs each function whose bundle changed on its new code,
+   * keeping queues, tables and their messages. Changes it cannot apply this way (a resource's properties, a
+   * function's settings) are listed: a restart applies them.
+   */
+  reload(): Promise<ReloadResult>;
   stop(): Promise<void>;
+}
+
+export interface ReloadResult {
+  /** The functions now running new code. */
+  readonly updated: readonly string[];
+  /** Logical ids of resources whose other changes wait for a restart. */
+  readonly restartNeeded: readonly string[];
 }
 
 /** Synthesizes (or reads) the application and runs it on loopback: SQS, DynamoDB, Lambda and its event sources. */
@@ -84,8 +99,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const started = Date.now();
   const stateDir = resolve(options.stateDir ?? '.local-cloud');
   mkdirSync(stateDir, { recursive: true });
-  const assemblyDir = options.cdkOut ? resolve(options.cdkOut) : await synthesizeUnlessUnchanged(join(stateDir, 'cdk.out'), options.resynthesize ?? false);
-  const stacks = readCloudAssembly(assemblyDir);
+  const appDir = resolve(options.appDir ?? '.');
+  const outDir = join(stateDir, 'cdk.out');
+  const assemblyDir = options.cdkOut ? resolve(options.cdkOut) : await synthesizeUnlessUnchanged(appDir, outDir, options.resynthesize ?? false);
+  let stacks = readCloudAssembly(assemblyDir);
 
   const emulators: RunningEmulator[] = [];
   const functions = new Map<string, LocalFunction>();
@@ -136,7 +153,14 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     writeFileSync(join(stateDir, 'outputs.json'), `${JSON.stringify(outputs, null, 2)}\n`);
     // The pid lets a client tell this running cloud from the files a killed one left behind.
     writeFileSync(join(stateDir, 'endpoints.json'), `${JSON.stringify({ ...endpoints, pid: process.pid }, null, 2)}\n`);
-    return { endpoints, outputs, queues, tables, functions, skipped, startupMs: Date.now() - started, stop };
+    const reload = async (): Promise<ReloadResult> => {
+      if (options.cdkOut) return { updated: [], restartNeeded: [] };
+      const next = readCloudAssembly(await synthesizeUnlessUnchanged(appDir, outDir, false));
+      const result = swapChangedCode(stacks, next, functions);
+      stacks = next;
+      return result;
+    };
+    return { endpoints, outputs, queues, tables, functions, skipped, startupMs: Date.now() - started, reload, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -196,18 +220,22 @@ const run = promisify(execFile);
  * The cloud assembly of the app in the working directory: the one in `outDir` when the app's sources have not
  * changed since it was synthesized (the key is written beside it), otherwise a new `cdk synth`.
  */
-async function synthesizeUnlessUnchanged(outDir: string, resynthesize: boolean): Promise<string> {
+async function synthesizeUnlessUnchanged(appDir: string, outDir: string, resynthesize: boolean): Promise<string> {
   const keyFile = join(outDir, '.source-key');
-  const key = sourceKey(process.cwd());
+  const key = sourceKey(appDir);
   if (!resynthesize && existsSync(keyFile) && readFileSync(keyFile, 'utf8') === key) return outDir;
-  await synthesize(outDir);
+  await synthesize(appDir, outDir);
   writeFileSync(keyFile, key);
   return outDir;
 }
 
-async function synthesize(outDir: string): Promise<string> {
+/** Runs the CDK CLI the app installed (the nearest node_modules/.bin/cdk up from its folder) in its folder. */
+async function synthesize(appDir: string, outDir: string): Promise<string> {
+  let dir = appDir;
+  while (!existsSync(join(dir, 'node_modules', '.bin', 'cdk')) && dir !== dirname(dir)) dir = dirname(dir);
   try {
-    await run(join(process.cwd(), 'node_modules', '.bin', 'cdk'), ['synth', '--quiet', '--output', outDir], {
+    await run(join(dir, 'node_modules', '.bin', 'cdk'), ['synth', '--quiet', '--output', outDir], {
+      cwd: appDir,
       env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' },
       maxBuffer: 32 * 1024 * 1024,
     });
@@ -216,4 +244,32 @@ async function synthesize(outDir: string): Promise<string> {
     throw new Error(`cdk synth failed:\n${stderr}`);
   }
   return outDir;
+}
+
+/**
+ * Puts each function whose bundle changed between two syntheses on its new code, and lists the resources whose
+ * other changes only a restart applies (properties of queues and tables, a function's settings).
+ */
+function swapChangedCode(before: readonly SynthesizedStack[], after: readonly SynthesizedStack[], functions: ReadonlyMap<string, LocalFunction>): ReloadResult {
+  const updated: string[] = [];
+  const restartNeeded: string[] = [];
+  const settings = (resource: TemplateResource | undefined) => JSON.stringify({ ...resource?.Properties, Code: undefined });
+  for (const stack of after) {
+    const previous = before.find((candidate) => candidate.name === stack.name)?.resources ?? {};
+    for (const [logicalId, resource] of Object.entries(stack.resources)) {
+      if (resource.Type === 'AWS::Lambda::Function') {
+        const fn = functions.get(functionName(stack, logicalId, resource));
+        const module = entryModule(stack, resource);
+        if (!fn || typeof module === 'string') continue;
+        if (module.path !== fn.modulePath) {
+          fn.replaceCode(module.path);
+          updated.push(fn.props.name);
+        }
+        if (settings(resource) !== settings(previous[logicalId])) restartNeeded.push(logicalId);
+      } else if (!NOT_EMULATED.has(resource.Type) && JSON.stringify(resource.Properties) !== JSON.stringify(previous[logicalId]?.Properties)) {
+        restartNeeded.push(logicalId);
+      }
+    }
+  }
+  return { updated, restartNeeded };
 }

@@ -55,9 +55,28 @@ export class LocalFunction {
   #peakConcurrency = 0;
   readonly #killedInvocations = new Set<string>();
   #stopped = false;
+  #modulePath: string;
+  /** Instances started from code that has since been replaced: retired when they finish their invocation. */
+  readonly #outdated = new WeakSet<Worker>();
 
   public constructor(props: LocalFunctionProps) {
     this.props = props;
+    this.#modulePath = props.modulePath;
+  }
+
+  /** The bundle new instances load. */
+  public get modulePath(): string {
+    return this.#modulePath;
+  }
+
+  /**
+   * Runs new invocations on another bundle from now on, as a deploy of new code does: idle instances are retired at
+   * once, busy ones once their invocation ends; the next invocations start fresh instances.
+   */
+  public replaceCode(modulePath: string): void {
+    this.#modulePath = modulePath;
+    for (const worker of this.#idle.splice(0)) void worker.terminate();
+    for (const worker of this.#busy.keys()) this.#outdated.add(worker);
   }
 
   /** How many instances ran at once, at most, since the start: the measurement behind concurrency caps. */
@@ -110,7 +129,7 @@ export class LocalFunction {
   #startInstance(): Worker {
     const worker = new Worker(WORKER_MODULE, {
       workerData: {
-        modulePath: this.props.modulePath,
+        modulePath: this.#modulePath,
         exportName: this.props.exportName,
         functionName: this.props.name,
         memorySizeMb: this.props.memorySizeMb,
@@ -139,7 +158,8 @@ export class LocalFunction {
     if (!pending || pending.requestId !== result.requestId) return;
     clearTimeout(pending.timer);
     this.#busy.delete(worker);
-    if (reusable && !this.#stopped) this.#idle.push(worker);
+    if (reusable && !this.#stopped && this.#outdated.has(worker)) void worker.terminate();
+    else if (reusable && !this.#stopped) this.#idle.push(worker);
     else {
       this.#killedInvocations.add(result.requestId);
       void worker.terminate();

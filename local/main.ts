@@ -4,6 +4,7 @@
  */
 import { join, relative, resolve } from 'node:path';
 import { startLocalCloud, type LocalCloud, type LocalCloudOptions } from './index.ts';
+import { sourceKey } from './sources.ts';
 import { LOCAL_CREDENTIALS } from './emulators.ts';
 
 function screen(cloud: LocalCloud, stateDir: string, showFunctionLogs: boolean): string {
@@ -42,16 +43,18 @@ function screen(cloud: LocalCloud, stateDir: string, showFunctionLogs: boolean):
  * ends without passing the signal on; the cloud, orphaned, then notices its parent is gone and stops too, so no
  * emulator outlives it and no endpoints.json is left for a live cloud.
  */
-export async function serveLocalCloud(options: LocalCloudOptions & { readonly showFunctionLogs: boolean }): Promise<void> {
+export async function serveLocalCloud(options: LocalCloudOptions & { readonly showFunctionLogs: boolean; readonly watch?: boolean }): Promise<void> {
   const parent = process.ppid;
   const cloud = await startLocalCloud(options);
   console.log(screen(cloud, relative(process.cwd(), resolve(options.stateDir ?? '.local-cloud')) || '.', options.showFunctionLogs));
+  const watching = options.watch ? watchSources(cloud, resolve(options.appDir ?? '.')) : undefined;
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (why: string) => {
       if (stopping) return;
       stopping = true;
       clearInterval(orphanCheck);
+      if (watching) clearInterval(watching);
       console.log(`\n${why}: stopping the local cloud…`);
       void cloud.stop().then(resolve);
     };
@@ -60,4 +63,30 @@ export async function serveLocalCloud(options: LocalCloudOptions & { readonly sh
       if (process.ppid !== parent) stop('the process that started it has exited');
     }, 500);
   });
+}
+
+/**
+ * --watch: checks the app's sources once a second (the same key that decides whether a start may skip the synth;
+ * polling a few files costs less than watching a tree that holds node_modules) and, when they change, reloads:
+ * changed handlers run their new code at once, with queues, tables and messages kept.
+ */
+function watchSources(cloud: LocalCloud, appDir: string): NodeJS.Timeout {
+  let key = sourceKey(appDir);
+  let reloading = false;
+  return setInterval(() => {
+    if (reloading) return;
+    const next = sourceKey(appDir);
+    if (next === key) return;
+    key = next;
+    reloading = true;
+    console.log('sources changed: synthesizing…');
+    cloud
+      .reload()
+      .then(({ updated, restartNeeded }) => {
+        console.log(updated.length > 0 ? `running new code: ${updated.join(', ')}` : 'no function changed');
+        if (restartNeeded.length > 0) console.log(`restart to apply the other changes, to: ${restartNeeded.join(', ')}`);
+      })
+      .catch((error: unknown) => console.error(`not reloaded: ${(error as Error).message}`))
+      .finally(() => (reloading = false));
+  }, 1000);
 }

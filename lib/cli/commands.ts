@@ -111,6 +111,7 @@ export const COMMANDS: readonly Command[] = [
     options: {
       logs: { type: 'boolean', default: false, help: "show the functions' logs" },
       synth: { type: 'boolean', default: false, help: 'synthesize even if the sources have not changed' },
+      watch: { type: 'boolean', default: false, help: 'run changed handlers\' new code without a restart' },
       ports: { type: 'string', value: 'SQS,DYNAMODB,LAMBDA', help: 'loopback ports (default 9324,8000,3001; 0: free ones)' },
     },
     serve: async (values) => {
@@ -119,7 +120,7 @@ export const COMMANDS: readonly Command[] = [
       const ports = localPorts((values.ports as string | undefined) ?? DEFAULT_LOCAL_PORTS);
       // The cloud synthesizes the app of ./cdk.json and keeps its state beside it, wherever in the app msg was run.
       process.chdir(appRoot() ?? '.');
-      await serveLocalCloud({ showFunctionLogs: Boolean(values.logs), stateDir, ports, resynthesize: Boolean(values.synth) }).catch((error: unknown) => {
+      await serveLocalCloud({ showFunctionLogs: Boolean(values.logs), stateDir, ports, resynthesize: Boolean(values.synth), watch: Boolean(values.watch) }).catch((error: unknown) => {
         const lines = String((error as Error).message ?? error).split('\n').map((line) => line.trim()).filter(Boolean);
         throw new LocalCloudFailed(`the local cloud could not start: ${lines.join(' | ')}`, { cause: error });
       });

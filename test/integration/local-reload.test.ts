@@ -1,0 +1,74 @@
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createClient, type MessagingClient } from '../../lib/client/index.ts';
+import { defineChannel } from '../../lib/policy/index.ts';
+import { startLocalCloud, type LocalCloud } from '../../local/index.ts';
+
+// An app of its own, in a folder inside this repository (ignored by git) so that it imports the library by name as
+// the example does: one guaranteed channel whose handler says which version of its code answered.
+mkdirSync('.local-cloud', { recursive: true });
+const appDir = resolve(mkdtempSync('.local-cloud/reload-app-'));
+const notes = defineChannel('notes', { policy: { kind: 'guaranteed', reply: true, timeoutSeconds: 5 }, schema: z.object({ text: z.string() }), replySchema: z.object({ by: z.string() }) });
+
+function write(path: string, text: string, secondsAgo = 0): void {
+  mkdirSync(dirname(join(appDir, path)), { recursive: true });
+  writeFileSync(join(appDir, path), text);
+  const at = Date.now() / 1000 - secondsAgo;
+  utimesSync(join(appDir, path), at, at);
+}
+
+const handler = (version: string) => `import { guaranteedConsumer } from 'delivery-policies/runtime';
+import { notes } from '../../lib/channels.ts';
+export const handler = guaranteedConsumer({ channel: notes, handle: async () => ({ reply: { by: '${version}' } }) });
+`;
+
+let cloud: LocalCloud;
+let client: MessagingClient<{ notes: typeof notes }>;
+
+beforeAll(async () => {
+  write('cdk.json', JSON.stringify({ app: 'node --conditions=delivery-policies:source bin/app.ts', watch: { include: ['bin/**', 'lib/**', 'functions/**'] } }), 60);
+  write('lib/channels.ts', `import { defineChannel } from 'delivery-policies';
+import { z } from 'zod';
+export const notes = defineChannel('notes', { policy: { kind: 'guaranteed', reply: true, timeoutSeconds: 5 }, schema: z.object({ text: z.string() }), replySchema: z.object({ by: z.string() }) });
+export const channels = { notes };
+`, 60);
+  write('bin/app.ts', `import { App, Stack } from 'aws-cdk-lib';
+import { ChannelCatalog } from 'delivery-policies/constructs';
+import { channels } from '../lib/channels.ts';
+const app = new App();
+new ChannelCatalog(new Stack(app, 'Reload'), 'Channels', { channels });
+`, 60);
+  write('functions/notes/index.ts', handler('v1'), 60);
+  cloud = await startLocalCloud({ appDir, stateDir: join(appDir, 'state') });
+  client = await createClient({ channels: { notes }, target: 'local', localStateDir: join(appDir, 'state'), stackName: 'Reload' });
+}, 180_000);
+
+afterAll(async () => {
+  client?.destroy();
+  await cloud?.stop();
+  rmSync(appDir, { recursive: true, force: true });
+});
+
+describe('Function: LocalCloud.reload', () => {
+  it('runs a changed handler on its new code without a restart, keeping the queues', { timeout: 120_000 }, async () => {
+    // GIVEN the handler answers as v1
+    const queueUrl = cloud.outputs.Reload!.notesQueueUrl;
+    expect(await client.awaitReply(await client.send('notes', { text: 'first' }), { maxWaitTime: 30 })).toStrictEqual({ by: 'v1' });
+
+    // WHEN its source is edited and the cloud reloads
+    write('functions/notes/index.ts', handler('v2'));
+    const { updated, restartNeeded } = await cloud.reload();
+
+    // THEN the next message is handled by the new code, on the same queue
+    expect(updated).toStrictEqual([expect.stringContaining('notes')]);
+    expect(restartNeeded).toStrictEqual([]);
+    expect(await client.awaitReply(await client.send('notes', { text: 'second' }), { maxWaitTime: 30 })).toStrictEqual({ by: 'v2' });
+    expect(client.output('notesQueueUrl')).toBe(queueUrl);
+  });
+
+  it('does nothing when nothing changed', async () => {
+    expect(await cloud.reload()).toStrictEqual({ updated: [], restartNeeded: [] });
+  });
+});
