@@ -56,8 +56,8 @@ export function initApp(dir: string): { created: string; next: string[] } {
 }
 
 /**
- * The application's channel catalog: --channels, $MSG_CHANNELS, or lib/channels.ts in the app's folder (the
- * nearest one up from here with a cdk.json). Node strips its types, so the catalog is imported as it is.
+ * The application's channel catalog: the module given (--channels, $MSG_CHANNELS), or lib/channels.ts in the app's
+ * folder. Node strips its types, so the catalog is imported as it is.
  */
 export async function loadCatalog(given: string | undefined): Promise<Catalog> {
   const file = resolve(given ?? join(appRoot() ?? '.', 'lib', 'channels.ts'));
@@ -73,6 +73,7 @@ export async function loadCatalog(given: string | undefined): Promise<Catalog> {
   return catalog as Catalog;
 }
 
+/** The app's folder: the nearest one up from the working directory that holds a cdk.json. */
 export function appRoot(): string | undefined {
   for (let dir = process.cwd(); dir !== dirname(dir); dir = dirname(dir)) {
     if (existsSync(join(dir, 'cdk.json'))) return dir;
