@@ -57,6 +57,9 @@ export function buildFunctions(
         memorySizeMb,
         concurrencyLimit: Number(properties.ReservedConcurrentExecutions ?? LOCAL_FUNCTION_CONCURRENCY),
         showLogs: options.showLogs,
+        runtime: String(properties.Runtime),
+        handler: String(properties.Handler ?? 'index.handler'),
+        architecture: String((properties.Architectures as string[] | undefined)?.[0] ?? 'x86_64'),
         environment: {
           ...Object.fromEntries(Object.entries(variables).map(([key, value]) => [key, String(value)])),
           AWS_REGION: LOCAL_REGION,

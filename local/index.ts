@@ -124,7 +124,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const failed = launched.find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;
     const [dynamodb, sqsEmulator] = emulators as [RunningEmulator, RunningEmulator];
-    invokeApi = new InvokeApi(functions);
+    invokeApi = new InvokeApi(functions, eventSources);
     const lambdaEndpoint = await invokeApi.listen(ports.lambda);
     const endpoints = { region: LOCAL_REGION, sqs: sqsEmulator.endpoint, dynamodb: dynamodb.endpoint, lambda: lambdaEndpoint };
     const clientConfig = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };

@@ -1,19 +1,27 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import { LOCAL_REGION } from './emulators.ts';
+import { LOCAL_ACCOUNT } from './intrinsics.ts';
 import { TooManyRequestsError, type LocalFunction } from './local-function.ts';
+import type { SqsEventSource } from './sqs-event-source.ts';
 
 /**
- * The Lambda Invoke API on loopback, so @aws-sdk/client-lambda and the AWS CLI work unchanged: RequestResponse
+ * The Lambda API on loopback, so @aws-sdk/client-lambda and the AWS CLI work unchanged. Invoke: RequestResponse
  * returns the result (or the error with X-Amz-Function-Error: Unhandled), Event answers 202 and runs the
- * function in the background, a busy function answers 429 TooManyRequestsException, an unknown one 404.
+ * function in the background, a busy function answers 429 TooManyRequestsException, an unknown one 404. And what
+ * tooling reads to discover what runs: ListFunctions, GetFunction, GetFunctionConfiguration,
+ * ListEventSourceMappings.
  */
 export class InvokeApi {
   readonly #functions: ReadonlyMap<string, LocalFunction>;
+  readonly #mappings: readonly SqsEventSource[];
   readonly #server: Server;
   readonly #background = new Set<Promise<unknown>>();
 
-  public constructor(functions: ReadonlyMap<string, LocalFunction>) {
+  public constructor(functions: ReadonlyMap<string, LocalFunction>, mappings: readonly SqsEventSource[]) {
     this.#functions = functions;
+    this.#mappings = mappings;
     this.#server = createServer((request, response) => void this.#handle(request, response));
   }
 
@@ -34,9 +42,10 @@ export class InvokeApi {
   }
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (request.method === 'GET') return this.#read(request, response);
     const match = /^\/2015-03-31\/functions\/([^/]+)\/invocations/.exec(request.url ?? '');
     if (request.method !== 'POST' || !match) {
-      return reply(response, 404, { Type: 'User', message: `The local cloud serves only Invoke, not ${request.method} ${request.url}` }, 'ResourceNotFoundException');
+      return reply(response, 404, { Type: 'User', message: `The local cloud does not serve ${request.method} ${request.url}` }, 'ResourceNotFoundException');
     }
     const name = functionNameOf(decodeURIComponent(match[1]!));
     const fn = this.#functions.get(name);
@@ -73,6 +82,49 @@ export class InvokeApi {
       return reply(response, 500, { Type: 'Service', message: (error as Error).message }, 'ServiceException');
     }
   }
+
+  /** The read-only calls, all of one page: the local cloud runs a handful of functions. */
+  #read(request: IncomingMessage, response: ServerResponse): void {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const path = url.pathname.replace(/\/$/, '');
+    if (path === '/2015-03-31/functions') return reply(response, 200, { Functions: [...this.#functions.values()].map(configurationOf) });
+    if (path === '/2015-03-31/event-source-mappings') {
+      const only = url.searchParams.get('FunctionName');
+      const mappings = this.#mappings.filter((mapping) => !only || mapping.functionName === functionNameOf(only));
+      return reply(response, 200, { EventSourceMappings: mappings.map((mapping) => mapping.describe(functionArn(mapping.functionName))) });
+    }
+    const match = /^\/2015-03-31\/functions\/([^/]+)(\/configuration)?$/.exec(path);
+    const fn = match ? this.#functions.get(functionNameOf(decodeURIComponent(match[1]!))) : undefined;
+    if (!match) return reply(response, 404, { Type: 'User', message: `The local cloud does not serve GET ${request.url}` }, 'ResourceNotFoundException');
+    if (!fn) return notFound(response, functionNameOf(decodeURIComponent(match[1]!)));
+    if (match[2]) return reply(response, 200, configurationOf(fn));
+    return reply(response, 200, { Configuration: configurationOf(fn), Code: { RepositoryType: 'S3', Location: pathToFileURL(fn.modulePath).href } });
+  }
+}
+
+/** GetFunction's answer for a function, its Configuration as GetFunctionConfiguration and ListFunctions give it. */
+function configurationOf(fn: LocalFunction) {
+  const { environment } = fn.props;
+  // The variables the local cloud itself sets (endpoints, credentials) are not the function's configuration.
+  const variables = Object.fromEntries(Object.entries(environment).filter(([key]) => !/^(AWS_|PATH$)/.test(key)));
+  return {
+    FunctionName: fn.props.name,
+    FunctionArn: functionArn(fn.props.name),
+    Runtime: fn.props.runtime,
+    Handler: fn.props.handler,
+    Architectures: [fn.props.architecture],
+    Timeout: fn.props.timeoutSeconds,
+    MemorySize: fn.props.memorySizeMb,
+    Environment: { Variables: variables },
+    PackageType: 'Zip',
+    State: 'Active',
+    LastUpdateStatus: 'Successful',
+    Version: '$LATEST',
+  };
+}
+
+function functionArn(name: string): string {
+  return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}`;
 }
 
 /** Accepts a name, a partial ARN or a full ARN, with or without a qualifier, as Lambda does. */
@@ -80,6 +132,10 @@ function functionNameOf(identifier: string): string {
   const parts = identifier.split(':');
   const index = parts.indexOf('function');
   return index >= 0 ? parts[index + 1]! : parts[0]!;
+}
+
+function notFound(response: ServerResponse, name: string): void {
+  reply(response, 404, { Type: 'User', message: `Function not found: ${functionArn(name)}` }, 'ResourceNotFoundException');
 }
 
 function readBody(request: IncomingMessage): Promise<string> {

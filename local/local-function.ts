@@ -37,6 +37,10 @@ export interface LocalFunctionProps {
   readonly concurrencyLimit: number;
   /** Whether the instances' stdout and stderr reach this process's. */
   readonly showLogs: boolean;
+  /** What the template says of it, reported by GetFunctionConfiguration: runtime, handler, architecture. */
+  readonly runtime: string;
+  readonly handler: string;
+  readonly architecture: string;
 }
 
 interface Pending {

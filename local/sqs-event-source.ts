@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   DeleteMessageBatchCommand,
   ReceiveMessageCommand,
@@ -32,6 +33,8 @@ const LONG_POLL_SECONDS = 5;
  * receive count drives the redrive to the DLQ.
  */
 export class SqsEventSource {
+  /** The mapping's id, as ListEventSourceMappings reports it. */
+  public readonly uuid = randomUUID();
   readonly #sqs: SQSClient;
   readonly #fn: LocalFunction;
   readonly #props: SqsEventSourceProps;
@@ -43,6 +46,24 @@ export class SqsEventSource {
     this.#sqs = sqs;
     this.#fn = fn;
     this.#props = props;
+  }
+
+  /** The mapping as Lambda's API describes one. */
+  public describe(functionArn: string) {
+    return {
+      UUID: this.uuid,
+      EventSourceArn: this.#props.queueArn,
+      FunctionArn: functionArn,
+      BatchSize: this.#props.batchSize,
+      MaximumBatchingWindowInSeconds: this.#props.maxBatchingWindowSeconds,
+      ScalingConfig: { MaximumConcurrency: this.#props.maxConcurrency },
+      FunctionResponseTypes: this.#props.reportBatchItemFailures ? ['ReportBatchItemFailures'] : [],
+      State: 'Enabled',
+    };
+  }
+
+  public get functionName(): string {
+    return this.#fn.props.name;
   }
 
   public get invocations(): number {

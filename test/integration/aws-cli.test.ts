@@ -68,6 +68,29 @@ describe.skipIf(!existsSync(AWS_CLI))('AWS CLI v2 against the local cloud', () =
     expect((await aws(['dynamodb', 'list-tables'])).TableNames).toContain(outputs.StateTableName);
   });
 
+  it('discovers what runs with `aws lambda list-functions`, `get-function-configuration` and `list-event-source-mappings`', async () => {
+    const consumer = outputs.ordersConsumerFunctionName!;
+    const { Functions } = await aws(['lambda', 'list-functions']);
+    expect(Functions.map((fn: { FunctionName: string }) => fn.FunctionName)).toEqual(expect.arrayContaining([consumer, outputs.quotesPrimaryFunctionName]));
+
+    const configuration = await aws(['lambda', 'get-function-configuration', '--function-name', consumer]);
+    expect(configuration).toMatchObject({
+      FunctionName: consumer,
+      Runtime: 'nodejs22.x',
+      Handler: 'index.handler',
+      Architectures: ['arm64'],
+      Timeout: 10,
+      State: 'Active',
+      Environment: { Variables: expect.objectContaining({ CHANNEL_NAME: 'orders' }) },
+    });
+    expect((await aws(['lambda', 'get-function', '--function-name', consumer])).Configuration).toStrictEqual(configuration);
+
+    const { EventSourceMappings } = await aws(['lambda', 'list-event-source-mappings', '--function-name', consumer]);
+    expect(EventSourceMappings).toStrictEqual([
+      expect.objectContaining({ EventSourceArn: expect.stringContaining(':sqs:'), BatchSize: 10, ScalingConfig: { MaximumConcurrency: 5 }, FunctionResponseTypes: ['ReportBatchItemFailures'], State: 'Enabled' }),
+    ]);
+  });
+
   it('invokes a responder with `aws lambda invoke`', async () => {
     const file = `${stateDir}/answer.json`;
     const result = await aws([
