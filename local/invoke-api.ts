@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { LOCAL_REGION } from './emulators.ts';
 import { LOCAL_ACCOUNT } from './intrinsics.ts';
@@ -8,16 +9,28 @@ import type { SqsEventSource } from './sqs-event-source.ts';
 
 /**
  * The Lambda API on loopback, so @aws-sdk/client-lambda and the AWS CLI work unchanged. Invoke: RequestResponse
- * returns the result (or the error with X-Amz-Function-Error: Unhandled), Event answers 202 and runs the
- * function in the background, a busy function answers 429 TooManyRequestsException, an unknown one 404. And what
+ * returns the result (or the error with X-Amz-Function-Error: Unhandled), a busy function answers it 429
+ * TooManyRequestsException; Event answers 202 at once, queues the invocation and retries it on a function error;
+ * payloads over Lambda's limits are refused; an unknown function is 404. And what
  * tooling reads to discover what runs: ListFunctions, GetFunction, GetFunctionConfiguration,
  * ListEventSourceMappings.
  */
+/** Lambda's limits on an invocation's payload: 6 MB both ways for RequestResponse, 1 MB for an Event (since 2025). */
+const MAX_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024;
+const MAX_EVENT_PAYLOAD_BYTES = 1024 * 1024;
+/**
+ * Lambda retries a failed Event invocation twice, about 1 and 2 minutes later; here 1 and 2 seconds later (60 times
+ * sooner), so that a test or a developer sees the retries happen.
+ */
+const EVENT_RETRY_DELAYS_MS = [1000, 2000];
+
 export class InvokeApi {
   readonly #functions: ReadonlyMap<string, LocalFunction>;
   readonly #mappings: readonly SqsEventSource[];
   readonly #server: Server;
   readonly #background = new Set<Promise<unknown>>();
+  /** Ends the waits of queued and retried Event invocations when the cloud stops. */
+  readonly #closing = new AbortController();
 
   public constructor(functions: ReadonlyMap<string, LocalFunction>, mappings: readonly SqsEventSource[]) {
     this.#functions = functions;
@@ -36,6 +49,7 @@ export class InvokeApi {
   }
 
   public async close(): Promise<void> {
+    this.#closing.abort();
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
     await Promise.allSettled(this.#background);
@@ -58,20 +72,29 @@ export class InvokeApi {
       return reply(response, 400, { Type: 'User', message: 'Could not parse request body into json' }, 'InvalidRequestContentException');
     }
     const invocationType = String(request.headers['x-amz-invocation-type'] ?? 'RequestResponse');
-    if (invocationType === 'DryRun') return reply(response, 204, undefined);
-    if (fn.busyInstances >= fn.props.concurrencyLimit) {
-      return reply(response, 429, { Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded', Type: 'User', message: 'Rate Exceeded.' }, 'TooManyRequestsException');
+    const limit = invocationType === 'Event' ? MAX_EVENT_PAYLOAD_BYTES : MAX_SYNC_PAYLOAD_BYTES;
+    if (Buffer.byteLength(body) > limit) {
+      return reply(response, 413, { Type: 'User', message: `Request must be smaller than ${limit} bytes for the InvokeFunction operation` }, 'RequestEntityTooLargeException');
     }
+    if (invocationType === 'DryRun') return reply(response, 204, undefined);
     if (invocationType === 'Event') {
-      const run = fn.invoke(event).catch(() => undefined);
+      // Lambda queues an Event invocation whatever its function is doing; it never answers one with 429.
+      const run = this.#runEvent(fn, event);
       this.#background.add(run);
       void run.finally(() => this.#background.delete(run));
       return reply(response, 202, undefined);
+    }
+    if (fn.busyInstances >= fn.props.concurrencyLimit) {
+      return reply(response, 429, { Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded', Type: 'User', message: 'Rate Exceeded.' }, 'TooManyRequestsException');
     }
     try {
       const outcome = await fn.invoke(event);
       response.setHeader('X-Amz-Executed-Version', '$LATEST');
       response.setHeader('X-Amzn-RequestId', outcome.requestId);
+      if (outcome.ok && Buffer.byteLength(JSON.stringify(outcome.result ?? null)) > MAX_SYNC_PAYLOAD_BYTES) {
+        response.setHeader('X-Amz-Function-Error', 'Unhandled');
+        return reply(response, 200, { errorType: 'Function.ResponseSizeTooLarge', errorMessage: `Response payload size exceeded maximum allowed payload size (${MAX_SYNC_PAYLOAD_BYTES} bytes).` });
+      }
       if (outcome.ok) return reply(response, 200, outcome.result);
       response.setHeader('X-Amz-Function-Error', 'Unhandled');
       return reply(response, 200, outcome.error);
@@ -80,6 +103,24 @@ export class InvokeApi {
         return reply(response, 429, { Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded', Type: 'User', message: 'Rate Exceeded.' }, 'TooManyRequestsException');
       }
       return reply(response, 500, { Type: 'Service', message: (error as Error).message }, 'ServiceException');
+    }
+  }
+
+  /**
+   * An Event invocation as Lambda's internal queue runs it: when an instance is free, and again after a function
+   * error, twice (EVENT_RETRY_DELAYS_MS). Waits end when the cloud stops.
+   */
+  async #runEvent(fn: LocalFunction, event: unknown): Promise<void> {
+    const signal = this.#closing.signal;
+    for (let retry = 0; !signal.aborted; ) {
+      if (fn.busyInstances >= fn.props.concurrencyLimit) {
+        await sleep(25, undefined, { signal }).catch(() => undefined);
+        continue;
+      }
+      const outcome = await fn.invoke(event).catch((error: unknown) => (error instanceof TooManyRequestsError ? 'busy' : 'stopped'));
+      if (outcome === 'busy') continue;
+      if (outcome === 'stopped' || outcome.ok || retry >= EVENT_RETRY_DELAYS_MS.length) return;
+      await sleep(EVENT_RETRY_DELAYS_MS[retry++]!, undefined, { signal }).catch(() => undefined);
     }
   }
 

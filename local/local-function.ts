@@ -57,6 +57,7 @@ export class LocalFunction {
   readonly #idle: Worker[] = [];
   readonly #busy = new Map<Worker, Pending & { requestId: string }>();
   #peakConcurrency = 0;
+  #invocations = 0;
   readonly #killedInvocations = new Set<string>();
   #stopped = false;
   #modulePath: string;
@@ -96,6 +97,11 @@ export class LocalFunction {
     return this.#killedInvocations;
   }
 
+  /** How many invocations started since the start, retries included. */
+  public get invocationCount(): number {
+    return this.#invocations;
+  }
+
   public get busyInstances(): number {
     return this.#busy.size;
   }
@@ -106,6 +112,7 @@ export class LocalFunction {
       throw new TooManyRequestsError(this.props.name, this.props.concurrencyLimit);
     }
     const worker = this.#idle.pop() ?? this.#startInstance();
+    this.#invocations += 1;
     const requestId = randomUUID();
     const timeoutMs = this.props.timeoutSeconds * 1000;
     return new Promise<InvocationResult>((resolve) => {

@@ -1,8 +1,11 @@
+import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, DeadlineExceeded, NoAnswer, type MessagingClient } from '../../lib/client/index.ts';
+import { OutputKey } from '../../lib/policy/index.ts';
 import { startLocalCloud, type LocalCloud } from '../../local/index.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { synthesizeResponders } from '../fixtures/responders/app.ts';
 import { flaky } from '../fixtures/responders/channel.ts';
 
@@ -79,5 +82,38 @@ describe('Function: request with a deadline and a fallback', () => {
 
   it('rejects a request that breaks the schema before invoking anything', async () => {
     await expect(client.request('flaky', { primary: 'dance' })).rejects.toThrow(/flaky: the payload breaks the channel's schema/);
+  });
+});
+
+// Last in this file: the sleepers below keep the primary's instances busy until the cloud stops.
+describe('Function: the local Lambda API, Event invocations and payload limits', () => {
+  const payload = (primary: string, fallback = 'answer') => Buffer.from(JSON.stringify({ primary, fallback }));
+
+  it('refuses an Event payload over 1 MB, as Lambda does, and takes the same payload synchronously', async () => {
+    const FunctionName = client.output(OutputKey.primaryFunctionName('flaky'));
+    const large = Buffer.from(JSON.stringify({ primary: 'answer', fallback: 'answer', padding: 'x'.repeat(1_100_000) }));
+    await expect(client.lambda.send(new InvokeCommand({ FunctionName, InvocationType: 'Event', Payload: large }))).rejects.toMatchObject({ name: 'RequestEntityTooLargeException' });
+    await expect(client.lambda.send(new InvokeCommand({ FunctionName, Payload: large }))).resolves.toMatchObject({ StatusCode: 200 });
+  });
+
+  it('retries an Event invocation whose function fails, twice', { timeout: 60_000 }, async () => {
+    const fallback = cloud.functions.get(client.output(OutputKey.fallbackFunctionName('flaky')))!;
+    const before = fallback.invocationCount;
+    const accepted = await client.lambda.send(new InvokeCommand({ FunctionName: fallback.props.name, InvocationType: 'Event', Payload: payload('answer', 'throw') }));
+    expect(accepted.StatusCode).toBe(202);
+    expect(await eventually(async () => fallback.invocationCount, (count) => count >= before + 3, 30_000)).toBe(before + 3);
+  });
+
+  it('accepts Event invocations while every instance is busy, where a synchronous one is throttled', { timeout: 60_000 }, async () => {
+    const primary = cloud.functions.get(client.output(OutputKey.primaryFunctionName('flaky')))!;
+    const FunctionName = primary.props.name;
+    const limit = primary.props.concurrencyLimit;
+    // GIVEN every instance busy with an invocation that sleeps until the function's timeout
+    const sleepers = await Promise.all(Array.from({ length: limit + 3 }, () => client.lambda.send(new InvokeCommand({ FunctionName, InvocationType: 'Event', Payload: payload('sleep') }))));
+    // THEN each Event was accepted, the ones beyond the limit queued, not refused
+    expect(sleepers.map((result) => result.StatusCode)).toStrictEqual(Array.from({ length: limit + 3 }, () => 202));
+    await eventually(async () => primary.busyInstances, (busy) => busy === limit);
+    // AND a synchronous call meanwhile is throttled (429), as Lambda does it
+    await expect(client.lambda.send(new InvokeCommand({ FunctionName, Payload: payload('answer') }))).rejects.toMatchObject({ name: 'TooManyRequestsException' });
   });
 });
