@@ -1,5 +1,6 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { MetricType } from 'aws-cdk-lib/aws-lambda';
 import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { FunctionEnv, resolvePolicy, type FireAndForgetPolicy, type GuaranteedPolicy } from '../policy/index.ts';
@@ -83,6 +84,11 @@ export class Channel extends Construct {
         batchSize: policy.batchSize,
         maxBatchingWindow: policy.maxBatchingWindowSeconds > 0 ? Duration.seconds(policy.maxBatchingWindowSeconds) : undefined,
         maxConcurrency: policy.maxConcurrency,
+        ...(policy.provisionedPollers
+          ? { provisionedPollerConfig: { minimumPollers: policy.provisionedPollers.minimum, maximumPollers: policy.provisionedPollers.maximum } }
+          : {}),
+        // The mapping's own metrics (events polled, filtered, invoked, failed, deleted), for what the queue cannot say.
+        metricsConfig: { metrics: [MetricType.EVENT_COUNT] },
         // The runtime always answers with a batch response; without this flag Lambda would ignore it.
         reportBatchItemFailures: true,
       }),

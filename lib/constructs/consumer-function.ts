@@ -1,5 +1,5 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, LoggingFormat, RecursiveLoop, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -37,6 +37,8 @@ export class ConsumerFunction extends NodejsFunction {
       timeout: Duration.seconds(props.timeoutSeconds),
       memorySize: props.memorySizeMb,
       loggingFormat: LoggingFormat.JSON,
+      // Stated, not left to the default: a consumer that sends to its own queue is stopped after 16 loops.
+      recursiveLoop: RecursiveLoop.TERMINATE,
       // An explicit log group, not logRetention, which would add a custom-resource function to every stack.
       logGroup: new LogGroup(scope, `${id}Logs`, {
         retention: props.logRetention ?? RetentionDays.ONE_MONTH,

@@ -28,6 +28,8 @@ interface Rule<P> {
   readonly rule: (policy: P) => string;
 }
 
+const wholeIn = (value: unknown, min: number, max: number) => Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
+
 const integerIn = <P>(field: keyof P & string, min: number, max: number): Rule<P> => ({
   field,
   holds: (policy) => {
@@ -42,6 +44,21 @@ const consumerRules = <P extends GuaranteedPolicy | FireAndForgetPolicy>(): Rule
   integerIn<P>('memorySizeMb', 128, 10_240),
   integerIn<P>('maxBatchingWindowSeconds', 0, 300),
   integerIn<P>('maxConcurrency', 2, 1000),
+  {
+    field: 'provisionedPollers',
+    holds: (p) => !p.provisionedPollers || p.maxConcurrency === undefined,
+    rule: () => 'cannot be combined with maxConcurrency (Lambda takes one or the other; cap the pollers with provisionedPollers.maximum)',
+  },
+  {
+    field: 'provisionedPollers',
+    holds: (p) => !p.provisionedPollers || (wholeIn(p.provisionedPollers.minimum, 2, 200) && wholeIn(p.provisionedPollers.maximum, 2, 2000)),
+    rule: () => 'needs a whole minimum from 2 to 200 and a whole maximum from 2 to 2000 (the SQS limits of provisioned mode)',
+  },
+  {
+    field: 'provisionedPollers',
+    holds: (p) => !p.provisionedPollers || p.provisionedPollers.minimum <= p.provisionedPollers.maximum,
+    rule: () => 'needs its minimum at most its maximum',
+  },
   {
     field: 'batchSize',
     holds: (p) => Number.isInteger(p.batchSize) && p.batchSize >= 1 && p.batchSize <= maxBatch(p),
@@ -155,6 +172,7 @@ function consumerDefaults(input: GuaranteedPolicyInput | FireAndForgetPolicyInpu
     batchSize: input.batchSize ?? 10,
     maxBatchingWindowSeconds,
     maxConcurrency: input.maxConcurrency,
+    provisionedPollers: input.provisionedPollers,
     visibilityTimeoutSeconds: minimumVisibility({ timeoutSeconds, maxBatchingWindowSeconds }),
   };
 }

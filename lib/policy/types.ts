@@ -32,6 +32,17 @@ export interface ConsumerOptions {
    * @default - no cap beyond the account's concurrency
    */
   readonly maxConcurrency?: number;
+  /**
+   * The event source mapping's provisioned mode: pollers kept ready (minimum) and the most it scales to (maximum),
+   * for low latency through bursts, billed per event poller unit. Lambda takes it or maxConcurrency, not both.
+   * minimum 2..200, maximum 2..2000. @default - on-demand polling
+   */
+  readonly provisionedPollers?: ProvisionedPollers;
+}
+
+export interface ProvisionedPollers {
+  readonly minimum: number;
+  readonly maximum: number;
 }
 
 /** Guaranteed delivery: the message must not be lost; it is retried with backoff and dead-lettered with a reason. */
@@ -110,15 +121,17 @@ export interface RequestResponsePolicyInput {
 export type PolicyInput = GuaranteedPolicyInput | FireAndForgetPolicyInput | RequestResponsePolicyInput;
 
 /** A guaranteed policy with every default applied and every rule checked. */
-export interface GuaranteedPolicy extends Required<Omit<GuaranteedPolicyInput, 'maxConcurrency'>> {
+export interface GuaranteedPolicy extends Required<Omit<GuaranteedPolicyInput, 'maxConcurrency' | 'provisionedPollers'>> {
   readonly maxConcurrency: number | undefined;
+  readonly provisionedPollers: ProvisionedPollers | undefined;
   /** Fixed at SQS's maximum so that it always outlives the source queue's retention. */
   readonly dlqRetentionPeriodSeconds: number;
 }
 
 /** A fire-and-forget policy with every default applied and every rule checked. */
-export interface FireAndForgetPolicy extends Required<Omit<FireAndForgetPolicyInput, 'maxConcurrency'>> {
+export interface FireAndForgetPolicy extends Required<Omit<FireAndForgetPolicyInput, 'maxConcurrency' | 'provisionedPollers'>> {
   readonly maxConcurrency: number | undefined;
+  readonly provisionedPollers: ProvisionedPollers | undefined;
   readonly visibilityTimeoutSeconds: number;
   /** The shortest retention SQS allows that still covers the time to live. */
   readonly retentionPeriodSeconds: number;

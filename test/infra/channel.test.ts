@@ -125,3 +125,30 @@ describe('Channel: misuse', () => {
     expect(() => channelStack('quotes', { kind: 'request-response' })).toThrow(/quotes: a request-response channel is deployed with Responder/);
   });
 });
+
+describe('Channel: provisioned pollers, the mapping\'s metrics, recursive loops', () => {
+  it('puts the mapping in provisioned mode with the pollers asked for, and no concurrency cap', () => {
+    const { template } = channelStack('bursts', { kind: 'guaranteed', provisionedPollers: { minimum: 2, maximum: 20 } });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      ProvisionedPollerConfig: { MinimumPollers: 2, MaximumPollers: 20 },
+      ScalingConfig: Match.absent(),
+    });
+  });
+
+  it.each([
+    ['with maxConcurrency', { provisionedPollers: { minimum: 2, maximum: 20 }, maxConcurrency: 5 }, /bursts: provisionedPollers cannot be combined with maxConcurrency/],
+    ['below SQS\'s minimum of 2 pollers', { provisionedPollers: { minimum: 1, maximum: 20 } }, /bursts: provisionedPollers needs a whole minimum from 2 to 200/],
+    ['above 2000 pollers', { provisionedPollers: { minimum: 2, maximum: 2001 } }, /maximum from 2 to 2000/],
+    ['with its minimum above its maximum', { provisionedPollers: { minimum: 30, maximum: 20 } }, /bursts: provisionedPollers needs its minimum at most its maximum, but \{"minimum":30,"maximum":20\} was provided/],
+  ])('refuses provisioned pollers %s', (_case, policy, message) => {
+    expect(() => channelStack('bursts', { kind: 'guaranteed', ...policy })).toThrow(message);
+  });
+
+  it('turns on the mapping\'s event metrics and states the recursive-loop guard, on every policy', () => {
+    for (const kind of ['guaranteed', 'fire-and-forget'] as const) {
+      const { template } = channelStack('plain', kind === 'guaranteed' ? { kind } : { kind, timeToLiveSeconds: 60 });
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { MetricsConfig: { Metrics: ['EventCount'] } });
+      template.hasResourceProperties('AWS::Lambda::Function', { RecursiveLoop: 'Terminate' });
+    }
+  });
+});

@@ -11,6 +11,7 @@ describe('Function: resolvePolicy defaults', () => {
       batchSize: 10,
       maxBatchingWindowSeconds: 0,
       maxConcurrency: undefined,
+      provisionedPollers: undefined,
       maxAttempts: 5,
       maxReceiveCount: 20,
       visibilityTimeoutSeconds: 180,
