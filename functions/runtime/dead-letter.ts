@@ -1,6 +1,6 @@
 import { SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
-import { MessageAttribute } from '../../lib/policy/index.ts';
+import { DEAD_LETTER_REASON_MAX_CHARS, MessageAttribute } from '../../lib/policy/index.ts';
 
 /**
  * Moves a message to the DLQ itself, with the reason and the attempt count as message attributes. The runtime
@@ -23,7 +23,7 @@ export async function sendToDeadLetterQueue(
         // The dedupe key travels with the copy: a message sent without one would otherwise come back from a redrive
         // under a new SQS message id, and two copies of it would be applied as two messages.
         [MessageAttribute.correlationId]: { DataType: 'String', StringValue: verdict.correlationId },
-        [MessageAttribute.deadLetterReason]: { DataType: 'String', StringValue: verdict.reason },
+        [MessageAttribute.deadLetterReason]: { DataType: 'String', StringValue: shortened(verdict.reason) },
         [MessageAttribute.deadLetterAttempts]: { DataType: 'Number', StringValue: String(verdict.attempts) },
       },
       // A FIFO DLQ needs the group; the original message id dedupes a retried dead-lettering of the same receive.
@@ -31,6 +31,11 @@ export async function sendToDeadLetterQueue(
     }),
   );
   return MessageId;
+}
+
+/** A reason cut to what a DLQ copy carries, so that any message the SDK accepts fits its DLQ with it. */
+function shortened(reason: string): string {
+  return reason.length <= DEAD_LETTER_REASON_MAX_CHARS ? reason : `${reason.slice(0, DEAD_LETTER_REASON_MAX_CHARS - 1)}…`;
 }
 
 /** Lambda's record shape (camelCase, lists) back to the SQS API's, keeping every attribute the sender set. */

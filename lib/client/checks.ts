@@ -1,10 +1,11 @@
-import { check, type Catalog, type ChannelDefinition, type PolicyKind, type Schema } from '../policy/index.ts';
+import { check, DEAD_LETTER_ATTRIBUTE_BYTES, SQS_MAX_MESSAGE_BYTES, type Catalog, type ChannelDefinition, type PolicyKind, type Schema } from '../policy/index.ts';
 import { MessageTooLarge, SchemaViolation, UnknownChannel, WrongPolicy } from './errors.ts';
 
-/** SQS's limit for one message, body and attributes together (1 MiB since 2025; the emulator enforces the same). */
-export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
-/** Room for the SDK's own attributes (correlationId, sentAt, expiresAt) in the size check. */
-const ATTRIBUTE_ALLOWANCE_BYTES = 256;
+/**
+ * Room kept below SQS's limit: the SDK's own attributes (correlationId, sentAt, expiresAt), and what the runtime adds
+ * to a DLQ copy (the reason and the attempt count), so that every message the SDK sends also fits its DLQ.
+ */
+const ATTRIBUTE_ALLOWANCE_BYTES = 256 + DEAD_LETTER_ATTRIBUTE_BYTES;
 
 /** What a call does with a channel, and the policies that allow it. */
 const USES = {

@@ -17,5 +17,6 @@ export { discover, type AwsClientConfig, type Discovered, type DiscoveryOptions,
 export { requestWithFallback, type Answer, type RequestOptions } from './request.ts';
 export { peekDeadLetters, redriveDeadLetters, purgeDeadLetters, queueDepth, type DeadLetter, type RedriveResult } from './dead-letters.ts';
 export * from './errors.ts';
-export { channelFor, encodePayload, SQS_MAX_MESSAGE_BYTES } from './checks.ts';
+export { channelFor, encodePayload } from './checks.ts';
+export { SQS_MAX_MESSAGE_BYTES } from '../policy/index.ts';
 export { channelStats, type ChannelStats } from './stats.ts';

@@ -3,7 +3,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { MetricType } from 'aws-cdk-lib/aws-lambda';
 import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { FunctionEnv, resolvePolicy, type FireAndForgetPolicy, type GuaranteedPolicy } from '../policy/index.ts';
+import { FunctionEnv, resolvePolicy, SQS_MAX_MESSAGE_BYTES, type FireAndForgetPolicy, type GuaranteedPolicy } from '../policy/index.ts';
 import type { ChannelBaseProps } from './channel-base.ts';
 import { ConsumerFunction } from './consumer-function.ts';
 
@@ -46,6 +46,7 @@ export class Channel extends Construct {
         encryption: QueueEncryption.SQS_MANAGED,
         enforceSSL: true,
         retentionPeriod: Duration.seconds(policy.dlqRetentionPeriodSeconds),
+        maxMessageSizeBytes: SQS_MAX_MESSAGE_BYTES,
         ...(fifo ? { fifo: true } : {}),
       });
     }
@@ -54,6 +55,7 @@ export class Channel extends Construct {
       enforceSSL: true,
       visibilityTimeout: Duration.seconds(policy.visibilityTimeoutSeconds),
       retentionPeriod: Duration.seconds(policy.retentionPeriodSeconds),
+      maxMessageSizeBytes: SQS_MAX_MESSAGE_BYTES,
       ...(fifo ? { fifo: true, contentBasedDeduplication: false } : {}),
       ...(this.deadLetterQueue && policy.kind === 'guaranteed'
         ? { deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: policy.maxReceiveCount } }

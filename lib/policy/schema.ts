@@ -7,6 +7,12 @@ import type { z } from 'zod';
  */
 export type Schema = z.core.$ZodType;
 
+/**
+ * The most issues a reason lists: a large payload can break its schema a million times, and reasons end up in DLQ
+ * attributes, lifecycle records and one-line errors.
+ */
+const MAX_ISSUES_LISTED = 20;
+
 export type Checked<T> = { readonly success: true; readonly data: T } | { readonly success: false; readonly issues: string };
 
 /** Checks a value; the issues, when there are any, as one line: "items.0.quantity: Too small…; customerId: Required". */
@@ -16,7 +22,8 @@ export function check<S extends Schema>(schema: S, value: unknown): Checked<z.ou
   if (result instanceof Promise) throw new TypeError('schemas with asynchronous refinements are not supported: messages are checked synchronously');
   if (result.issues) {
     const issues = result.issues.map((issue) => `${issue.path?.length ? issue.path.map((step) => String(typeof step === 'object' ? step.key : step)).join('.') : '(root)'}: ${issue.message}`);
-    return { success: false, issues: issues.join('; ') };
+    const more = issues.length > MAX_ISSUES_LISTED ? `; and ${issues.length - MAX_ISSUES_LISTED} more` : '';
+    return { success: false, issues: issues.slice(0, MAX_ISSUES_LISTED).join('; ') + more };
   }
   return { success: true, data: result.value as z.output<S> };
 }

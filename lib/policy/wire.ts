@@ -4,6 +4,16 @@
  */
 
 /** SQS message attributes the SDK and runtime exchange. */
+/** SQS's limit for one message, body and attributes together (1 MiB since 2025); every queue is made to take it. */
+export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
+
+/**
+ * The longest dead-letter reason a DLQ copy carries as an attribute (the lifecycle record keeps it whole). With the
+ * attempt count and the names, the runtime adds at most DEAD_LETTER_ATTRIBUTE_BYTES to a message it dead-letters.
+ */
+export const DEAD_LETTER_REASON_MAX_CHARS = 1000;
+export const DEAD_LETTER_ATTRIBUTE_BYTES = 4 * DEAD_LETTER_REASON_MAX_CHARS + 100;
+
 export const MessageAttribute = {
   /** String. Set by the SDK; the dedupe key. Absent on messages sent behind the SDK's back: the SQS message id stands in. */
   correlationId: 'correlationId',

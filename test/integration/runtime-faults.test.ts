@@ -2,7 +2,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LifecycleStore, MAX_HISTORY_EVENTS, PermanentError } from '../../functions/runtime/index.ts';
+import { z } from 'zod';
+import { GuaranteedConsumer, LifecycleStore, MAX_HISTORY_EVENTS, PermanentError } from '../../functions/runtime/index.ts';
+import { DEAD_LETTER_ATTRIBUTE_BYTES, DEAD_LETTER_REASON_MAX_CHARS, defineChannel, MessageAttribute, resolvePolicy, SQS_MAX_MESSAGE_BYTES } from '../../lib/policy/index.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators.ts';
 import { guaranteedFixture } from '../helpers/guaranteed-fixture.ts';
 import { RuntimeHarness } from '../helpers/runtime-harness.ts';
@@ -164,6 +166,35 @@ describe('Function: GuaranteedConsumer, the attempt budget', () => {
 });
 
 describe('Function: GuaranteedConsumer, dead letters', () => {
+  it('dead-letters the largest message the SDK sends with a long reason: the DLQ copy still fits, reason cut', async () => {
+    // GIVEN a poison message of the largest size the SDK lets through, whose 300 schema issues make a long reason
+    const policy = resolvePolicy('tests', { kind: 'guaranteed' });
+    const pair = await harness.queuePair({ maxReceiveCount: policy.maxReceiveCount });
+    const channel = defineChannel('tests', { policy, schema: z.object({ items: z.array(z.string()), padding: z.string() }) });
+    const consumer = new GuaranteedConsumer({
+      channel,
+      policy,
+      handle: async () => ({}),
+      endpoints: { tableName: harness.tableName, queueUrl: pair.queueUrl, deadLetterQueueUrl: pair.deadLetterQueueUrl },
+      clients: { sqs: harness.sqs, dynamo: harness.dynamo },
+    });
+    const correlationId = randomUUID();
+    const items = Array.from({ length: 300 }, (_, index) => index);
+    const unpadded = JSON.stringify({ items, padding: '' });
+    const largest = SQS_MAX_MESSAGE_BYTES - 256 - DEAD_LETTER_ATTRIBUTE_BYTES;
+    await harness.send(pair.queueUrl, { items, padding: 'x'.repeat(largest - unpadded.length - correlationId.length - 64) }, { correlationId });
+    const messages = await harness.receive(pair.queueUrl, 1);
+
+    // WHEN the consumer meets it THEN it is dead-lettered at once, with the reason cut to fit
+    expect(await consumer.processBatch(harness.event(messages, pair.queueArn))).toStrictEqual({ batchItemFailures: [] });
+    const [copy] = await harness.receive(pair.deadLetterQueueUrl, 1);
+    const reason = copy?.MessageAttributes?.[MessageAttribute.deadLetterReason]?.StringValue ?? '';
+    expect(reason).toMatch(/^schema violation: items\.0: .*…$/);
+    expect(reason.length).toBe(DEAD_LETTER_REASON_MAX_CHARS);
+    // AND the lifecycle record keeps the reason whole: the first 20 issues and how many more
+    expect((await lifecycle(correlationId))?.reason).toMatch(/^schema violation: items\.0: .*; and 280 more$/);
+  });
+
   it('gives a DLQ copy the dedupe key of a message sent without a correlation id', async () => {
     const { pair, consumer } = await consumerFor({}, async () => {
       throw new PermanentError('account closed');
