@@ -30,6 +30,7 @@ const NOT_EMULATED = new Set([
   'AWS::CloudWatch::Dashboard',
   'AWS::SNS::Topic',
   'AWS::SNS::TopicPolicy',
+  'AWS::SNS::Subscription',
   'AWS::KMS::Key',
   'AWS::Lambda::Permission',
   'AWS::CDK::Metadata',

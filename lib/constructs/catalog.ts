@@ -2,6 +2,7 @@ import { Aspects, CfnOutput, Stack, type RemovalPolicy } from 'aws-cdk-lib';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -31,8 +32,13 @@ export interface ChannelCatalogProps {
   readonly stateTable?: StateTable;
   /** @default RemovalPolicy.RETAIN */
   readonly stateRemovalPolicy?: RemovalPolicy;
-  /** Where alarms notify: an existing topic, or 'create'. @default - alarms without actions */
-  readonly alarmTopic?: ITopic | 'create';
+  /**
+   * Where alarms notify: an existing topic, 'create' for a new KMS-encrypted one, or 'none' for alarms that notify
+   * nobody (they still show on the dashboard). @default 'create'
+   */
+  readonly alarmTopic?: ITopic | 'create' | 'none';
+  /** An e-mail address subscribed to the alarm topic (AWS asks it to confirm). @default - no subscription */
+  readonly alarmEmail?: string;
   /** @default - the stack's name */
   readonly dashboardName?: string;
 }
@@ -87,9 +93,14 @@ export class ChannelCatalog extends Construct {
     this.operations = new Operations(this, 'Operations', {
       channels: Object.values(channels),
       responders: Object.values(responders),
-      alarmTopic: props.alarmTopic,
+      // An alarm that notifies nobody is seldom seen; notifying is the default.
+      alarmTopic: props.alarmTopic === 'none' ? undefined : (props.alarmTopic ?? 'create'),
       dashboardName: props.dashboardName ?? Stack.of(this).stackName,
     });
+    if (props.alarmEmail) {
+      if (!this.operations.alarmTopic) throw new Error(`channel catalog: alarmEmail ${props.alarmEmail} needs an alarm topic, but alarmTopic is 'none'`);
+      this.operations.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
+    }
     Aspects.of(Stack.of(this)).add(new BatchResponseGuard());
     this.#outputEndpoints();
   }

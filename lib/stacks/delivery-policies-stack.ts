@@ -5,8 +5,10 @@ import { ChannelCatalog } from 'delivery-policies/constructs';
 import { channels } from '../channels.ts';
 
 export interface DeliveryPoliciesStackProps extends StackProps {
-  /** Where alarms notify: an existing topic, or 'create'. @default - alarms without actions */
-  readonly alarmTopic?: ITopic | 'create';
+  /** Where alarms notify: an existing topic, 'create' or 'none'. @default 'create' */
+  readonly alarmTopic?: ITopic | 'create' | 'none';
+  /** An e-mail address subscribed to the alarm topic. @default - none */
+  readonly alarmEmail?: string;
   /** @default RemovalPolicy.RETAIN */
   readonly stateRemovalPolicy?: RemovalPolicy;
 }
@@ -24,6 +26,7 @@ export class DeliveryPoliciesStack extends Stack {
     this.catalog = new ChannelCatalog(this, 'Channels', {
       channels,
       alarmTopic: props.alarmTopic,
+      alarmEmail: props.alarmEmail,
       stateRemovalPolicy: props.stateRemovalPolicy,
     });
   }

@@ -63,6 +63,16 @@ describe('DeliveryPoliciesStack', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Invocations', Namespace: 'AWS/Lambda', Threshold: 0 });
   });
 
+  it('notifies by default: an encrypted topic is created when none is given, and an e-mail address can subscribe', () => {
+    const defaults = Template.fromStack(new DeliveryPoliciesStack(new App(), 'Defaults', { alarmEmail: 'ops@example.com' }));
+    defaults.resourceCountIs('AWS::SNS::Topic', 1);
+    defaults.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+    for (const alarm of Object.values(defaults.findResources('AWS::CloudWatch::Alarm'))) expect(alarm.Properties.AlarmActions).toHaveLength(1);
+    const silent = Template.fromStack(new DeliveryPoliciesStack(new App(), 'Silent', { alarmTopic: 'none' }));
+    silent.resourceCountIs('AWS::SNS::Topic', 0);
+    expect(() => new DeliveryPoliciesStack(new App(), 'Contradiction', { alarmTopic: 'none', alarmEmail: 'ops@example.com' })).toThrow(/alarmEmail ops@example.com needs an alarm topic/);
+  });
+
   it('creates an encrypted alarm topic and one dashboard', () => {
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
