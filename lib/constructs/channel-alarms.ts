@@ -8,6 +8,7 @@ import {
   type IAlarmAction,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { AnyPrincipal, Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic, type ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
@@ -48,7 +49,7 @@ export class Operations extends Construct {
     super(scope, id);
     this.alarmTopic =
       props.alarmTopic === 'create'
-        ? new Topic(this, 'AlarmTopic', { masterKey: new Key(this, 'AlarmTopicKey', { enableKeyRotation: true }), enforceSSL: true })
+        ? new Topic(this, 'AlarmTopic', { masterKey: alarmTopicKey(this), enforceSSL: true })
         : props.alarmTopic;
     const action: IAlarmAction | undefined = this.alarmTopic ? new SnsAction(this.alarmTopic) : undefined;
     this.dashboard = new Dashboard(this, 'Dashboard', { dashboardName: props.dashboardName ?? 'DeliveryPolicies' });
@@ -129,4 +130,22 @@ export class Operations extends Construct {
     if (action) alarm.addAlarmAction(action);
     this.alarms.push(alarm);
   }
+}
+
+/**
+ * The alarm topic's key: rotated, and granting use of itself only to AWS services (Control Tower's CT.KMS.PR.3),
+ * so a principal with kms:CreateGrant cannot hand the key to someone else.
+ */
+function alarmTopicKey(scope: Construct): Key {
+  const key = new Key(scope, 'AlarmTopicKey', { enableKeyRotation: true });
+  key.addToResourcePolicy(
+    new PolicyStatement({
+      effect: Effect.DENY,
+      principals: [new AnyPrincipal()],
+      actions: ['kms:CreateGrant'],
+      resources: ['*'],
+      conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+    }),
+  );
+  return key;
 }

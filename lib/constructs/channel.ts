@@ -62,11 +62,14 @@ export class Channel extends Construct {
         : {}),
     });
 
-    if (!this.deadLetterQueue) {
-      Validations.of(this.queue).acknowledge({
-        id: 'AwsSolutions::AwsSolutions-SQS3',
-        reason: 'Fire-and-forget by design: a message is worthless once it fails or expires, so it is dropped, never dead-lettered.',
+    if (this.deadLetterQueue) {
+      Validations.of(this.deadLetterQueue).acknowledge({
+        id: 'cdk-validator-cfnguard::sqs_dlq_check',
+        reason: "This queue is the channel's DLQ: its source queue's redrive policy points here, and a DLQ of a DLQ would only move the problem.",
       });
+    } else {
+      const reason = 'Fire-and-forget by design: a message is worthless once it fails or expires, so it is dropped, never dead-lettered.';
+      Validations.of(this.queue).acknowledge({ id: 'AwsSolutions::AwsSolutions-SQS3', reason }, { id: 'cdk-validator-cfnguard::sqs_dlq_check', reason });
     }
 
     this.consumer = new ConsumerFunction(this, 'Consumer', {

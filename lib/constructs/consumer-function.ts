@@ -17,7 +17,7 @@ export interface ConsumerFunctionProps {
   readonly stateTableName: string;
   /** Extra variables (queue URLs). */
   readonly environment?: Record<string, string>;
-  /** @default RetentionDays.ONE_MONTH */
+  /** @default RetentionDays.ONE_YEAR (AWS Control Tower's proactive control CT.CLOUDWATCH.PR.2 asks for a year) */
   readonly logRetention?: RetentionDays;
 }
 
@@ -29,6 +29,11 @@ export interface ConsumerFunctionProps {
 export class ConsumerFunction extends NodejsFunction {
   public constructor(scope: Construct, id: string, props: ConsumerFunctionProps) {
     const conditions = resolutionConditions();
+    const logGroup = new LogGroup(scope, `${id}Logs`, { retention: props.logRetention ?? RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.DESTROY });
+    Validations.of(logGroup).acknowledge({
+      id: 'cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check',
+      reason: "CloudWatch Logs encrypts every log group at rest with its own keys; a customer-managed key adds a key, its policy and its cost per log group's stack, and is the team's choice, not the template's.",
+    });
     super(scope, id, {
       entry: props.entry,
       handler: 'handler',
@@ -40,10 +45,7 @@ export class ConsumerFunction extends NodejsFunction {
       // Stated, not left to the default: a consumer that sends to its own queue is stopped after 16 loops.
       recursiveLoop: RecursiveLoop.TERMINATE,
       // An explicit log group, not logRetention, which would add a custom-resource function to every stack.
-      logGroup: new LogGroup(scope, `${id}Logs`, {
-        retention: props.logRetention ?? RetentionDays.ONE_MONTH,
-        removalPolicy: RemovalPolicy.DESTROY,
-      }),
+      logGroup,
       environment: {
         [FunctionEnv.channelName]: props.channel,
         [FunctionEnv.channelPolicy]: JSON.stringify(props.policy),
@@ -70,6 +72,10 @@ export class ConsumerFunction extends NodejsFunction {
       {
         id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
         reason: "The managed basic execution role only lets the function write its own CloudWatch logs; an inline copy would grant the same.",
+      },
+      {
+        id: 'cdk-validator-cfnguard::lambda_inside_vpc_check',
+        reason: 'These functions call only AWS APIs (SQS, DynamoDB, Lambda) over HTTPS; a VPC would add NAT or endpoint costs and nothing to reach. Put them in one when a handler needs private resources.',
       },
       {
         id: 'AwsSolutions::AwsSolutions-L1',

@@ -3,6 +3,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { Function as LambdaFunction, InlineCode, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
+import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { BatchResponseGuard } from '../../lib/constructs/batch-response-guard.ts';
@@ -95,6 +96,24 @@ describe('cdk-nag AwsSolutions', () => {
     new Queue(stack, 'Plain');
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     expect(() => app.synth()).toThrow(/AwsSolutions-SQS4/);
+  });
+});
+
+describe("AWS Control Tower's proactive controls (cfn-guard)", () => {
+  it('passes them, every exception acknowledged in the template with its reason', () => {
+    // GIVEN the example application with the Control Tower rules, run by cfn-guard as a policy validation plugin
+    const app = new App();
+    new DeliveryPoliciesStack(app, 'DeliveryPolicies');
+    Validations.of(app).addPlugins(new CfnGuardValidator());
+    // WHEN it synthesizes THEN no unacknowledged rule fails it
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it('fails a stack that breaks one (the check can fail)', () => {
+    const app = new App();
+    new Queue(new Stack(app, 'Bare'), 'Plain');
+    Validations.of(app).addPlugins(new CfnGuardValidator());
+    expect(() => app.synth()).toThrow(/CT\.SQS\.PR\.1/);
   });
 });
 
