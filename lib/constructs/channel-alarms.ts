@@ -15,6 +15,7 @@ import { Construct } from 'constructs';
 import { longestHealthyWaitSeconds } from '../policy/index.ts';
 import type { Channel } from './channel.ts';
 import type { Responder } from './responder.ts';
+import { forLocalStack } from './target.ts';
 
 /** CloudWatch's smallest useful period for SQS metrics, which are published once a minute. */
 const MINIMUM_AGE_THRESHOLD_SECONDS = 60;
@@ -43,7 +44,8 @@ export interface OperationsProps {
 export class Operations extends Construct {
   public readonly alarms: Alarm[] = [];
   public readonly alarmTopic?: ITopic;
-  public readonly dashboard: Dashboard;
+  /** Absent when synthesized for LocalStack, which has no dashboards. */
+  public readonly dashboard?: Dashboard;
 
   public constructor(scope: Construct, id: string, props: OperationsProps) {
     super(scope, id);
@@ -52,7 +54,7 @@ export class Operations extends Construct {
         ? new Topic(this, 'AlarmTopic', { masterKey: alarmTopicKey(this), enforceSSL: true })
         : props.alarmTopic;
     const action: IAlarmAction | undefined = this.alarmTopic ? new SnsAction(this.alarmTopic) : undefined;
-    this.dashboard = new Dashboard(this, 'Dashboard', { dashboardName: props.dashboardName ?? 'DeliveryPolicies' });
+    this.dashboard = forLocalStack(this) ? undefined : new Dashboard(this, 'Dashboard', { dashboardName: props.dashboardName ?? 'DeliveryPolicies' });
 
     for (const channel of props.channels) {
       const ageThreshold = Math.max(
@@ -87,7 +89,7 @@ export class Operations extends Construct {
         );
         widgets.push(depth);
       }
-      this.dashboard.addWidgets(
+      this.dashboard?.addWidgets(
         new GraphWidget({ title: `${channel.name}: queue`, left: widgets }),
         new GraphWidget({ title: `${channel.name}: consumer`, left: [channel.consumer.metricErrors(), channel.consumer.metricThrottles()], right: [channel.consumer.metricDuration()] }),
       );
@@ -122,7 +124,7 @@ export class Operations extends Construct {
         );
         left.push(fallbackAnswers);
       }
-      this.dashboard.addWidgets(new GraphWidget({ title: `${responder.name}: responders`, left }));
+      this.dashboard?.addWidgets(new GraphWidget({ title: `${responder.name}: responders`, left }));
     }
   }
 

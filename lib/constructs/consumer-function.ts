@@ -4,6 +4,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { FunctionEnv, type DeliveryPolicy } from '../policy/index.ts';
+import { forLocalStack } from './target.ts';
 
 export interface ConsumerFunctionProps {
   /** The channel the function serves. */
@@ -29,11 +30,13 @@ export interface ConsumerFunctionProps {
 export class ConsumerFunction extends NodejsFunction {
   public constructor(scope: Construct, id: string, props: ConsumerFunctionProps) {
     const conditions = resolutionConditions();
-    const logGroup = new LogGroup(scope, `${id}Logs`, { retention: props.logRetention ?? RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.DESTROY });
-    Validations.of(logGroup).acknowledge({
-      id: 'cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check',
-      reason: "CloudWatch Logs encrypts every log group at rest with its own keys; a customer-managed key adds a key, its policy and its cost per log group's stack, and is the team's choice, not the template's.",
-    });
+    const logGroup = forLocalStack(scope) ? undefined : new LogGroup(scope, `${id}Logs`, { retention: props.logRetention ?? RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.DESTROY });
+    if (logGroup) {
+      Validations.of(logGroup).acknowledge({
+        id: 'cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check',
+        reason: "CloudWatch Logs encrypts every log group at rest with its own keys; a customer-managed key adds a key, its policy and its cost per log group's stack, and is the team's choice, not the template's.",
+      });
+    }
     super(scope, id, {
       entry: props.entry,
       handler: 'handler',
@@ -45,7 +48,7 @@ export class ConsumerFunction extends NodejsFunction {
       // Stated, not left to the default: a consumer that sends to its own queue is stopped after 16 loops.
       recursiveLoop: RecursiveLoop.TERMINATE,
       // An explicit log group, not logRetention, which would add a custom-resource function to every stack.
-      logGroup,
+      ...(logGroup ? { logGroup } : {}),
       environment: {
         [FunctionEnv.channelName]: props.channel,
         [FunctionEnv.channelPolicy]: JSON.stringify(props.policy),
