@@ -4,10 +4,9 @@
  * looked up, then calls the SDK and prints. Errors a user can cause print one line with a code and exit non-zero;
  * stack traces appear only with --debug. bin/msg.js starts it.
  */
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ClientError, createClient, InvalidArgument, translateAwsError, type Target } from '../lib/client/index.ts';
-import { appRoot, loadCatalog, ownPackage } from '../lib/cli/app.ts';
+import { loadCatalog, localStateDir, ownPackage } from '../lib/cli/app.ts';
 import { COMMANDS, GLOBAL_OPTIONS, help, print, type Values } from '../lib/cli/commands.ts';
 
 async function main(argv: string[]): Promise<number> {
@@ -38,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
     stackName: values.stack as string,
     region: values.region as string | undefined,
     endpoint: values.endpoint as string | undefined,
-    localStateDir: (values['state-dir'] as string | undefined) ?? process.env.MSG_LOCAL_STATE_DIR ?? join(appRoot() ?? '.', '.local-cloud'),
+    localStateDir: localStateDir(values['state-dir'] as string | undefined),
   });
   try {
     const result = await run(client).catch((error: unknown) => {

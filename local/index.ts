@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, startSqsEmulator, type RunningEmulator } from './emulators.ts';
 import { buildFunctions, entryModule, functionName, type SkippedFunction } from './functions.ts';
@@ -10,6 +10,7 @@ import { IntrinsicResolver, UnresolvableError, type ResourceAttributes } from '.
 import { InvokeApi } from './invoke-api.ts';
 import type { LocalFunction } from './local-function.ts';
 import { provisionQueues, provisionTables, type ProvisionedQueue, type ProvisionedTable } from './provision.ts';
+import { findUp } from './find-up.ts';
 import { sourceKey } from './sources.ts';
 import { SqsEventSource } from './sqs-event-source.ts';
 import { readCloudAssembly, type SynthesizedStack, type TemplateResource } from './template.ts';
@@ -85,10 +86,14 @@ export interface LocalCloud {
    * function's settings) are listed: a restart applies them.
    */
   reload(): Promise<ReloadResult>;
+  /** Event invocations accepted and not yet done, retries included. */
+  pendingEvents(): number;
   stop(): Promise<void>;
 }
 
 export interface ReloadResult {
+  /** Whether the sources had changed, and the app was synthesized again; nothing else happens when they had not. */
+  readonly resynthesized: boolean;
   /** The functions now running new code. */
   readonly updated: readonly string[];
   /** Logical ids of resources whose other changes wait for a restart. */
@@ -102,7 +107,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   mkdirSync(stateDir, { recursive: true });
   const appDir = resolve(options.appDir ?? '.');
   const outDir = join(stateDir, 'cdk.out');
-  const assemblyDir = options.cdkOut ? resolve(options.cdkOut) : await synthesizeUnlessUnchanged(appDir, outDir, options.resynthesize ?? false);
+  if (!options.cdkOut) await synthesizeUnlessUnchanged(appDir, outDir, options.resynthesize ?? false);
+  const assemblyDir = options.cdkOut ? resolve(options.cdkOut) : outDir;
   let stacks = readCloudAssembly(assemblyDir);
 
   const emulators: RunningEmulator[] = [];
@@ -155,13 +161,14 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     // The pid lets a client tell this running cloud from the files a killed one left behind.
     writeFileSync(join(stateDir, 'endpoints.json'), `${JSON.stringify({ ...endpoints, pid: process.pid }, null, 2)}\n`);
     const reload = async (): Promise<ReloadResult> => {
-      if (options.cdkOut) return { updated: [], restartNeeded: [] };
-      const next = readCloudAssembly(await synthesizeUnlessUnchanged(appDir, outDir, false));
+      if (options.cdkOut || !(await synthesizeUnlessUnchanged(appDir, outDir, false))) return { resynthesized: false, updated: [], restartNeeded: [] };
+      const next = readCloudAssembly(outDir);
       const result = swapChangedCode(stacks, next, functions);
       stacks = next;
-      return result;
+      return { resynthesized: true, ...result };
     };
-    return { endpoints, outputs, queues, tables, functions, skipped, startupMs: Date.now() - started, reload, stop };
+    const pendingEvents = () => invokeApi?.pendingEvents ?? 0;
+    return { endpoints, outputs, queues, tables, functions, skipped, startupMs: Date.now() - started, reload, pendingEvents, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -216,26 +223,27 @@ function describeSkipped(stackName: string, resources: ReturnType<typeof readClo
 
 const run = promisify(execFile);
 
-/** Runs `cdk synth` for the app in ./cdk.json; bundling happens there, offline, with the project's esbuild. */
 /**
- * The cloud assembly of the app in the working directory: the one in `outDir` when the app's sources have not
- * changed since it was synthesized (the key is written beside it), otherwise a new `cdk synth`.
+ * Synthesizes the app in `appDir` into `outDir` unless the assembly there is from the same sources (their key is
+ * written beside it); answers whether it synthesized.
  */
-async function synthesizeUnlessUnchanged(appDir: string, outDir: string, resynthesize: boolean): Promise<string> {
+async function synthesizeUnlessUnchanged(appDir: string, outDir: string, resynthesize: boolean): Promise<boolean> {
   const keyFile = join(outDir, '.source-key');
   const key = sourceKey(appDir);
-  if (!resynthesize && existsSync(keyFile) && readFileSync(keyFile, 'utf8') === key) return outDir;
+  if (!resynthesize && existsSync(keyFile) && readFileSync(keyFile, 'utf8') === key) return false;
   await synthesize(appDir, outDir);
   writeFileSync(keyFile, key);
-  return outDir;
+  return true;
 }
 
-/** Runs the CDK CLI the app installed (the nearest node_modules/.bin/cdk up from its folder) in its folder. */
+/**
+ * Runs `cdk synth` with the CDK CLI the app installed (the nearest node_modules/.bin/cdk up from its folder), in its
+ * folder; bundling happens there, offline, with the project's esbuild.
+ */
 async function synthesize(appDir: string, outDir: string): Promise<string> {
-  let dir = appDir;
-  while (!existsSync(join(dir, 'node_modules', '.bin', 'cdk')) && dir !== dirname(dir)) dir = dirname(dir);
+  const cdk = join(findUp(appDir, join('node_modules', '.bin', 'cdk')) ?? appDir, 'node_modules', '.bin', 'cdk');
   try {
-    await run(join(dir, 'node_modules', '.bin', 'cdk'), ['synth', '--quiet', '--output', outDir], {
+    await run(cdk, ['synth', '--quiet', '--output', outDir], {
       cwd: appDir,
       env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' },
       maxBuffer: 32 * 1024 * 1024,
@@ -251,7 +259,11 @@ async function synthesize(appDir: string, outDir: string): Promise<string> {
  * Puts each function whose bundle changed between two syntheses on its new code, and lists the resources whose
  * other changes only a restart applies (properties of queues and tables, a function's settings).
  */
-function swapChangedCode(before: readonly SynthesizedStack[], after: readonly SynthesizedStack[], functions: ReadonlyMap<string, LocalFunction>): ReloadResult {
+function swapChangedCode(
+  before: readonly SynthesizedStack[],
+  after: readonly SynthesizedStack[],
+  functions: ReadonlyMap<string, LocalFunction>,
+): Omit<ReloadResult, 'resynthesized'> {
   const updated: string[] = [];
   const restartNeeded: string[] = [];
   const settings = (resource: TemplateResource | undefined) => JSON.stringify({ ...resource?.Properties, Code: undefined });

@@ -2,6 +2,11 @@ import { LOCAL_REGION } from './emulators.ts';
 
 export const LOCAL_ACCOUNT = '000000000000';
 
+/** A local function's ARN, the one every part of the local cloud reports. */
+export function functionArn(name: string): string {
+  return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}`;
+}
+
 /** What a provisioned resource answers to Ref and Fn::GetAtt. */
 export interface ResourceAttributes {
   readonly ref: string;

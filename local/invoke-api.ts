@@ -1,20 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
-import { LOCAL_REGION } from './emulators.ts';
-import { LOCAL_ACCOUNT } from './intrinsics.ts';
+import { listenOnLoopback } from './emulators.ts';
+import { functionArn } from './intrinsics.ts';
 import { TooManyRequestsError, type LocalFunction } from './local-function.ts';
 import type { SqsEventSource } from './sqs-event-source.ts';
 
-/**
- * The Lambda API on loopback, so @aws-sdk/client-lambda and the AWS CLI work unchanged. Invoke: RequestResponse
- * returns the result (or the error with X-Amz-Function-Error: Unhandled), a busy function answers it 429
- * TooManyRequestsException; Event answers 202 at once, queues the invocation and retries it on a function error;
- * payloads over Lambda's limits are refused; an unknown function is 404. And what
- * tooling reads to discover what runs: ListFunctions, GetFunction, GetFunctionConfiguration,
- * ListEventSourceMappings.
- */
 /** Lambda's limits on an invocation's payload: 6 MB both ways for RequestResponse, 1 MB for an Event (since 2025). */
 const MAX_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024;
 const MAX_EVENT_PAYLOAD_BYTES = 1024 * 1024;
@@ -24,6 +15,14 @@ const MAX_EVENT_PAYLOAD_BYTES = 1024 * 1024;
  */
 const EVENT_RETRY_DELAYS_MS = [1000, 2000];
 
+/**
+ * The Lambda API on loopback, so @aws-sdk/client-lambda and the AWS CLI work unchanged. Invoke: RequestResponse
+ * returns the result (or the error with X-Amz-Function-Error: Unhandled), a busy function answers it 429
+ * TooManyRequestsException; Event answers 202 at once, queues the invocation and retries it on a function error;
+ * payloads over Lambda's limits are refused; an unknown function is 404. And what
+ * tooling reads to discover what runs: ListFunctions, GetFunction, GetFunctionConfiguration,
+ * ListEventSourceMappings.
+ */
 export class InvokeApi {
   readonly #functions: ReadonlyMap<string, LocalFunction>;
   readonly #mappings: readonly SqsEventSource[];
@@ -39,13 +38,12 @@ export class InvokeApi {
   }
 
   public async listen(port = 0): Promise<string> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', (error: NodeJS.ErrnoException) =>
-        reject(error.code === 'EADDRINUSE' ? new Error(`port ${port} for the Lambda API is in use; stop what holds it or choose other ports`) : error),
-      );
-      this.#server.listen(port, '127.0.0.1', resolve);
-    });
-    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    return `http://127.0.0.1:${await listenOnLoopback(this.#server, port, 'the Lambda API')}`;
+  }
+
+  /** Event invocations accepted and not yet done: waiting for an instance, running, or waiting to be retried. */
+  public get pendingEvents(): number {
+    return this.#background.size;
   }
 
   public async close(): Promise<void> {
@@ -64,7 +62,7 @@ export class InvokeApi {
     const name = functionNameOf(decodeURIComponent(match[1]!));
     const fn = this.#functions.get(name);
     const body = await readBody(request);
-    if (!fn) return reply(response, 404, { Type: 'User', message: `Function not found: ${name}` }, 'ResourceNotFoundException');
+    if (!fn) return notFound(response, name);
     let event: unknown;
     try {
       event = body.length === 0 ? {} : JSON.parse(body);
@@ -83,9 +81,6 @@ export class InvokeApi {
       this.#background.add(run);
       void run.finally(() => this.#background.delete(run));
       return reply(response, 202, undefined);
-    }
-    if (fn.busyInstances >= fn.props.concurrencyLimit) {
-      return reply(response, 429, { Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded', Type: 'User', message: 'Rate Exceeded.' }, 'TooManyRequestsException');
     }
     try {
       const outcome = await fn.invoke(event);
@@ -113,12 +108,12 @@ export class InvokeApi {
   async #runEvent(fn: LocalFunction, event: unknown): Promise<void> {
     const signal = this.#closing.signal;
     for (let retry = 0; !signal.aborted; ) {
-      if (fn.busyInstances >= fn.props.concurrencyLimit) {
+      const outcome = await fn.invoke(event).catch((error: unknown) => (error instanceof TooManyRequestsError ? 'busy' : 'stopped'));
+      if (outcome === 'busy') {
+        // Every instance is busy: Lambda's queue holds the event until one is free.
         await sleep(25, undefined, { signal }).catch(() => undefined);
         continue;
       }
-      const outcome = await fn.invoke(event).catch((error: unknown) => (error instanceof TooManyRequestsError ? 'busy' : 'stopped'));
-      if (outcome === 'busy') continue;
       if (outcome === 'stopped' || outcome.ok || retry >= EVENT_RETRY_DELAYS_MS.length) return;
       await sleep(EVENT_RETRY_DELAYS_MS[retry++]!, undefined, { signal }).catch(() => undefined);
     }
@@ -132,7 +127,7 @@ export class InvokeApi {
     if (path === '/2015-03-31/event-source-mappings') {
       const only = url.searchParams.get('FunctionName');
       const mappings = this.#mappings.filter((mapping) => !only || mapping.functionName === functionNameOf(only));
-      return reply(response, 200, { EventSourceMappings: mappings.map((mapping) => mapping.describe(functionArn(mapping.functionName))) });
+      return reply(response, 200, { EventSourceMappings: mappings.map((mapping) => mapping.describe()) });
     }
     const match = /^\/2015-03-31\/functions\/([^/]+)(\/configuration)?$/.exec(path);
     const fn = match ? this.#functions.get(functionNameOf(decodeURIComponent(match[1]!))) : undefined;
@@ -162,10 +157,6 @@ function configurationOf(fn: LocalFunction) {
     LastUpdateStatus: 'Successful',
     Version: '$LATEST',
   };
-}
-
-function functionArn(name: string): string {
-  return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}`;
 }
 
 /** Accepts a name, a partial ARN or a full ARN, with or without a qualifier, as Lambda does. */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import { functionArn } from './intrinsics.ts';
 
 /** The instance's module, next to this one: TypeScript in the repository, JavaScript in the published build. */
 const WORKER_MODULE = new URL(`./worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
@@ -27,7 +28,7 @@ export class TooManyRequestsError extends Error {
 export interface LocalFunctionProps {
   readonly name: string;
   readonly logicalId: string;
-  /** The bundle's entry module (index.mjs / index.js) and the export named by Handler. */
+  /** The bundle's entry module (index.mjs / index.js) it starts with (see modulePath after replaceCode), and the export named by Handler. */
   readonly modulePath: string;
   readonly exportName: string;
   readonly timeoutSeconds: number;
@@ -143,6 +144,7 @@ export class LocalFunction {
         modulePath: this.#modulePath,
         exportName: this.props.exportName,
         functionName: this.props.name,
+        functionArn: functionArn(this.props.name),
         memorySizeMb: this.props.memorySizeMb,
       },
       env: this.props.environment,
@@ -169,11 +171,13 @@ export class LocalFunction {
     if (!pending || pending.requestId !== result.requestId) return;
     clearTimeout(pending.timer);
     this.#busy.delete(worker);
-    if (reusable && !this.#stopped && this.#outdated.has(worker)) void worker.terminate();
-    else if (reusable && !this.#stopped) this.#idle.push(worker);
-    else {
+    if (!reusable) {
       this.#killedInvocations.add(result.requestId);
       void worker.terminate();
+    } else if (this.#stopped || this.#outdated.has(worker)) {
+      void worker.terminate();
+    } else {
+      this.#idle.push(worker);
     }
     pending.resolve(result);
   }

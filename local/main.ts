@@ -4,7 +4,6 @@
  */
 import { join, relative, resolve } from 'node:path';
 import { startLocalCloud, type LocalCloud, type LocalCloudOptions } from './index.ts';
-import { sourceKey } from './sources.ts';
 import { LOCAL_CREDENTIALS } from './emulators.ts';
 
 function screen(cloud: LocalCloud, stateDir: string, showFunctionLogs: boolean): string {
@@ -47,7 +46,7 @@ export async function serveLocalCloud(options: LocalCloudOptions & { readonly sh
   const parent = process.ppid;
   const cloud = await startLocalCloud(options);
   console.log(screen(cloud, relative(process.cwd(), resolve(options.stateDir ?? '.local-cloud')) || '.', options.showFunctionLogs));
-  const watching = options.watch ? watchSources(cloud, resolve(options.appDir ?? '.')) : undefined;
+  const watching = options.watch ? watchSources(cloud) : undefined;
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (why: string) => {
@@ -66,24 +65,20 @@ export async function serveLocalCloud(options: LocalCloudOptions & { readonly sh
 }
 
 /**
- * --watch: checks the app's sources once a second (the same key that decides whether a start may skip the synth;
- * polling a few files costs less than watching a tree that holds node_modules) and, when they change, reloads:
- * changed handlers run their new code at once, with queues, tables and messages kept.
+ * --watch: reloads once a second. A reload does nothing unless the app's sources changed (the same key that decides
+ * whether a start may skip the synth: polling a few files costs less than watching a tree that holds node_modules);
+ * when they did, changed handlers run their new code at once, with queues, tables and messages kept.
  */
-function watchSources(cloud: LocalCloud, appDir: string): NodeJS.Timeout {
-  let key = sourceKey(appDir);
+function watchSources(cloud: LocalCloud): NodeJS.Timeout {
   let reloading = false;
   return setInterval(() => {
     if (reloading) return;
-    const next = sourceKey(appDir);
-    if (next === key) return;
-    key = next;
     reloading = true;
-    console.log('sources changed: synthesizing…');
     cloud
       .reload()
-      .then(({ updated, restartNeeded }) => {
-        console.log(updated.length > 0 ? `running new code: ${updated.join(', ')}` : 'no function changed');
+      .then(({ resynthesized, updated, restartNeeded }) => {
+        if (!resynthesized) return;
+        console.log(`sources changed: ${updated.length > 0 ? `running new code: ${updated.join(', ')}` : 'no function changed'}`);
         if (restartNeeded.length > 0) console.log(`restart to apply the other changes, to: ${restartNeeded.join(', ')}`);
       })
       .catch((error: unknown) => console.error(`not reloaded: ${(error as Error).message}`))

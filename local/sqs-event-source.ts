@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { LOCAL_REGION } from './emulators.ts';
+import { functionArn } from './intrinsics.ts';
 import { TooManyRequestsError, type LocalFunction } from './local-function.ts';
 
 export interface SqsEventSourceProps {
@@ -49,11 +50,11 @@ export class SqsEventSource {
   }
 
   /** The mapping as Lambda's API describes one. */
-  public describe(functionArn: string) {
+  public describe() {
     return {
       UUID: this.uuid,
       EventSourceArn: this.#props.queueArn,
-      FunctionArn: functionArn,
+      FunctionArn: functionArn(this.#fn.props.name),
       BatchSize: this.#props.batchSize,
       MaximumBatchingWindowInSeconds: this.#props.maxBatchingWindowSeconds,
       ScalingConfig: { MaximumConcurrency: this.#props.maxConcurrency },

@@ -10,6 +10,7 @@ interface InstanceData {
   readonly modulePath: string;
   readonly exportName: string;
   readonly functionName: string;
+  readonly functionArn: string;
   readonly memorySizeMb: number;
 }
 
@@ -19,7 +20,7 @@ interface Invocation {
   readonly deadline: number;
 }
 
-const { modulePath, exportName, functionName, memorySizeMb } = workerData as InstanceData;
+const { modulePath, exportName, functionName, functionArn, memorySizeMb } = workerData as InstanceData;
 const loaded = import(pathToFileURL(modulePath).href).then((module: Record<string, unknown>) => {
   const handler = module[exportName];
   if (typeof handler !== 'function') throw new Error(`${modulePath} exports no function named ${exportName}`);
@@ -31,7 +32,7 @@ parentPort!.on('message', async ({ requestId, event, deadline }: Invocation) => 
     awsRequestId: requestId,
     functionName,
     functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${process.env.AWS_REGION}:000000000000:function:${functionName}`,
+    invokedFunctionArn: functionArn,
     memoryLimitInMB: String(memorySizeMb),
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',

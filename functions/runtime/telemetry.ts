@@ -1,4 +1,5 @@
 import type { Context } from 'aws-lambda';
+import { FunctionEnv } from '../../lib/policy/index.ts';
 
 /**
  * Structured logs and EMF metrics in a few lines, where Powertools' Logger and Metrics cost 31 KiB of every bundle
@@ -6,8 +7,8 @@ import type { Context } from 'aws-lambda';
  * stdout, as Powertools writes it, so Lambda's JSON log format keeps it whole; the counters go out as one CloudWatch
  * embedded-metric-format document per invocation.
  *
- * Settings: LOG_LEVEL (DEBUG, INFO, WARN, ERROR, SILENT; Lambda's own AWS_LAMBDA_LOG_LEVEL wins), METRICS_NAMESPACE,
- * METRICS_DISABLED=true.
+ * Settings: LOG_LEVEL (DEBUG, INFO, WARN, ERROR, SILENT; Lambda's own AWS_LAMBDA_LOG_LEVEL wins), METRICS_NAMESPACE
+ * (FunctionEnv.metricsNamespace; 'DeliveryPolicies' when unset), METRICS_DISABLED=true.
  */
 
 /** The counters every consumer publishes. */
@@ -61,7 +62,7 @@ export function createTelemetry(channel: string, keys: Record<string, unknown> =
       if (counts.size === 0 || process.env.METRICS_DISABLED === 'true') return counts.clear();
       const metrics = [...counts.keys()].map((name) => ({ Name: name, Unit: 'Count' }));
       const document = {
-        _aws: { Timestamp: Date.now(), CloudWatchMetrics: [{ Namespace: process.env.METRICS_NAMESPACE ?? 'DeliveryPolicies', Dimensions: [['service', 'channel']], Metrics: metrics }] },
+        _aws: { Timestamp: Date.now(), CloudWatchMetrics: [{ Namespace: process.env[FunctionEnv.metricsNamespace] ?? 'DeliveryPolicies', Dimensions: [['service', 'channel']], Metrics: metrics }] },
         service: channel,
         channel,
         ...Object.fromEntries(counts),

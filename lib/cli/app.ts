@@ -1,8 +1,9 @@
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { findUp } from '../../local/find-up.ts';
 import { CatalogNotFound, InvalidArgument } from '../client/index.ts';
-import type { Catalog } from '../policy/index.ts';
+import { catalogProblem, type Catalog } from '../policy/index.ts';
 
 // Where msg finds the app it serves, the app's channel catalog, and the library it belongs to.
 
@@ -15,9 +16,7 @@ interface PackageJson {
 
 /** The library's folder: the nearest with a package.json up from this file (lib/cli/ here, dist/lib/cli/ installed). */
 function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
-  return dir;
+  return findUp(dirname(fileURLToPath(import.meta.url)), 'package.json')!;
 }
 
 export function ownPackage(): PackageJson {
@@ -66,18 +65,24 @@ export async function loadCatalog(given: string | undefined): Promise<Catalog> {
   }
   const module = (await import(pathToFileURL(file).href)) as { channels?: unknown; default?: unknown };
   const catalog = module.channels ?? module.default;
-  const isDefinition = (value: unknown) => typeof value === 'object' && value !== null && 'policy' in value && 'schema' in value;
-  if (typeof catalog !== 'object' || catalog === null || !Object.values(catalog).every(isDefinition)) {
-    throw new CatalogNotFound(`${file} exports no channel catalog; export "channels", an object of defineChannel(...) results`);
+  const problem = catalogProblem(catalog);
+  if (problem) {
+    throw new CatalogNotFound(`${file} exports no usable channel catalog (${problem}); export "channels", an object of defineChannel(...) results`);
   }
   return catalog as Catalog;
 }
 
 /** The app's folder: the nearest one up from the working directory that holds a cdk.json. */
 export function appRoot(): string | undefined {
-  for (let dir = process.cwd(); dir !== dirname(dir); dir = dirname(dir)) {
-    if (existsSync(join(dir, 'cdk.json'))) return dir;
-  }
-  return undefined;
+  return findUp(process.cwd(), 'cdk.json');
+}
+
+/**
+ * The local cloud's state folder, the same for msg local and every other command wherever in the app they run:
+ * --state-dir, $MSG_LOCAL_STATE_DIR, or .local-cloud in the app's folder.
+ */
+export function localStateDir(given: string | undefined): string {
+  const chosen = given ?? process.env.MSG_LOCAL_STATE_DIR;
+  return chosen ? resolve(chosen) : join(appRoot() ?? '.', '.local-cloud');
 }
 

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { ParseArgsOptionDescriptor } from 'node:util';
 import {
@@ -13,12 +12,11 @@ import {
   purgeDeadLetters,
   queueDepth,
   redriveDeadLetters,
-  WrongPolicy,
   type MessagingClient,
   type RedriveResult,
 } from '../client/index.ts';
 import { OutputKey, type Catalog } from '../policy/index.ts';
-import { appRoot, initApp } from './app.ts';
+import { appRoot, initApp, localStateDir } from './app.ts';
 
 // msg's commands, declared as data: name, usage, options, and how each checks its input and runs.
 
@@ -97,6 +95,12 @@ function numberOption(values: Values, name: string): number | undefined {
   return value;
 }
 
+/**
+ * The ports msg local serves on unless told otherwise: each service's own customary local port (ElasticMQ's for SQS,
+ * DynamoDB Local's, SAM's local Lambda), the same on every start so that exported endpoint variables stay valid.
+ */
+const DEFAULT_LOCAL_PORTS = '9324,8000,3001';
+
 export const COMMANDS: readonly Command[] = [
   {
     name: 'init',
@@ -112,15 +116,19 @@ export const COMMANDS: readonly Command[] = [
       logs: { type: 'boolean', default: false, help: "show the functions' logs" },
       synth: { type: 'boolean', default: false, help: 'synthesize even if the sources have not changed' },
       watch: { type: 'boolean', default: false, help: 'run changed handlers\' new code without a restart' },
-      ports: { type: 'string', value: 'SQS,DYNAMODB,LAMBDA', help: 'loopback ports (default 9324,8000,3001; 0: free ones)' },
+      ports: { type: 'string', value: 'SQS,DYNAMODB,LAMBDA', help: `loopback ports (default ${DEFAULT_LOCAL_PORTS}; 0: free ones)` },
     },
     serve: async (values) => {
       const { serveLocalCloud } = await import('../../local/main.ts');
-      const stateDir = resolve((values['state-dir'] as string | undefined) ?? process.env.MSG_LOCAL_STATE_DIR ?? '.local-cloud');
-      const ports = localPorts((values.ports as string | undefined) ?? DEFAULT_LOCAL_PORTS);
-      // The cloud synthesizes the app of ./cdk.json and keeps its state beside it, wherever in the app msg was run.
-      process.chdir(appRoot() ?? '.');
-      await serveLocalCloud({ showFunctionLogs: Boolean(values.logs), stateDir, ports, resynthesize: Boolean(values.synth), watch: Boolean(values.watch) }).catch((error: unknown) => {
+      await serveLocalCloud({
+        // The app of the nearest cdk.json, wherever in it msg was run.
+        appDir: appRoot() ?? '.',
+        stateDir: localStateDir(values['state-dir'] as string | undefined),
+        ports: localPorts((values.ports as string | undefined) ?? DEFAULT_LOCAL_PORTS),
+        showFunctionLogs: Boolean(values.logs),
+        resynthesize: Boolean(values.synth),
+        watch: Boolean(values.watch),
+      }).catch((error: unknown) => {
         const lines = String((error as Error).message ?? error).split('\n').map((line) => line.trim()).filter(Boolean);
         throw new LocalCloudFailed(`the local cloud could not start: ${lines.join(' | ')}`, { cause: error });
       });
@@ -261,12 +269,6 @@ export const COMMANDS: readonly Command[] = [
   },
 ];
 
-/**
- * The ports msg local serves on unless told otherwise: each service's own customary local port (ElasticMQ's for SQS,
- * DynamoDB Local's, SAM's local Lambda), the same on every start so that exported endpoint variables stay valid.
- */
-const DEFAULT_LOCAL_PORTS = '9324,8000,3001';
-
 function localPorts(text: string): { sqs: number; dynamodb: number; lambda: number } {
   const ports = text === '0' ? [0, 0, 0] : text.split(',').map(Number);
   if (ports.length !== 3 || !ports.every((port) => Number.isInteger(port) && port >= 0 && port < 65_536)) {
@@ -277,9 +279,7 @@ function localPorts(text: string): { sqs: number; dynamodb: number; lambda: numb
 }
 
 function deadLetterChannel(channels: Catalog, args: string[]): string {
-  const channel = channelFor(channels, need(args, 0, 'the channel'));
-  if (channel.policy.kind !== 'guaranteed') throw new WrongPolicy(`${channel.name} is a ${channel.policy.kind} channel and has no DLQ`);
-  return channel.name;
+  return channelFor(channels, need(args, 0, 'the channel'), 'deadLetters').name;
 }
 
 async function redriveProgress(client: MessagingClient, channel: string): Promise<(moved: number) => void> {

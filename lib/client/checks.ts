@@ -12,6 +12,7 @@ const USES = {
   send: { kinds: ['guaranteed', 'fire-and-forget'], otherwise: 'use request, not send' },
   request: { kinds: ['request-response'], otherwise: 'use send, not request' },
   reply: { kinds: ['guaranteed'], otherwise: 'only guaranteed channels keep replies' },
+  deadLetters: { kinds: ['guaranteed'], otherwise: 'it has no DLQ' },
 } as const satisfies Record<string, { kinds: readonly PolicyKind[]; otherwise: string }>;
 
 /**

@@ -5,7 +5,7 @@ import { SendMessageBatchCommand, SendMessageCommand, SQSClient, type MessageAtt
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MessageAttribute, OutputKey, StateKeys, type Catalog, type ChannelDefinition, type LifecycleRecord, type PayloadOf, type PolicyKind, type ReplyOf } from '../policy/index.ts';
+import { catalogProblem, MessageAttribute, OutputKey, StateKeys, type Catalog, type LifecycleRecord, type PayloadOf, type PolicyKind, type ReplyOf } from '../policy/index.ts';
 import { discover, type AwsClientConfig, type Discovered, type DiscoveryOptions } from './discovery.ts';
 import { channelFor, encodePayload } from './checks.ts';
 import { DeadLettered, InvalidArgument, InvalidJson, ReplyTimeout, StackNotDeployed } from './errors.ts';
@@ -120,6 +120,8 @@ export class MessagingClient<Channels extends Catalog = Catalog> {
   public readonly cloudWatch?: CloudWatchClient;
 
   public constructor(discovered: Discovered, channels: Channels, clientConfig: AwsClientConfig = {}) {
+    const problem = catalogProblem(channels);
+    if (problem) throw new InvalidArgument(`channels: ${problem}`);
     this.discovered = discovered;
     this.channels = channels;
     const common = { ...clientConfig, region: discovered.region, ...(discovered.credentials ? { credentials: discovered.credentials } : {}) };
@@ -132,20 +134,11 @@ export class MessagingClient<Channels extends Catalog = Catalog> {
     if (discovered.target !== 'local') this.cloudWatch = new CloudWatchClient({ ...common, endpoint: discovered.endpoints.cloudwatch });
   }
 
-  public channel(name: string): ChannelDefinition {
-    return channelFor(this.channels, name);
-  }
-
   /** The output value for a key, or a clear error naming what the stack lacks. */
   public output(key: string): string {
     const value = this.discovered.outputs[key];
     if (!value) throw new StackNotDeployed(`the deployed stack has no output ${key}; is it the same version as this client?`);
     return value;
-  }
-
-  /** Checks a payload against the channel's schema and SQS's size limit, returning the body to send. */
-  public encode(channelName: string, payload: unknown): string {
-    return encodePayload(this.channel(channelName), payload);
   }
 
   /** Sends to a guaranteed or fire-and-forget channel; resolves once SQS has accepted the message. */
@@ -245,7 +238,7 @@ export class MessagingClient<Channels extends Catalog = Catalog> {
     }
     return requestWithFallback<ReplyOf<Channels[Name]>>(this.lambda, {
       channel: channelName,
-      body: this.encode(channelName, payload),
+      body: encodePayload(channel, payload),
       primary: this.output(OutputKey.primaryFunctionName(channelName)),
       fallback: channel.policy.fallback ? this.output(OutputKey.fallbackFunctionName(channelName)) : undefined,
       deadlineMs,

@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { MessageAttribute, OutputKey } from '../policy/index.ts';
 import type { MessagingClient } from './client.ts';
-import { WrongPolicy } from './errors.ts';
+import { channelFor } from './checks.ts';
 
 export interface DeadLetter {
   readonly messageId: string;
@@ -36,8 +36,7 @@ export interface RedriveResult {
 
 /** The channel's queue and DLQ; only guaranteed channels have a DLQ. */
 function queuesOf(client: MessagingClient, channelName: string) {
-  const channel = client.channel(channelName);
-  if (channel.policy.kind !== 'guaranteed') throw new WrongPolicy(`${channelName} is a ${channel.policy.kind} channel and has no DLQ`);
+  channelFor(client.channels, channelName, 'deadLetters');
   return { queueUrl: client.output(OutputKey.queueUrl(channelName)), deadLetterQueueUrl: client.output(OutputKey.deadLetterQueueUrl(channelName)) };
 }
 
@@ -172,15 +171,17 @@ export async function purgeDeadLetters(client: MessagingClient, channelName: str
 }
 
 type QueueCount = 'ApproximateNumberOfMessages' | 'ApproximateNumberOfMessagesNotVisible' | 'ApproximateNumberOfMessagesDelayed';
+const ALL_COUNTS: readonly QueueCount[] = ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'];
 
-/** Messages in a queue (SQS's approximate counts): visible, in flight and delayed, unless `counts` narrows it. */
-export async function queueDepth(
-  sqs: SQSClient,
-  queueUrl: string,
-  counts: readonly QueueCount[] = ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
-): Promise<number> {
+/** SQS's approximate counts of a queue's messages, each on its own, in the order asked. */
+export async function queueCounts(sqs: SQSClient, queueUrl: string, counts: readonly QueueCount[] = ALL_COUNTS): Promise<number[]> {
   const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: [...counts] }));
-  return counts.reduce((sum, name) => sum + Number(Attributes?.[name] ?? 0), 0);
+  return counts.map((name) => Number(Attributes?.[name] ?? 0));
+}
+
+/** Messages in a queue: visible, in flight and delayed, unless `counts` narrows it. */
+export async function queueDepth(sqs: SQSClient, queueUrl: string, counts: readonly QueueCount[] = ALL_COUNTS): Promise<number> {
+  return (await queueCounts(sqs, queueUrl, counts)).reduce((sum, count) => sum + count, 0);
 }
 
 async function arnOf(client: MessagingClient, queueUrl: string): Promise<string> {

@@ -45,8 +45,12 @@ export async function discover(options: DiscoveryOptions): Promise<Discovered> {
   const stackName = options.stackName ?? 'DeliveryPolicies';
   if (options.target === 'local') return discoverLocal(options, stackName);
   if (options.target === 'aws') {
-    const fromEnvironment = outputsFromEnvironment();
-    if (fromEnvironment) return fromEnvironment(options.region ?? process.env.AWS_REGION);
+    const outputs = outputsFromEnvironment();
+    if (outputs) {
+      const region = options.region ?? process.env.AWS_REGION;
+      if (!region) throw new MissingRegion();
+      return { target: 'aws', region, endpoints: {}, outputs };
+    }
   }
   const localstack = options.target === 'localstack';
   const endpoint = localstack ? (options.endpoint ?? process.env.LOCALSTACK_ENDPOINT ?? 'http://localhost:4566') : options.endpoint;
@@ -70,17 +74,13 @@ export async function discover(options: DiscoveryOptions): Promise<Discovered> {
  * A function granted access to channels (ChannelCatalog's grants) carries the outputs it needs in its environment;
  * there they are, as DescribeStacks would give them, with no call made.
  */
-function outputsFromEnvironment(): ((region: string | undefined) => Discovered) | undefined {
+function outputsFromEnvironment(): Record<string, string> | undefined {
   const outputs = Object.fromEntries(
     Object.entries(process.env)
       .filter(([name, value]) => name.startsWith(SenderEnv.prefix) && value)
       .map(([name, value]) => [name.slice(SenderEnv.prefix.length), value!]),
   );
-  if (Object.keys(outputs).length === 0) return undefined;
-  return (region) => {
-    if (!region) throw new MissingRegion('no AWS region; pass region or set AWS_REGION');
-    return { target: 'aws', region, endpoints: {}, outputs };
-  };
+  return Object.keys(outputs).length > 0 ? outputs : undefined;
 }
 
 function discoverLocal(options: DiscoveryOptions, stackName: string): Discovered {

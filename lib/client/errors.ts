@@ -74,6 +74,9 @@ export class LocalCloudFailed extends EnvironmentProblem {
 
 export class MissingRegion extends EnvironmentProblem {
   public readonly code = 'MISSING_REGION';
+  public constructor(options?: { cause?: unknown }) {
+    super('no AWS region; pass --region (region in the SDK) or set AWS_REGION', options);
+  }
 }
 
 /** An application without a channel catalog where one was looked for. */
@@ -96,7 +99,7 @@ export function translateAwsError(error: unknown, where: string): unknown {
   if (error.name === 'CredentialsProviderError' || /Could not load credentials/i.test(text)) {
     return new MissingCredentials('no AWS credentials found; set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY', { cause: error });
   }
-  if (/Region is missing|Region not accepted/i.test(text)) return new MissingRegion('no AWS region; pass --region or set AWS_REGION', { cause: error });
+  if (/Region is missing|Region not accepted/i.test(text)) return new MissingRegion({ cause: error });
   if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ECONNRESET|socket hang up/i.test(text)) {
     return new EndpointUnreachable(`cannot reach ${where}: ${oneLine(error.message)}`, { cause: error });
   }

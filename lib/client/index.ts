@@ -15,7 +15,7 @@ export {
 } from './client.ts';
 export { discover, type AwsClientConfig, type Discovered, type DiscoveryOptions, type Target } from './discovery.ts';
 export { requestWithFallback, type Answer, type RequestOptions } from './request.ts';
-export { peekDeadLetters, redriveDeadLetters, purgeDeadLetters, queueDepth, type DeadLetter, type RedriveResult } from './dead-letters.ts';
+export { peekDeadLetters, redriveDeadLetters, purgeDeadLetters, queueCounts, queueDepth, type DeadLetter, type RedriveResult } from './dead-letters.ts';
 export * from './errors.ts';
 export { channelFor, encodePayload } from './checks.ts';
 export { SQS_MAX_MESSAGE_BYTES } from '../policy/index.ts';

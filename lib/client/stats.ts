@@ -1,7 +1,7 @@
 import { GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { OutputKey, type PolicyKind } from '../policy/index.ts';
 import type { MessagingClient } from './client.ts';
+import { queueCounts, queueDepth } from './dead-letters.ts';
 
 /** A queue-backed channel's backlog as SQS counts it (approximate, as every SQS count is). */
 export interface ChannelStats {
@@ -23,21 +23,15 @@ export interface ChannelStats {
   readonly oldestMessageAgeSeconds?: number;
 }
 
-const COUNTS = ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] as const;
-
 /** Every queue-backed channel's counts, read in parallel; request-response channels have no queue and are left out. */
 export async function channelStats(client: MessagingClient): Promise<ChannelStats[]> {
-  const counts = async (queueUrl: string) => {
-    const { Attributes = {} } = await client.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: [...COUNTS] }));
-    return COUNTS.map((name) => Number(Attributes[name] ?? 0));
-  };
   const queued = Object.values(client.channels).filter((channel) => channel.policy.kind !== 'request-response');
   return Promise.all(
     queued.map(async (channel) => {
       const queueUrl = client.output(OutputKey.queueUrl(channel.name));
       const [[waiting, inFlight, delayed], deadLetters, oldestMessageAgeSeconds] = await Promise.all([
-        counts(queueUrl),
-        channel.policy.kind === 'guaranteed' ? counts(client.output(OutputKey.deadLetterQueueUrl(channel.name))).then(([visible]) => visible) : undefined,
+        queueCounts(client.sqs, queueUrl),
+        channel.policy.kind === 'guaranteed' ? queueDepth(client.sqs, client.output(OutputKey.deadLetterQueueUrl(channel.name)), ['ApproximateNumberOfMessages']) : undefined,
         oldestMessageAge(client, queueUrl),
       ]);
       return {

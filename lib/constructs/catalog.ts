@@ -6,7 +6,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { OutputKey, SenderEnv, type Catalog, type ChannelDefinition } from '../policy/index.ts';
+import { catalogProblem, OutputKey, SenderEnv, type Catalog, type ChannelDefinition } from '../policy/index.ts';
 import { BatchResponseGuard } from './batch-response-guard.ts';
 import { Channel } from './channel.ts';
 import { Operations } from './channel-alarms.ts';
@@ -63,11 +63,8 @@ export class ChannelCatalog extends Construct {
     const handlersDir = resolve(props.handlersDir ?? 'functions');
     const channels: Record<string, Channel> = {};
     const responders: Record<string, Responder> = {};
-    for (const [key, definition] of Object.entries(props.channels)) {
-      if (key !== definition.name) {
-        throw new Error(`channel catalog: the entry "${key}" holds the channel "${definition.name}"; list each channel under its own name`);
-      }
-    }
+    const problem = catalogProblem(props.channels);
+    if (problem) throw new Error(`channel catalog: ${problem}`);
     for (const definition of Object.values(props.channels)) {
       const entry = props.entries?.[definition.name];
       if (definition.policy.kind === 'request-response') {

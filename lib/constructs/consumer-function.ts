@@ -53,7 +53,6 @@ export class ConsumerFunction extends NodejsFunction {
         [FunctionEnv.channelName]: props.channel,
         [FunctionEnv.channelPolicy]: JSON.stringify(props.policy),
         [FunctionEnv.stateTableName]: props.stateTableName,
-        METRICS_NAMESPACE: 'DeliveryPolicies',
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },

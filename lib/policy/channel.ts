@@ -33,6 +33,21 @@ export interface ChannelDefinition<
 /** An application's channels by name, as its channels module exports them: what the constructs build, the SDK sends on. */
 export type Catalog = Readonly<Record<string, ChannelDefinition>>;
 
+/**
+ * What is wrong with a value offered as a catalog, or undefined when nothing is: every entry a defined channel,
+ * under its own name (calls name a channel by its key, infrastructure by its definition's name; they must agree).
+ */
+export function catalogProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return 'it is not an object of channels';
+  for (const [key, entry] of Object.entries(value)) {
+    if (typeof entry !== 'object' || entry === null || !('name' in entry && 'policy' in entry && 'schema' in entry)) {
+      return `the entry "${key}" is not a defineChannel(...) result`;
+    }
+    if (entry.name !== key) return `the entry "${key}" holds the channel "${String(entry.name)}"; list each channel under its own name`;
+  }
+  return undefined;
+}
+
 export interface ChannelSpec<Payload extends Schema, Reply extends Schema | undefined, Policy extends PolicyInput = PolicyInput> {
   readonly policy: Policy;
   readonly schema: Payload;

@@ -34,7 +34,7 @@ const integerIn = <P>(field: keyof P & string, min: number, max: number): Rule<P
   field,
   holds: (policy) => {
     const value = policy[field];
-    return value === undefined || (Number.isInteger(value) && (value as number) >= min && (value as number) <= max);
+    return value === undefined || wholeIn(value, min, max);
   },
   rule: () => `must be a whole number from ${min} to ${max}`,
 });

@@ -3,7 +3,6 @@
  * SDK (which writes it). Plain constants: changing one here changes every side at once.
  */
 
-/** SQS message attributes the SDK and runtime exchange. */
 /** SQS's limit for one message, body and attributes together (1 MiB since 2025); every queue is made to take it. */
 export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
 
@@ -14,6 +13,7 @@ export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
 export const DEAD_LETTER_REASON_MAX_CHARS = 1000;
 export const DEAD_LETTER_ATTRIBUTE_BYTES = 4 * DEAD_LETTER_REASON_MAX_CHARS + 100;
 
+/** SQS message attributes the SDK and runtime exchange. */
 export const MessageAttribute = {
   /** String. Set by the SDK; the dedupe key. Absent on messages sent behind the SDK's back: the SQS message id stands in. */
   correlationId: 'correlationId',
@@ -35,15 +35,18 @@ export const FunctionEnv = {
   stateTableName: 'STATE_TABLE_NAME',
   queueUrl: 'QUEUE_URL',
   deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
+  /** The CloudWatch namespace of the runtime's metrics. @default 'DeliveryPolicies' */
+  metricsNamespace: 'METRICS_NAMESPACE',
 } as const;
 
 /**
  * What granting a function access to a channel sets in its environment: each stack output it needs, under
  * `MSG_OUTPUT_<output key>`, so that a sender in AWS finds its endpoints without a DescribeStacks per cold start.
  */
+const SENDER_ENV_PREFIX = 'MSG_OUTPUT_';
 export const SenderEnv = {
-  prefix: 'MSG_OUTPUT_',
-  output: (outputKey: string) => `MSG_OUTPUT_${outputKey}`,
+  prefix: SENDER_ENV_PREFIX,
+  output: (outputKey: string) => `${SENDER_ENV_PREFIX}${outputKey}`,
 } as const;
 
 /** The state table's single-table key layout. */
