@@ -67,12 +67,21 @@ describe('ChannelCatalog', () => {
     expect(Object.keys(sender!.Properties.Environment.Variables).sort()).toStrictEqual(
       [OutputKey.queueUrl('orders'), OutputKey.primaryFunctionName('quotes'), OutputKey.fallbackFunctionName('quotes'), OutputKey.stateTableName].map(SenderEnv.output).sort(),
     );
-    // AND its role may send to the orders queue, invoke both responders and query the table
+    // AND its role may send to the orders queue, invoke both responders and query the table, and nothing else
     const statements = Object.values(template.findResources('AWS::IAM::Policy'))
       .filter((policy) => JSON.stringify(policy.Properties.Roles).includes('SenderServiceRole'))
-      .flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[] }[])
-      .flatMap((statement) => [statement.Action].flat());
-    expect(new Set(statements)).toStrictEqual(new Set(['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'lambda:InvokeFunction', 'dynamodb:Query']));
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+    expect(new Set(statements.flatMap((statement) => [statement.Action].flat()))).toStrictEqual(
+      new Set(['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'lambda:InvokeFunction', 'dynamodb:Query']),
+    );
+    const logicalIdOf = (prefix: string, type: string) => Object.keys(template.findResources(type)).find((id) => id.startsWith(prefix))!;
+    const resourcesOf = (action: string) => JSON.stringify(statements.filter((statement) => [statement.Action].flat().includes(action)).map((statement) => statement.Resource));
+    expect(resourcesOf('sqs:SendMessage')).toContain(logicalIdOf('ChannelsordersQueue', 'AWS::SQS::Queue'));
+    expect(resourcesOf('sqs:SendMessage')).not.toContain(logicalIdOf('ChannelspresenceQueue', 'AWS::SQS::Queue'));
+    for (const responder of ['ChannelsquotesPrimary', 'ChannelsquotesFallback']) {
+      expect(resourcesOf('lambda:InvokeFunction')).toContain(logicalIdOf(responder, 'AWS::Lambda::Function'));
+    }
+    expect(resourcesOf('dynamodb:Query')).toContain(logicalIdOf('ChannelsState', 'AWS::DynamoDB::GlobalTable'));
   });
 
   it('refuses a grant on a channel of the wrong policy', () => {

@@ -147,8 +147,8 @@ describe('Channel: provisioned pollers, the mapping\'s metrics, recursive loops'
   it('turns on the mapping\'s event metrics and states the recursive-loop guard, on every policy', () => {
     for (const kind of ['guaranteed', 'fire-and-forget'] as const) {
       const { template } = channelStack('plain', kind === 'guaranteed' ? { kind } : { kind, timeToLiveSeconds: 60 });
-      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { MetricsConfig: { Metrics: ['EventCount'] } });
-      template.hasResourceProperties('AWS::Lambda::Function', { RecursiveLoop: 'Terminate' });
+      template.allResourcesProperties('AWS::Lambda::EventSourceMapping', { MetricsConfig: { Metrics: ['EventCount'] } });
+      template.allResourcesProperties('AWS::Lambda::Function', { RecursiveLoop: 'Terminate' });
     }
   });
 });

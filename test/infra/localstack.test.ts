@@ -20,8 +20,9 @@ describe('LocalStack workflow', () => {
     expect(compose).toMatch(/^\s+- LAMBDA_IGNORE_ARCHITECTURE=1$/m);
   });
 
-  it('enables every service the synthesized app uses', () => {
+  it('enables every service the synthesized app uses, and those cdklocal bootstraps and deploys with', () => {
     const enabled = new Set(/SERVICES=([\w,]+)/.exec(compose)![1]!.split(','));
+    for (const service of ['cloudformation', 's3', 'ssm', 'sts', 'iam', 'ecr']) expect(enabled).toContain(service);
     const used = new Set(Object.values(template.toJSON().Resources as Record<string, { Type: string }>).map((resource) => resource.Type.split('::')[1]!.toLowerCase()));
     expect([...used].filter((service) => !enabled.has(service))).toStrictEqual([]);
   });

@@ -3,7 +3,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -116,13 +116,20 @@ describe('CLI: everyday commands', () => {
   });
 
   it('counts each queue-backed channel\'s messages', async () => {
-    const result = await msg(['stats', '--json']);
-    expect(result.code).toBe(0);
+    const stats = async () => {
+      const result = await msg(['stats', '--json']);
+      expect(result.code).toBe(0);
+      return result.json() as { channel: string; deadLetters?: number }[];
+    };
+    const before = await stats();
     const counts = { waiting: expect.any(Number), inFlight: expect.any(Number), delayed: expect.any(Number) };
-    expect(result.json()).toStrictEqual([
+    expect(before).toStrictEqual([
       { channel: 'orders', policy: 'guaranteed', ...counts, deadLetters: expect.any(Number) },
       { channel: 'presence', policy: 'fire-and-forget', ...counts },
     ]);
+    // Two letters put straight in the orders DLQ, which no consumer reads, are two more dead letters.
+    for (const body of ['{"dead":1}', '{"dead":2}']) await client.sqs.send(new SendMessageCommand({ QueueUrl: client.output(OutputKey.deadLetterQueueUrl('orders')), MessageBody: body }));
+    expect((await stats())[0]!.deadLetters).toBe(before[0]!.deadLetters! + 2);
   });
 
   it('prints its version and per-command help within 100 columns', async () => {
@@ -155,11 +162,12 @@ describe('CLI: msg local', () => {
     shell.stdout.on('data', (chunk) => (output += chunk));
     const ready = await eventually(async () => output, (text) => text.includes('Ctrl-C stops everything'), 90_000);
     const cloudPid = Number(ready.split('\n')[0]);
-    expect(existsSync(join(dir, 'endpoints.json'))).toBe(true);
+    const { sqs, dynamodb } = JSON.parse(readFileSync(join(dir, 'endpoints.json'), 'utf8')) as { sqs: string; dynamodb: string };
     // WHEN the shell dies without passing a signal on (what a SIGTERM to npm does)
     shell.kill('SIGKILL');
-    // THEN the orphaned cloud stops by itself and leaves no endpoints file behind
-    await eventually(async () => alive(cloudPid), (running) => !running, 30_000);
+    // THEN the orphaned cloud stops by itself, its emulators (DynamoDB Local's JVM too) with it, and leaves no endpoints file
+    expect(await eventually(async () => alive(cloudPid), (running) => !running, 30_000)).toBe(false);
+    for (const endpoint of [sqs, dynamodb]) expect(await eventually(() => refuses(endpoint), (refused) => refused, 30_000)).toBe(true);
     expect(existsSync(join(dir, 'endpoints.json'))).toBe(false);
   });
 
@@ -188,6 +196,19 @@ describe('CLI: msg local', () => {
     }
   });
 });
+
+/** Whether nothing listens at an endpoint any more. */
+function refuses(endpoint: string): Promise<boolean> {
+  const { hostname, port } = new URL(endpoint);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
+}
 
 function alive(pid: number): boolean {
   try {

@@ -229,10 +229,19 @@ describe('Function: MessagingClient, by the AWS SDK v3 conventions', () => {
     const client = await clientFor(events, await harness.queuePair({ maxReceiveCount: 5 }));
     const { correlationId } = await client.send('events', { id: 'never-consumed' });
     const controller = new AbortController();
-    const waiting = client.awaitReply(correlationId, { maxWaitTime: 600, abortSignal: controller.signal });
-    // Aborted once the waiter has read the (absent) record at least once and is sleeping between reads.
-    setTimeout(() => controller.abort(), 200);
-    await expect(waiting).rejects.toMatchObject({ name: 'AbortError' });
+    // The signal fires as the first read of the (absent) record comes back, so it lands on the wait before the next.
+    let reads = 0;
+    client.dynamo.middlewareStack.add(
+      (next) => async (args) => {
+        const result = await next(args);
+        reads += 1;
+        controller.abort();
+        return result;
+      },
+      { step: 'initialize', name: 'abortAfterFirstRead' },
+    );
+    await expect(client.awaitReply(correlationId, { maxWaitTime: 600, abortSignal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    expect(reads).toBe(1);
   });
 
   it('sends under the caller\'s idempotency key: it is the correlation id, and FIFO\'s deduplication id', async () => {
@@ -283,7 +292,17 @@ describe('Function: MessagingClient, by the AWS SDK v3 conventions', () => {
     // WHEN it reads the stats THEN the age is the highest datapoint of the channel's queue
     const [stats] = await channelStats(client);
     expect(stats).toMatchObject({ channel: 'events', oldestMessageAgeSeconds: 40, deadLetters: 0 });
-    expect(requests[0]).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateAgeOfOldestMessage', Dimensions: [{ Name: 'QueueName', Value: pair.queueUrl.split('/').pop() }] });
+    expect(requests).toStrictEqual([
+      {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateAgeOfOldestMessage',
+        Dimensions: [{ Name: 'QueueName', Value: pair.queueUrl.split('/').pop() }],
+        Statistics: ['Maximum'],
+        Period: 60,
+        StartTime: expect.any(Date),
+        EndTime: expect.any(Date),
+      },
+    ]);
   });
 
   it('refuses a key SQS would refuse, and two different values for the one key', async () => {

@@ -1,10 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createClient, type MessagingClient } from '../../lib/client/index.ts';
 import { defineChannel } from '../../lib/policy/index.ts';
 import { startLocalCloud, type LocalCloud } from '../../local/index.ts';
+import { writeFileAt } from '../helpers/files.ts';
 
 // An app of its own, in a folder inside this repository (ignored by git) so that it imports the library by name as
 // the example does: one guaranteed channel whose handler says which version of its code answered.
@@ -12,12 +13,7 @@ mkdirSync('.local-cloud', { recursive: true });
 const appDir = resolve(mkdtempSync('.local-cloud/reload-app-'));
 const notes = defineChannel('notes', { policy: { kind: 'guaranteed', reply: true, timeoutSeconds: 5 }, schema: z.object({ text: z.string() }), replySchema: z.object({ by: z.string() }) });
 
-function write(path: string, text: string, secondsAgo = 0): void {
-  mkdirSync(dirname(join(appDir, path)), { recursive: true });
-  writeFileSync(join(appDir, path), text);
-  const at = Date.now() / 1000 - secondsAgo;
-  utimesSync(join(appDir, path), at, at);
-}
+const write = (path: string, text: string, secondsAgo = 0) => writeFileAt(appDir, path, text, Date.now() / 1000 - secondsAgo);
 
 const handler = (version: string) => `import { guaranteedConsumer } from 'delivery-policies/runtime';
 import { notes } from '../../lib/channels.ts';
@@ -52,23 +48,24 @@ afterAll(async () => {
 });
 
 describe('Function: LocalCloud.reload', () => {
-  it('runs a changed handler on its new code without a restart, keeping the queues', { timeout: 120_000 }, async () => {
+  it('runs a changed handler on its new code without a restart, keeping queues and tables', { timeout: 120_000 }, async () => {
     // GIVEN the handler answers as v1
-    const queueUrl = cloud.outputs.Reload!.notesQueueUrl;
-    expect(await client.awaitReply(await client.send('notes', { text: 'first' }), { maxWaitTime: 30 })).toStrictEqual({ by: 'v1' });
+    const first = await client.send('notes', { text: 'first' });
+    expect(await client.awaitReply(first, { maxWaitTime: 30 })).toStrictEqual({ by: 'v1' });
 
     // WHEN its source is edited and the cloud reloads
     write('functions/notes/index.ts', handler('v2'));
-    const { updated, restartNeeded } = await cloud.reload();
+    const { resynthesized, updated, restartNeeded } = await cloud.reload();
 
-    // THEN the next message is handled by the new code, on the same queue
+    // THEN the next message is handled by the new code, and what the emulators held before is still there
+    expect(resynthesized).toBe(true);
     expect(updated).toStrictEqual([expect.stringContaining('notes')]);
     expect(restartNeeded).toStrictEqual([]);
     expect(await client.awaitReply(await client.send('notes', { text: 'second' }), { maxWaitTime: 30 })).toStrictEqual({ by: 'v2' });
-    expect(client.output('notesQueueUrl')).toBe(queueUrl);
+    expect(await client.status(first)).toStrictEqual([expect.objectContaining({ status: 'succeeded', reply: { by: 'v1' } })]);
   });
 
   it('does nothing when nothing changed', async () => {
-    expect(await cloud.reload()).toStrictEqual({ updated: [], restartNeeded: [] });
+    expect(await cloud.reload()).toStrictEqual({ resynthesized: false, updated: [], restartNeeded: [] });
   });
 });

@@ -63,9 +63,10 @@ describe('Function: GuaranteedConsumer, leases', () => {
 
     // THEN the record stays the takeover's, and the message is not deleted: it comes back for a decision its record
     // will show (the DLQ copy has the same correlation id, so a redrive of it applies the message once)
-    expect(await lifecycle(correlationId)).toMatchObject({ status: 'in-progress', leaseToken: expect.any(String) });
+    expect(await lifecycle(correlationId)).toMatchObject({ status: 'in-progress', messageId: 'takeover', leaseToken: expect.any(String) });
     const [copy] = await harness.receive(pair.deadLetterQueueUrl, 1);
     expect(copy?.MessageAttributes?.deadLetterReason?.StringValue).toMatch(/^gave up after \d+ attempts/);
+    expect(copy?.MessageAttributes?.[MessageAttribute.correlationId]?.StringValue).toBe(correlationId);
   });
 
   it("steps back from a held lease for the lease's remainder, not for the backoff", async () => {
@@ -184,6 +185,8 @@ describe('Function: GuaranteedConsumer, dead letters', () => {
     const largest = SQS_MAX_MESSAGE_BYTES - 256 - DEAD_LETTER_ATTRIBUTE_BYTES;
     await harness.send(pair.queueUrl, { items, padding: 'x'.repeat(largest - unpadded.length - correlationId.length - 64) }, { correlationId });
     const messages = await harness.receive(pair.queueUrl, 1);
+    // (the body leaves room only for the SDK's own attributes: the largest message the SDK lets through)
+    expect(Buffer.byteLength(messages[0]!.Body!)).toBeGreaterThan(largest - 1000);
 
     // WHEN the consumer meets it THEN it is dead-lettered at once, with the reason cut to fit
     expect(await consumer.processBatch(harness.event(messages, pair.queueArn))).toStrictEqual({ batchItemFailures: [] });

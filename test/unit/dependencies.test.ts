@@ -9,19 +9,20 @@ import { describe, expect, it } from 'vitest';
  */
 
 const root = resolve(import.meta.dirname, '../..');
-const LIBRARY = ['lib/policy', 'lib/constructs', 'lib/client', 'lib/cli', 'functions/runtime', 'local', 'bin/msg.ts'];
+const LIBRARY = ['lib/policy', 'lib/constructs', 'lib/client', 'lib/cli', 'functions/runtime', 'local', 'bin/msg.ts', 'bin/msg.js'];
 const EXAMPLE = ['lib/channels.ts', 'lib/stacks', 'functions/orders', 'functions/presence', 'functions/quotes', 'template', 'bench', 'test'];
 
 function files(path: string): string[] {
   const absolute = join(root, path);
   if (statSync(absolute).isFile()) return [path];
-  return readdirSync(absolute).flatMap((entry) => files(join(path, entry))).filter((file) => file.endsWith('.ts'));
+  return readdirSync(absolute).flatMap((entry) => files(join(path, entry))).filter((file) => /\.(ts|js)$/.test(file));
 }
 
-/** Every module a file imports: static imports and exports, and import() of a literal. */
+/** Every module a file imports: static imports and exports, bare imports, and import() of a literal, in either quotes. */
 function importsOf(file: string): string[] {
   const source = readFileSync(join(root, file), 'utf8');
-  return [...source.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s+'([^']+)'|import\('([^']+)'\)/g)].map((match) => match[1] ?? match[2]!);
+  const forms = /(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s+['"]([^'"]+)['"]|(?:^|\n)\s*import\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+  return [...source.matchAll(forms)].map((match) => match[1] ?? match[2] ?? match[3]!);
 }
 
 const under = (file: string, paths: readonly string[]) => paths.some((path) => file === path || file.startsWith(`${path}/`));

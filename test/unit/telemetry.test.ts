@@ -34,9 +34,10 @@ describe('Function: createTelemetry', () => {
     vi.stubEnv('AWS_LAMBDA_LOG_LEVEL', 'ERROR');
     const lines = captureStdout();
     createTelemetry('orders').logger.warn('below ERROR');
+    createTelemetry('orders').logger.error('at ERROR');
     vi.stubEnv('AWS_LAMBDA_LOG_LEVEL', 'SILENT');
     createTelemetry('orders').logger.error('silenced');
-    expect(lines).toStrictEqual([]);
+    expect(lines).toStrictEqual([expect.objectContaining({ level: 'ERROR', message: 'at ERROR' })]);
   });
 
   it('publishes one EMF document of the counts per invocation, and nothing when there are none', () => {
