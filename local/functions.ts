@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './emulators.ts';
+import { functionAccessKey } from './iam/identities.ts';
 import type { IntrinsicResolver, ResourceAttributes } from './intrinsics.ts';
 import { functionArn } from './intrinsics.ts';
 import { LocalFunction } from './local-function.ts';
@@ -28,7 +29,7 @@ export function buildFunctions(
   resolver: IntrinsicResolver,
   built: Map<string, ResourceAttributes>,
   endpoints: LocalEndpoints,
-  options: { showLogs: boolean },
+  options: { showLogs: boolean; iam: boolean },
 ): { functions: Map<string, LocalFunction>; skipped: SkippedFunction[] } {
   const functions = new Map<string, LocalFunction>();
   const skipped: SkippedFunction[] = [];
@@ -64,7 +65,8 @@ export function buildFunctions(
           ...Object.fromEntries(Object.entries(variables).map(([key, value]) => [key, String(value)])),
           AWS_REGION: LOCAL_REGION,
           AWS_DEFAULT_REGION: LOCAL_REGION,
-          AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+          // The function's own key identifies its calls to the IAM gateways.
+          AWS_ACCESS_KEY_ID: options.iam ? functionAccessKey(name) : LOCAL_CREDENTIALS.accessKeyId,
           AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
           AWS_ENDPOINT_URL_SQS: endpoints.sqs,
           AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,

@@ -11,6 +11,10 @@ import { InvokeApi } from './invoke-api.ts';
 import type { LocalFunction } from './local-function.ts';
 import { provisionQueues, provisionTables, type ProvisionedQueue, type ProvisionedTable } from './provision.ts';
 import { findUp } from './find-up.ts';
+import { Authorizer } from './iam/authorizer.ts';
+import { IamGateway } from './iam/gateway.ts';
+import { functionIdentities, registerIdentities, resourcePolicies, type FunctionIdentity } from './iam/identities.ts';
+import type { PolicyDocument } from './iam/policy.ts';
 import { sourceKey } from './sources.ts';
 import { SqsEventSource } from './sqs-event-source.ts';
 import { readCloudAssembly, type SynthesizedStack, type TemplateResource } from './template.ts';
@@ -54,6 +58,12 @@ export interface LocalCloudOptions {
   readonly resynthesize?: boolean;
   /** Loopback ports for each service; 0 or absent takes a free one. @default - free ports */
   readonly ports?: LocalCloudPorts;
+  /**
+   * Check every SQS, DynamoDB and Lambda call a function makes against its role's policies, and refuse what AWS
+   * would refuse with AccessDenied. Calls from anywhere else are not checked.
+   * @default true
+   */
+  readonly iam?: boolean;
 }
 
 export interface LocalCloudPorts {
@@ -80,6 +90,8 @@ export interface LocalCloud {
   readonly skipped: readonly string[];
   /** Milliseconds from the call to ready. */
   readonly startupMs: number;
+  /** Whether the functions' calls are checked, and what of them is not (a role or a condition the local cloud cannot read). */
+  readonly iam: { readonly enforced: boolean; readonly exceptions: readonly string[] };
   /**
    * Synthesizes again if the app's sources changed, and runs each function whose bundle changed on its new code,
    * keeping queues, tables and their messages. Changes it cannot apply this way (a resource's properties, a
@@ -115,28 +127,59 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const functions = new Map<string, LocalFunction>();
   const eventSources: SqsEventSource[] = [];
   let invokeApi: InvokeApi | undefined;
+  const gateways: IamGateway[] = [];
   const stop = async () => {
     rmSync(join(stateDir, 'endpoints.json'), { force: true });
     await Promise.allSettled(eventSources.map((source) => source.stop()));
     await invokeApi?.close();
+    await Promise.allSettled(gateways.map((gateway) => gateway.close()));
     await Promise.allSettled([...functions.values()].map((fn) => fn.stop()));
     await Promise.allSettled(emulators.map((emulator) => emulator.stop()));
   };
 
   try {
     const ports = options.ports ?? {};
-    const launched = await Promise.allSettled([startDynamoDbLocal({ port: ports.dynamodb }), startSqsEmulator({ port: ports.sqs })]);
+    const iam = options.iam ?? true;
+    // With IAM the emulators sit on free ports behind gateways that hold the ports everyone is given.
+    const launched = await Promise.allSettled([startDynamoDbLocal({ port: iam ? 0 : ports.dynamodb }), startSqsEmulator({ port: iam ? 0 : ports.sqs })]);
     // Whichever started is stopped with the rest if the other did not.
     emulators.push(...launched.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : [])));
     const failed = launched.find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;
     const [dynamodb, sqsEmulator] = emulators as [RunningEmulator, RunningEmulator];
-    invokeApi = new InvokeApi(functions, eventSources);
+    const authorizer = new Authorizer([], new Map());
+    let [sqsEndpoint, dynamodbEndpoint] = [sqsEmulator.endpoint, dynamodb.endpoint];
+    if (iam) {
+      gateways.push(new IamGateway('sqs', sqsEmulator.endpoint, authorizer), new IamGateway('dynamodb', dynamodb.endpoint, authorizer));
+      [sqsEndpoint, dynamodbEndpoint] = await Promise.all([gateways[0]!.listen(ports.sqs), gateways[1]!.listen(ports.dynamodb)]);
+    }
+    invokeApi = new InvokeApi(functions, eventSources, iam ? authorizer : undefined);
     const lambdaEndpoint = await invokeApi.listen(ports.lambda);
-    const endpoints = { region: LOCAL_REGION, sqs: sqsEmulator.endpoint, dynamodb: dynamodb.endpoint, lambda: lambdaEndpoint };
+    const endpoints = { region: LOCAL_REGION, sqs: sqsEndpoint, dynamodb: dynamodbEndpoint, lambda: lambdaEndpoint };
     const clientConfig = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+    // Queues are created through the public endpoint, the host their URLs carry; Lambda's pollers go straight to the
+    // emulator, as the Lambda service is not a function and its calls are not the role's.
     const sqs = new SQSClient({ ...clientConfig, endpoint: endpoints.sqs });
+    const pollerSqs = new SQSClient({ ...clientConfig, endpoint: sqsEmulator.endpoint });
     const ddb = new DynamoDBClient({ ...clientConfig, endpoint: endpoints.dynamodb });
+    const builtByStack = new Map<string, Map<string, ResourceAttributes>>();
+    const functionsByStack = new Map<string, ReadonlyMap<string, LocalFunction>>();
+    /** Reads the roles and policies of the stacks for the authorizer; answers what of them cannot be enforced. */
+    const readPolicies = (from: readonly SynthesizedStack[]): string[] => {
+      const identities: FunctionIdentity[] = [];
+      const byResource = new Map<string, PolicyDocument>();
+      const warnings: string[] = [];
+      for (const stack of from) {
+        const built = builtByStack.get(stack.name);
+        if (!built) continue;
+        registerIdentities(stack, built);
+        const resolver = new IntrinsicResolver(stack.name, built);
+        identities.push(...functionIdentities(stack, resolver, functionsByStack.get(stack.name) ?? new Map(), (warning) => warnings.push(warning)));
+        for (const [arn, document] of resourcePolicies(stack, resolver)) byResource.set(arn, document);
+      }
+      authorizer.replace(identities, byResource);
+      return [...warnings, ...authorizer.notEnforced];
+    };
 
     const outputs: Record<string, Record<string, string>> = {};
     const queues: ProvisionedQueue[] = [];
@@ -144,16 +187,24 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const skipped: string[] = [];
     for (const stack of stacks) {
       const built = new Map<string, ResourceAttributes>();
+      builtByStack.set(stack.name, built);
       queues.push(...(await provisionQueues(sqs, endpoints.sqs, stack, built)));
       tables.push(...(await provisionTables(ddb, stack, built)));
+      registerIdentities(stack, built);
       const resolver = new IntrinsicResolver(stack.name, built);
-      const stackFunctions = buildFunctions(stack, resolver, built, endpoints, { showLogs: options.showFunctionLogs ?? false });
+      const stackFunctions = buildFunctions(stack, resolver, built, endpoints, { showLogs: options.showFunctionLogs ?? false, iam });
+      functionsByStack.set(stack.name, stackFunctions.functions);
       for (const [name, fn] of stackFunctions.functions) functions.set(name, fn);
-      eventSources.push(...mappings(stack.name, stack.resources, resolver, sqs, stackFunctions.functions, stackFunctions.skipped, queues));
-      skipped.push(...describeSkipped(stack.name, stack.resources, stackFunctions.skipped));
+      eventSources.push(...mappings(stack.name, stack.resources, resolver, pollerSqs, stackFunctions.functions, stackFunctions.skipped, queues));
+      skipped.push(...describeSkipped(stack.name, stack.resources, stackFunctions.skipped, iam));
       outputs[stack.name] = Object.fromEntries(
         Object.entries(stack.outputs).map(([key, output]) => [key, resolver.resolveString(output.Value, `output ${key}`)]),
       );
+    }
+    const iamExceptions = iam ? readPolicies(stacks) : [];
+    for (const source of iam ? eventSources : []) {
+      const denial = authorizer.mappingDenial(source.functionName, source.describe().EventSourceArn);
+      if (denial) throw new Error(`the event source mapping of ${source.functionName} cannot be created, as in AWS: ${denial}`);
     }
     for (const source of eventSources) source.start();
 
@@ -165,10 +216,23 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       const next = readCloudAssembly(outDir);
       const result = swapChangedCode(stacks, next, functions);
       stacks = next;
+      if (iam) readPolicies(stacks);
       return { resynthesized: true, ...result };
     };
     const pendingEvents = () => invokeApi?.pendingEvents ?? 0;
-    return { endpoints, outputs, queues, tables, functions, skipped, startupMs: Date.now() - started, reload, pendingEvents, stop };
+    return {
+      endpoints,
+      outputs,
+      queues,
+      tables,
+      functions,
+      skipped,
+      startupMs: Date.now() - started,
+      iam: { enforced: iam, exceptions: iamExceptions },
+      reload,
+      pendingEvents,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
@@ -209,9 +273,18 @@ function mappings(
     });
 }
 
-function describeSkipped(stackName: string, resources: ReturnType<typeof readCloudAssembly>[number]['resources'], functions: readonly SkippedFunction[]): string[] {
+/** What the IAM gateways read when IAM is enforced. */
+const IAM_RESOURCE_TYPES = ['AWS::IAM::Role', 'AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy', 'AWS::SQS::QueuePolicy'];
+
+function describeSkipped(
+  stackName: string,
+  resources: ReturnType<typeof readCloudAssembly>[number]['resources'],
+  functions: readonly SkippedFunction[],
+  iam: boolean,
+): string[] {
   const byType = new Map<string, number>();
-  const handled = new Set(['AWS::SQS::Queue', 'AWS::DynamoDB::Table', 'AWS::DynamoDB::GlobalTable', 'AWS::Lambda::Function', 'AWS::Lambda::EventSourceMapping']);
+  const built = ['AWS::SQS::Queue', 'AWS::DynamoDB::Table', 'AWS::DynamoDB::GlobalTable', 'AWS::Lambda::Function', 'AWS::Lambda::EventSourceMapping'];
+  const handled = new Set([...built, ...(iam ? IAM_RESOURCE_TYPES : [])]);
   for (const resource of Object.values(resources)) {
     if (!handled.has(resource.Type)) byType.set(resource.Type, (byType.get(resource.Type) ?? 0) + 1);
   }

@@ -2,6 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { listenOnLoopback } from './emulators.ts';
+import type { Authorizer } from './iam/authorizer.ts';
+import { accessKeyOf } from './iam/requests.ts';
 import { functionArn } from './intrinsics.ts';
 import { TooManyRequestsError, type LocalFunction } from './local-function.ts';
 import type { SqsEventSource } from './sqs-event-source.ts';
@@ -30,10 +32,13 @@ export class InvokeApi {
   readonly #background = new Set<Promise<unknown>>();
   /** Ends the waits of queued and retried Event invocations when the cloud stops. */
   readonly #closing = new AbortController();
+  /** Checks the calls functions make, when IAM is enforced. */
+  readonly #authorizer: Authorizer | undefined;
 
-  public constructor(functions: ReadonlyMap<string, LocalFunction>, mappings: readonly SqsEventSource[]) {
+  public constructor(functions: ReadonlyMap<string, LocalFunction>, mappings: readonly SqsEventSource[], authorizer?: Authorizer) {
     this.#functions = functions;
     this.#mappings = mappings;
+    this.#authorizer = authorizer;
     this.#server = createServer((request, response) => void this.#handle(request, response));
   }
 
@@ -62,6 +67,7 @@ export class InvokeApi {
     const name = functionNameOf(decodeURIComponent(match[1]!));
     const fn = this.#functions.get(name);
     const body = await readBody(request);
+    if (this.#denied(request, response, 'lambda:InvokeFunction', functionArn(name))) return;
     if (!fn) return notFound(response, name);
     let event: unknown;
     try {
@@ -119,12 +125,23 @@ export class InvokeApi {
     }
   }
 
+  /** Answers AccessDenied, as Lambda does, when the caller is a function whose role may not do this; says whether it did. */
+  #denied(request: IncomingMessage, response: ServerResponse, action: string, resource: string): boolean {
+    const message = this.#authorizer?.denial(accessKeyOf(request.headers, request.url), [{ action, resource }]);
+    if (message) reply(response, 403, { Type: 'User', message }, 'AccessDeniedException');
+    return message !== undefined;
+  }
+
   /** The read-only calls, all of one page: the local cloud runs a handful of functions. */
   #read(request: IncomingMessage, response: ServerResponse): void {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const path = url.pathname.replace(/\/$/, '');
-    if (path === '/2015-03-31/functions') return reply(response, 200, { Functions: [...this.#functions.values()].map(configurationOf) });
+    if (path === '/2015-03-31/functions') {
+      if (this.#denied(request, response, 'lambda:ListFunctions', '*')) return;
+      return reply(response, 200, { Functions: [...this.#functions.values()].map(configurationOf) });
+    }
     if (path === '/2015-03-31/event-source-mappings') {
+      if (this.#denied(request, response, 'lambda:ListEventSourceMappings', '*')) return;
       const only = url.searchParams.get('FunctionName');
       const mappings = this.#mappings.filter((mapping) => !only || mapping.functionName === functionNameOf(only));
       return reply(response, 200, { EventSourceMappings: mappings.map((mapping) => mapping.describe()) });
@@ -132,7 +149,9 @@ export class InvokeApi {
     const match = /^\/2015-03-31\/functions\/([^/]+)(\/configuration)?$/.exec(path);
     const fn = match ? this.#functions.get(functionNameOf(decodeURIComponent(match[1]!))) : undefined;
     if (!match) return reply(response, 404, { Type: 'User', message: `The local cloud does not serve GET ${request.url}` }, 'ResourceNotFoundException');
-    if (!fn) return notFound(response, functionNameOf(decodeURIComponent(match[1]!)));
+    const name = functionNameOf(decodeURIComponent(match[1]!));
+    if (this.#denied(request, response, match[2] ? 'lambda:GetFunctionConfiguration' : 'lambda:GetFunction', functionArn(name))) return;
+    if (!fn) return notFound(response, name);
     if (match[2]) return reply(response, 200, configurationOf(fn));
     return reply(response, 200, { Configuration: configurationOf(fn), Code: { RepositoryType: 'S3', Location: pathToFileURL(fn.modulePath).href } });
   }

@@ -25,6 +25,11 @@ function screen(cloud: LocalCloud, stateDir: string, showFunctionLogs: boolean):
     'Not emulated (skipped)',
     ...cloud.skipped.map((line) => `  ${line}`),
     '',
+    cloud.iam.enforced
+      ? "IAM: each function's SQS, DynamoDB and Lambda calls are checked against its role (--no-iam turns this off)"
+      : 'IAM: not enforced (--no-iam)',
+    ...cloud.iam.exceptions.map((line) => `  not checked: ${line}`),
+    '',
     'Use it from a shell:',
     `  export AWS_ENDPOINT_URL_SQS=${cloud.endpoints.sqs} AWS_ENDPOINT_URL_DYNAMODB=${cloud.endpoints.dynamodb} AWS_ENDPOINT_URL_LAMBDA=${cloud.endpoints.lambda}`,
     `  export AWS_REGION=${cloud.endpoints.region} AWS_ACCESS_KEY_ID=${LOCAL_CREDENTIALS.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_CREDENTIALS.secretAccessKey}`,

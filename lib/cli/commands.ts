@@ -117,6 +117,7 @@ export const COMMANDS: readonly Command[] = [
       synth: { type: 'boolean', default: false, help: 'synthesize even if the sources have not changed' },
       watch: { type: 'boolean', default: false, help: 'run changed handlers\' new code without a restart' },
       ports: { type: 'string', value: 'SQS,DYNAMODB,LAMBDA', help: `loopback ports (default ${DEFAULT_LOCAL_PORTS}; 0: free ones)` },
+      'no-iam': { type: 'boolean', default: false, help: "let the functions' calls through unchecked (IAM is enforced by default)" },
     },
     serve: async (values) => {
       const { serveLocalCloud } = await import('../../local/main.ts');
@@ -128,6 +129,7 @@ export const COMMANDS: readonly Command[] = [
         showFunctionLogs: Boolean(values.logs),
         resynthesize: Boolean(values.synth),
         watch: Boolean(values.watch),
+        iam: !values['no-iam'],
       }).catch((error: unknown) => {
         const lines = String((error as Error).message ?? error).split('\n').map((line) => line.trim()).filter(Boolean);
         throw new LocalCloudFailed(`the local cloud could not start: ${lines.join(' | ')}`, { cause: error });

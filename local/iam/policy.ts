@@ -1,0 +1,159 @@
+/**
+ * IAM's policy evaluation for one principal in one account, as far as a function's calls need it: identity
+ * policies, resource policies, explicit denies, wildcards and the common condition operators. Written here rather
+ * than taken from a library because the evaluators that exist are either AGPL (@cloud-copilot/iam-simulate) or a
+ * whole-account simulator; this is the focused part, and what it leaves out is listed in README.
+ */
+
+export interface PolicyDocument {
+  readonly Statement: PolicyStatement | readonly PolicyStatement[];
+}
+
+export interface PolicyStatement {
+  readonly Sid?: string;
+  readonly Effect: 'Allow' | 'Deny';
+  readonly Action?: string | readonly string[];
+  readonly NotAction?: string | readonly string[];
+  readonly Resource?: string | readonly string[];
+  readonly NotResource?: string | readonly string[];
+  readonly Principal?: '*' | Readonly<Record<string, string | readonly string[]>>;
+  readonly NotPrincipal?: Readonly<Record<string, string | readonly string[]>>;
+  readonly Condition?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+}
+
+/** One call as IAM sees it: who, which action on which resource, and the request's context keys. */
+export interface AuthorizationRequest {
+  /** The role's ARN (arn:aws:iam::<account>:role/<name>). */
+  readonly principalArn: string;
+  readonly account: string;
+  /** service:Operation, e.g. dynamodb:PutItem. */
+  readonly action: string;
+  readonly resource: string;
+  /** Condition keys, lower-cased (aws:securetransport → 'true'). */
+  readonly context: Readonly<Record<string, string>>;
+}
+
+export type Decision =
+  | { readonly allowed: true }
+  | { readonly allowed: false; readonly because: 'no identity-based policy allows' | 'explicit deny in an identity-based policy' | 'explicit deny in a resource-based policy' };
+
+/**
+ * IAM's order for a principal of the resource's own account: an explicit deny anywhere wins; then an allow in an
+ * identity policy, or a resource policy's allow naming the principal; anything else is denied.
+ */
+export function evaluate(request: AuthorizationRequest, identityPolicies: readonly PolicyDocument[], resourcePolicy?: PolicyDocument): Decision {
+  const identity = identityPolicies.flatMap(statementsOf).filter((statement) => applies(statement, request));
+  const resource = (resourcePolicy ? statementsOf(resourcePolicy) : []).filter(
+    (statement) => namesPrincipal(statement, request) && applies(statement, request),
+  );
+  if (identity.some((statement) => statement.Effect === 'Deny')) return { allowed: false, because: 'explicit deny in an identity-based policy' };
+  if (resource.some((statement) => statement.Effect === 'Deny')) return { allowed: false, because: 'explicit deny in a resource-based policy' };
+  const resourceAllows = resource.some((statement) => statement.Effect === 'Allow' && namesPrincipal(statement, request, true));
+  if (identity.some((statement) => statement.Effect === 'Allow') || resourceAllows) return { allowed: true };
+  return { allowed: false, because: 'no identity-based policy allows' };
+}
+
+/** Condition operators this evaluator does not know, with the statement they are in: a statement using one never applies. */
+export function unsupportedConditions(document: PolicyDocument): string[] {
+  return statementsOf(document).flatMap((statement) =>
+    Object.keys(statement.Condition ?? {})
+      .filter((operator) => !parseOperator(operator))
+      .map((operator) => `${operator} in ${statement.Sid ?? `a ${statement.Effect} statement`}`),
+  );
+}
+
+function statementsOf(document: PolicyDocument): readonly PolicyStatement[] {
+  return Array.isArray(document.Statement) ? document.Statement : [document.Statement as PolicyStatement];
+}
+
+const list = (value: string | readonly string[] | undefined): readonly string[] => (value === undefined ? [] : typeof value === 'string' ? [value] : value);
+
+function applies(statement: PolicyStatement, request: AuthorizationRequest): boolean {
+  const actionMatches = statement.NotAction
+    ? !list(statement.NotAction).some((pattern) => wildcard(pattern, true).test(request.action))
+    : list(statement.Action).some((pattern) => wildcard(pattern, true).test(request.action));
+  if (!actionMatches) return false;
+  // A resource policy's statement may leave Resource out: it is about the resource it is attached to.
+  const resourceMatches = statement.NotResource
+    ? !list(statement.NotResource).some((pattern) => wildcard(pattern, false).test(request.resource))
+    : statement.Resource === undefined || list(statement.Resource).some((pattern) => wildcard(pattern, false).test(request.resource));
+  return resourceMatches && conditionsHold(statement.Condition ?? {}, request.context);
+}
+
+/**
+ * Whether a resource policy's statement is about this principal. The account itself (its id or root) stands for every
+ * principal in it when denying, but allows nothing by itself: that is left to the identity policies.
+ */
+function namesPrincipal(statement: PolicyStatement, request: AuthorizationRequest, toAllow = false): boolean {
+  const accountNames = [request.account, `arn:aws:iam::${request.account}:root`];
+  const names = (principal: PolicyStatement['Principal']): boolean => {
+    if (principal === '*') return true;
+    const aws = list(principal?.AWS);
+    return aws.includes('*') || aws.includes(request.principalArn) || (!toAllow && aws.some((name) => accountNames.includes(name)));
+  };
+  if (statement.NotPrincipal) return !names(statement.NotPrincipal);
+  return names(statement.Principal);
+}
+
+const patterns = new Map<string, RegExp>();
+
+/** IAM's wildcards: * any run of characters, ? one; actions match case-insensitively, resources exactly. */
+function wildcard(pattern: string, ignoreCase: boolean): RegExp {
+  const key = `${ignoreCase ? 'i' : 's'}${pattern}`;
+  let compiled = patterns.get(key);
+  if (!compiled) {
+    const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+    compiled = new RegExp(`^${source}$`, ignoreCase ? 'is' : 's');
+    patterns.set(key, compiled);
+  }
+  return compiled;
+}
+
+type Comparison = (actual: string, expected: string) => boolean;
+
+const COMPARISONS: Record<string, { compare: Comparison; negated: boolean }> = {
+  StringEquals: { compare: (actual, expected) => actual === expected, negated: false },
+  StringNotEquals: { compare: (actual, expected) => actual === expected, negated: true },
+  StringEqualsIgnoreCase: { compare: (actual, expected) => actual.toLowerCase() === expected.toLowerCase(), negated: false },
+  StringNotEqualsIgnoreCase: { compare: (actual, expected) => actual.toLowerCase() === expected.toLowerCase(), negated: true },
+  StringLike: { compare: (actual, expected) => wildcard(expected, false).test(actual), negated: false },
+  StringNotLike: { compare: (actual, expected) => wildcard(expected, false).test(actual), negated: true },
+  ArnEquals: { compare: (actual, expected) => wildcard(expected, false).test(actual), negated: false },
+  ArnLike: { compare: (actual, expected) => wildcard(expected, false).test(actual), negated: false },
+  ArnNotEquals: { compare: (actual, expected) => wildcard(expected, false).test(actual), negated: true },
+  ArnNotLike: { compare: (actual, expected) => wildcard(expected, false).test(actual), negated: true },
+  Bool: { compare: (actual, expected) => actual.toLowerCase() === expected.toLowerCase(), negated: false },
+  NumericEquals: { compare: (actual, expected) => Number(actual) === Number(expected), negated: false },
+  NumericNotEquals: { compare: (actual, expected) => Number(actual) === Number(expected), negated: true },
+  NumericLessThan: { compare: (actual, expected) => Number(actual) < Number(expected), negated: false },
+  NumericLessThanEquals: { compare: (actual, expected) => Number(actual) <= Number(expected), negated: false },
+  NumericGreaterThan: { compare: (actual, expected) => Number(actual) > Number(expected), negated: false },
+  NumericGreaterThanEquals: { compare: (actual, expected) => Number(actual) >= Number(expected), negated: false },
+};
+
+function parseOperator(operator: string): { ifExists: boolean; compare: Comparison; negated: boolean } | 'Null' | undefined {
+  if (operator === 'Null') return 'Null';
+  const ifExists = operator.endsWith('IfExists');
+  const comparison = COMPARISONS[ifExists ? operator.slice(0, -'IfExists'.length) : operator];
+  return comparison && { ifExists, ...comparison };
+}
+
+/**
+ * Every operator, and every key under it, must hold; a key holds if any of its values matches (for a negated
+ * operator, if none does). A key missing from the request fails a positive operator and passes a negated one, unless
+ * IfExists makes it pass. Single-valued keys only: the local calls carry no multivalued ones.
+ */
+function conditionsHold(conditions: NonNullable<PolicyStatement['Condition']>, context: AuthorizationRequest['context']): boolean {
+  return Object.entries(conditions).every(([operator, keys]) => {
+    const parsed = parseOperator(operator);
+    if (!parsed) return false;
+    return Object.entries(keys).every(([key, value]) => {
+      const expected = (Array.isArray(value) ? value : [value]).map(String);
+      const actual = context[key.toLowerCase()];
+      if (parsed === 'Null') return expected.some((wanted) => (wanted.toLowerCase() === 'true') === (actual === undefined));
+      if (actual === undefined) return parsed.ifExists || parsed.negated;
+      const matches = expected.some((wanted) => parsed.compare(actual, wanted));
+      return parsed.negated ? !matches : matches;
+    });
+  });
+}

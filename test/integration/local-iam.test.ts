@@ -1,0 +1,115 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_CREDENTIALS } from '../../local/emulators.ts';
+import { startLocalCloud, type LocalCloud } from '../../local/index.ts';
+import { synthesizeFixture } from '../fixtures/local-cloud/app.ts';
+
+/**
+ * IAM in the local cloud, on the fixture's writer deployed twice: GrantedWriter holds grants on the Audit table, the
+ * inbox and sealed queues and the responder; UngrantedWriter only the Records grant. Each call is made by the
+ * function with its own credentials, and its outcome is what the SDK raised inside the function.
+ */
+
+const stateDir = `.local-cloud/test-${randomUUID().slice(0, 8)}`;
+let enforced: LocalCloud;
+let unchecked: LocalCloud;
+let out: Record<string, string>;
+
+beforeAll(async () => {
+  const cdkOut = synthesizeFixture(`${stateDir}/cdk.out`);
+  [enforced, unchecked] = await Promise.all([
+    startLocalCloud({ cdkOut, stateDir: `${stateDir}/enforced` }),
+    startLocalCloud({ cdkOut, stateDir: `${stateDir}/unchecked`, iam: false }),
+  ]);
+  out = enforced.outputs.Fixture!;
+});
+
+afterAll(async () => {
+  await Promise.all([enforced?.stop(), unchecked?.stop()]);
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+type Outcome = { ok: true } | { ok: false; name: string; message: string };
+
+async function call(cloud: LocalCloud, writer: 'GrantedWriter' | 'UngrantedWriter', request: Record<string, unknown>): Promise<Outcome> {
+  const lambda = new LambdaClient({ region: cloud.endpoints.region, credentials: LOCAL_CREDENTIALS, endpoint: cloud.endpoints.lambda });
+  const { Payload, FunctionError } = await lambda.send(new InvokeCommand({ FunctionName: cloud.outputs.Fixture![`${writer}Name`], Payload: JSON.stringify(request) }));
+  lambda.destroy();
+  expect(FunctionError).toBeUndefined();
+  return JSON.parse(Buffer.from(Payload!).toString()) as Outcome;
+}
+
+const auditItem = async (cloud: LocalCloud, key: string) => {
+  const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ region: cloud.endpoints.region, credentials: LOCAL_CREDENTIALS, endpoint: cloud.endpoints.dynamodb }));
+  const { Item } = await dynamo.send(new GetCommand({ TableName: cloud.outputs.Fixture!.AuditTable, Key: { pk: key }, ConsistentRead: true }));
+  dynamo.destroy();
+  return Item;
+};
+
+describe('Local cloud: IAM enforced on what functions call', () => {
+  it('refuses a write to a table the role has no grant on, as AWS does, and writes nothing', async () => {
+    const key = randomUUID();
+    const outcome = await call(enforced, 'UngrantedWriter', { put: out.AuditTable, key });
+    expect(outcome).toStrictEqual({
+      ok: false,
+      name: 'AccessDeniedException',
+      message: expect.stringMatching(
+        new RegExp(
+          `^User: arn:aws:sts::000000000000:assumed-role/[^/]+/${out.UngrantedWriterName} is not authorized to perform: dynamodb:PutItem ` +
+            `on resource: arn:aws:dynamodb:us-east-1:000000000000:table/${out.AuditTable} because no identity-based policy allows the dynamodb:PutItem action$`,
+        ),
+      ),
+    });
+    expect(await auditItem(enforced, key)).toBeUndefined();
+  });
+
+  it('allows the same write from the function granted it', async () => {
+    const key = randomUUID();
+    expect(await call(enforced, 'GrantedWriter', { put: out.AuditTable, key })).toStrictEqual({ ok: true });
+    expect(await auditItem(enforced, key)).toStrictEqual({ pk: key });
+  });
+
+  it('checks each item of a transaction by its own action and table', async () => {
+    const key = randomUUID();
+    const outcome = await call(enforced, 'UngrantedWriter', { transact: [out.RecordsTable, out.AuditTable], key });
+    expect(outcome).toMatchObject({ ok: false, name: 'AccessDeniedException', message: expect.stringContaining(`dynamodb:PutItem on resource: arn:aws:dynamodb:us-east-1:000000000000:table/${out.AuditTable} `) });
+    expect(await call(enforced, 'UngrantedWriter', { transact: [out.RecordsTable], key })).toStrictEqual({ ok: true });
+  });
+
+  it('refuses a send to a queue without sqs:SendMessage, and allows it with the grant', async () => {
+    const denied = await call(enforced, 'UngrantedWriter', { send: out.InboxQueueUrl });
+    expect(denied).toMatchObject({ ok: false, name: 'AccessDenied', message: expect.stringContaining('is not authorized to perform: sqs:SendMessage on resource: arn:aws:sqs:us-east-1:000000000000:') });
+    expect(await call(enforced, 'GrantedWriter', { send: out.InboxQueueUrl })).toStrictEqual({ ok: true });
+  });
+
+  it("refuses what a queue policy explicitly denies, whatever the role's own policy allows", async () => {
+    const outcome = await call(enforced, 'GrantedWriter', { send: out.SealedQueueUrl });
+    expect(outcome).toMatchObject({ ok: false, name: 'AccessDenied', message: expect.stringMatching(/sqs:SendMessage on resource: \S+ with an explicit deny in a resource-based policy$/) });
+  });
+
+  it('refuses an invocation of another function without lambda:InvokeFunction, and allows it with the grant', async () => {
+    const denied = await call(enforced, 'UngrantedWriter', { invoke: out.ResponderName });
+    expect(denied).toMatchObject({ ok: false, name: 'AccessDeniedException', message: expect.stringContaining(`lambda:InvokeFunction on resource: arn:aws:lambda:us-east-1:000000000000:function:${out.ResponderName}`) });
+    expect(await call(enforced, 'GrantedWriter', { invoke: out.ResponderName })).toStrictEqual({ ok: true });
+  });
+
+  it("leaves the developer's own calls unchecked", async () => {
+    const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ region: enforced.endpoints.region, credentials: LOCAL_CREDENTIALS, endpoint: enforced.endpoints.dynamodb }));
+    const key = randomUUID();
+    await dynamo.send(new PutCommand({ TableName: out.AuditTable, Item: { pk: key } }));
+    dynamo.destroy();
+    expect(await auditItem(enforced, key)).toStrictEqual({ pk: key });
+  });
+
+  it('lets every call through with iam: false (msg local --no-iam), and then lists the IAM resources as not emulated', async () => {
+    const key = randomUUID();
+    expect(await call(unchecked, 'UngrantedWriter', { put: out.AuditTable, key })).toStrictEqual({ ok: true });
+    expect(await auditItem(unchecked, key)).toStrictEqual({ pk: key });
+    expect(unchecked.iam).toStrictEqual({ enforced: false, exceptions: [] });
+    expect(unchecked.skipped).toEqual(expect.arrayContaining([expect.stringMatching(/AWS::IAM::Role \(not emulated locally\)/)]));
+  });
+});

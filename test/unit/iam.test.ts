@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { Authorizer } from '../../local/iam/authorizer.ts';
+import { functionAccessKey, type FunctionIdentity } from '../../local/iam/identities.ts';
+import { evaluate, unsupportedConditions, type AuthorizationRequest, type PolicyDocument } from '../../local/iam/policy.ts';
+import { accessKeyOf, dynamodbAuthorizations, sqsAuthorizations } from '../../local/iam/requests.ts';
+
+const ROLE = 'arn:aws:iam::000000000000:role/Writer';
+const TABLE = 'arn:aws:dynamodb:us-east-1:000000000000:table/Audit';
+const QUEUE = 'arn:aws:sqs:us-east-1:000000000000:inbox';
+
+const request = (action: string, resource: string, context: Record<string, string> = { 'aws:securetransport': 'true' }): AuthorizationRequest => ({
+  principalArn: ROLE,
+  account: '000000000000',
+  action,
+  resource,
+  context,
+});
+const allow = (Action: string | string[], Resource: string | string[], extra: object = {}): PolicyDocument => ({ Statement: [{ Effect: 'Allow', Action, Resource, ...extra }] });
+
+describe('Function: evaluate (IAM policy evaluation)', () => {
+  it('denies by default, naming why', () => {
+    expect(evaluate(request('dynamodb:PutItem', TABLE), [])).toStrictEqual({ allowed: false, because: 'no identity-based policy allows' });
+  });
+
+  it('allows what an identity policy allows, actions case-insensitively and with wildcards, resources exactly', () => {
+    expect(evaluate(request('dynamodb:PutItem', TABLE), [allow('DynamoDB:putitem', TABLE)]).allowed).toBe(true);
+    expect(evaluate(request('dynamodb:PutItem', TABLE), [allow('dynamodb:*Item', 'arn:aws:dynamodb:*:*:table/Aud?t')]).allowed).toBe(true);
+    expect(evaluate(request('dynamodb:PutItem', TABLE), [allow('dynamodb:PutItem', TABLE.toLowerCase())]).allowed).toBe(false);
+    expect(evaluate(request('dynamodb:Query', `${TABLE}/index/byDate`), [allow('dynamodb:Query', TABLE)]).allowed).toBe(false);
+  });
+
+  it('treats NotAction and NotResource as the complement', () => {
+    const everythingBut = { Statement: [{ Effect: 'Allow' as const, NotAction: 'dynamodb:DeleteItem', NotResource: QUEUE }] };
+    expect(evaluate(request('dynamodb:PutItem', TABLE), [everythingBut]).allowed).toBe(true);
+    expect(evaluate(request('dynamodb:DeleteItem', TABLE), [everythingBut]).allowed).toBe(false);
+    expect(evaluate(request('sqs:SendMessage', QUEUE), [everythingBut]).allowed).toBe(false);
+  });
+
+  it('lets an explicit deny in either kind of policy win over any allow', () => {
+    const deny: PolicyDocument = { Statement: [{ Effect: 'Deny', Action: 'sqs:*', Resource: QUEUE }] };
+    expect(evaluate(request('sqs:SendMessage', QUEUE), [allow('sqs:SendMessage', QUEUE), deny])).toStrictEqual({ allowed: false, because: 'explicit deny in an identity-based policy' });
+    const queuePolicy: PolicyDocument = { Statement: [{ Effect: 'Deny', Principal: { AWS: ROLE }, Action: 'sqs:SendMessage', Resource: QUEUE }] };
+    expect(evaluate(request('sqs:SendMessage', QUEUE), [allow('sqs:*', '*')], queuePolicy)).toStrictEqual({ allowed: false, because: 'explicit deny in a resource-based policy' });
+  });
+
+  it("applies a resource policy's statements only to the principals they name; the account denies for all, allows for none", () => {
+    const other = { Statement: [{ Effect: 'Deny' as const, Principal: { AWS: 'arn:aws:iam::000000000000:role/Other' }, Action: '*' }] };
+    expect(evaluate(request('sqs:SendMessage', QUEUE), [allow('sqs:*', '*')], other).allowed).toBe(true);
+    const accountDeny = { Statement: [{ Effect: 'Deny' as const, Principal: { AWS: '000000000000' }, Action: '*' }] };
+    expect(evaluate(request('sqs:SendMessage', QUEUE), [allow('sqs:*', '*')], accountDeny).allowed).toBe(false);
+    const accountAllow = { Statement: [{ Effect: 'Allow' as const, Principal: { AWS: 'arn:aws:iam::000000000000:root' }, Action: '*' }] };
+    expect(evaluate(request('sqs:SendMessage', QUEUE), [], accountAllow).allowed).toBe(false);
+    const roleAllow = { Statement: [{ Effect: 'Allow' as const, Principal: { AWS: [ROLE] }, Action: 'sqs:SendMessage' }] };
+    expect(evaluate(request('sqs:SendMessage', QUEUE), [], roleAllow).allowed).toBe(true);
+  });
+
+  it("keeps CDK's HTTPS-only queue policy from denying calls, which reach AWS over HTTPS", () => {
+    const httpsOnly = { Statement: [{ Effect: 'Deny' as const, Principal: { AWS: '*' }, Action: 'sqs:*', Resource: QUEUE, Condition: { Bool: { 'aws:SecureTransport': 'false' } } }] };
+    expect(evaluate(request('sqs:SendMessage', QUEUE), [allow('sqs:SendMessage', QUEUE)], httpsOnly).allowed).toBe(true);
+    expect(evaluate(request('sqs:SendMessage', QUEUE, { 'aws:securetransport': 'false' }), [allow('sqs:SendMessage', QUEUE)], httpsOnly).allowed).toBe(false);
+  });
+
+  it.each([
+    ['StringEquals', { 'aws:PrincipalArn': ROLE }, true],
+    ['StringNotEquals', { 'aws:PrincipalArn': ROLE }, false],
+    ['StringLike', { 'aws:PrincipalArn': 'arn:aws:iam::*:role/Wr*' }, true],
+    ['ArnLike', { 'aws:PrincipalArn': ['arn:aws:iam::*:role/Other', 'arn:aws:iam::*:role/W*'] }, true],
+    ['StringEquals', { 'aws:SourceVpce': 'vpce-1' }, false],
+    ['StringNotEquals', { 'aws:SourceVpce': 'vpce-1' }, true],
+    ['StringEqualsIfExists', { 'aws:SourceVpce': 'vpce-1' }, true],
+    ['Null', { 'aws:SourceVpce': 'true' }, true],
+    ['Null', { 'aws:PrincipalArn': 'true' }, false],
+    ['NumericLessThan', { 'test:count': '5' }, true],
+    ['DateLessThan', { 'aws:CurrentTime': '2030-01-01T00:00:00Z' }, false],
+  ])('evaluates the condition %s %j as %s (a missing key fails a positive operator, passes a negated one)', (operator, keys, holds) => {
+    const conditioned = allow('sqs:SendMessage', QUEUE, { Condition: { [operator]: keys } });
+    const context = { 'aws:securetransport': 'true', 'aws:principalarn': ROLE, 'test:count': '3' };
+    expect(evaluate(request('sqs:SendMessage', QUEUE, context), [conditioned]).allowed).toBe(holds);
+  });
+
+  it('names the condition operators it does not evaluate', () => {
+    const document: PolicyDocument = { Statement: [{ Sid: 'Until2030', Effect: 'Allow', Action: '*', Resource: '*', Condition: { DateLessThan: { 'aws:CurrentTime': '2030' } } }] };
+    expect(unsupportedConditions(document)).toStrictEqual(['DateLessThan in Until2030']);
+  });
+});
+
+describe('Function: the authorizations of a call', () => {
+  it('reads the access key from a signed header or a presigned URL', () => {
+    expect(accessKeyOf({ authorization: 'AWS4-HMAC-SHA256 Credential=ASIAKEY/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host' }, '/')).toBe('ASIAKEY');
+    expect(accessKeyOf({}, '/?X-Amz-Credential=ASIAKEY%2F20260101%2Fus-east-1%2Fsqs%2Faws4_request')).toBe('ASIAKEY');
+    expect(accessKeyOf({}, '/')).toBeUndefined();
+  });
+
+  it('authorizes SQS batch calls as their single forms, in the JSON and the query protocol', () => {
+    const json = sqsAuthorizations({ 'x-amz-target': 'AmazonSQS.SendMessageBatch' }, '/', JSON.stringify({ QueueUrl: 'http://127.0.0.1:9324/000000000000/inbox', Entries: [] }));
+    expect(json).toStrictEqual([{ action: 'sqs:SendMessage', resource: QUEUE }]);
+    expect(sqsAuthorizations({}, '/000000000000/inbox', 'Action=DeleteMessageBatch')).toStrictEqual([{ action: 'sqs:DeleteMessage', resource: QUEUE }]);
+    expect(sqsAuthorizations({ 'x-amz-target': 'AmazonSQS.GetQueueUrl' }, '/', '{"QueueName":"inbox"}')).toStrictEqual([{ action: 'sqs:GetQueueUrl', resource: QUEUE }]);
+    expect(sqsAuthorizations({ 'x-amz-target': 'AmazonSQS.ListQueues' }, '/', '{}')).toStrictEqual([{ action: 'sqs:ListQueues', resource: '*' }]);
+  });
+
+  it('authorizes DynamoDB transactions item by item, batches table by table, indexes as their own resource', () => {
+    const target = (operation: string) => ({ 'x-amz-target': `DynamoDB_20120810.${operation}` });
+    const transaction = { TransactItems: [{ Put: { TableName: 'Audit' } }, { ConditionCheck: { TableName: 'State' } }, { Delete: { TableName: 'Audit' } }] };
+    expect(dynamodbAuthorizations(target('TransactWriteItems'), JSON.stringify(transaction))).toStrictEqual([
+      { action: 'dynamodb:PutItem', resource: TABLE },
+      { action: 'dynamodb:ConditionCheckItem', resource: 'arn:aws:dynamodb:us-east-1:000000000000:table/State' },
+      { action: 'dynamodb:DeleteItem', resource: TABLE },
+    ]);
+    expect(dynamodbAuthorizations(target('BatchWriteItem'), JSON.stringify({ RequestItems: { Audit: [], State: [] } })).map((entry) => entry.action)).toStrictEqual([
+      'dynamodb:BatchWriteItem',
+      'dynamodb:BatchWriteItem',
+    ]);
+    expect(dynamodbAuthorizations(target('Query'), '{"TableName":"Audit","IndexName":"byDate"}')).toStrictEqual([{ action: 'dynamodb:Query', resource: `${TABLE}/index/byDate` }]);
+    expect(dynamodbAuthorizations(target('ExecuteStatement'), JSON.stringify({ Statement: 'UPDATE "Audit" SET a = 1 WHERE pk = ?' }))).toStrictEqual([{ action: 'dynamodb:PartiQLUpdate', resource: TABLE }]);
+    expect(dynamodbAuthorizations(target('PutItem'), JSON.stringify({ TableName: TABLE }))).toStrictEqual([{ action: 'dynamodb:PutItem', resource: TABLE }]);
+  });
+});
+
+describe('Class: Authorizer', () => {
+  const identity: FunctionIdentity = { functionName: 'writer', roleArn: ROLE, policies: [allow(['sqs:ReceiveMessage', 'sqs:DeleteMessage'], QUEUE)] };
+  const authorizer = new Authorizer([identity, { functionName: 'imported', roleArn: 'arn:aws:iam::1:role/x', policies: [], notEnforced: 'its role is not in the template' }], new Map());
+
+  it("checks only calls signed with a function's key, and says which functions it cannot check", () => {
+    expect(authorizer.checks(functionAccessKey('writer'))).toBe(true);
+    expect(authorizer.checks('local')).toBe(false);
+    expect(authorizer.checks(functionAccessKey('imported'))).toBe(false);
+    expect(authorizer.denial('local', [{ action: 'dynamodb:DeleteTable', resource: TABLE }])).toBeUndefined();
+    expect(authorizer.notEnforced).toStrictEqual(['imported: its role is not in the template']);
+  });
+
+  it('refuses a mapping whose role may not read its queue, as CreateEventSourceMapping does', () => {
+    expect(authorizer.mappingDenial('writer', QUEUE)).toBe(
+      `User: arn:aws:sts::000000000000:assumed-role/Writer/writer is not authorized to perform: sqs:GetQueueAttributes on resource: ${QUEUE} because no identity-based policy allows the sqs:GetQueueAttributes action`,
+    );
+    authorizer.replace([{ ...identity, policies: [allow('sqs:*', QUEUE)] }], new Map());
+    expect(authorizer.mappingDenial('writer', QUEUE)).toBeUndefined();
+  });
+});
