@@ -21,9 +21,7 @@ import { readCloudAssembly, type SynthesizedStack, type TemplateResource } from 
 
 export { LocalFunction, TooManyRequestsError, type InvocationResult } from './local-function.ts';
 export { UnresolvableError } from './intrinsics.ts';
-
-/** Lambda starts this many pollers for a mapping without ScalingConfig; locally each is a worker thread. */
-const DEFAULT_MAPPING_CONCURRENCY = 5;
+export type { SqsEventSource } from './sqs-event-source.ts';
 
 /** Resource types that need no local counterpart for the application to behave: listed, never silently wrong. */
 const NOT_EMULATED = new Set([
@@ -86,6 +84,8 @@ export interface LocalCloud {
   readonly queues: readonly ProvisionedQueue[];
   readonly tables: readonly ProvisionedTable[];
   readonly functions: ReadonlyMap<string, LocalFunction>;
+  /** The SQS event source mappings, polling. */
+  readonly mappings: readonly SqsEventSource[];
   /** What was not built, by resource type, with why. */
   readonly skipped: readonly string[];
   /** Milliseconds from the call to ready. */
@@ -210,7 +210,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
 
     writeFileSync(join(stateDir, 'outputs.json'), `${JSON.stringify(outputs, null, 2)}\n`);
     // The pid lets a client tell this running cloud from the files a killed one left behind.
-    writeFileSync(join(stateDir, 'endpoints.json'), `${JSON.stringify({ ...endpoints, pid: process.pid }, null, 2)}\n`);
+    // The emulators' own endpoints, behind the IAM gateways, are there for whoever must tell they are gone.
+    const behind = { emulators: { sqs: sqsEmulator.endpoint, dynamodb: dynamodb.endpoint } };
+    writeFileSync(join(stateDir, 'endpoints.json'), `${JSON.stringify({ ...endpoints, pid: process.pid, ...behind }, null, 2)}\n`);
     const reload = async (): Promise<ReloadResult> => {
       if (options.cdkOut || !(await synthesizeUnlessUnchanged(appDir, outDir, false))) return { resynthesized: false, updated: [], restartNeeded: [] };
       const next = readCloudAssembly(outDir);
@@ -226,6 +228,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       queues,
       tables,
       functions,
+      mappings: eventSources,
       skipped,
       startupMs: Date.now() - started,
       iam: { enforced: iam, exceptions: iamExceptions },
@@ -262,12 +265,15 @@ function mappings(
         throw new UnresolvableError(`${stackName}: ${logicalId} needs function ${functionName}, which cannot run locally: ${why}`);
       }
       const scaling = properties.ScalingConfig as { MaximumConcurrency?: number } | undefined;
+      const provisioned = properties.ProvisionedPollerConfig as { MinimumPollers?: number; MaximumPollers?: number } | undefined;
       return new SqsEventSource(sqs, fn, {
         queueUrl: queue.url,
         queueArn: queue.arn,
         batchSize: Number(properties.BatchSize ?? 10),
         maxBatchingWindowSeconds: Number(properties.MaximumBatchingWindowInSeconds ?? 0),
-        maxConcurrency: Number(scaling?.MaximumConcurrency ?? DEFAULT_MAPPING_CONCURRENCY),
+        ...(scaling?.MaximumConcurrency ? { maxConcurrency: Number(scaling.MaximumConcurrency) } : {}),
+        // Lambda's defaults for an SQS mapping in provisioned mode that leaves a bound out: 2 and 200 pollers.
+        ...(provisioned ? { provisionedPollers: { minimum: Number(provisioned.MinimumPollers ?? 2), maximum: Number(provisioned.MaximumPollers ?? 200) } } : {}),
         reportBatchItemFailures: ((properties.FunctionResponseTypes as string[] | undefined) ?? []).includes('ReportBatchItemFailures'),
       });
     });

@@ -15,8 +15,10 @@ export interface SqsEventSourceProps {
   readonly queueArn: string;
   readonly batchSize: number;
   readonly maxBatchingWindowSeconds: number;
-  /** ScalingConfig.MaximumConcurrency, or the local default when the mapping sets none. */
-  readonly maxConcurrency: number;
+  /** ScalingConfig.MaximumConcurrency, if the mapping sets one. */
+  readonly maxConcurrency?: number;
+  /** ProvisionedPollerConfig, if the mapping is in provisioned mode. */
+  readonly provisionedPollers?: { readonly minimum: number; readonly maximum: number };
   readonly reportBatchItemFailures: boolean;
 }
 
@@ -24,10 +26,21 @@ export interface SqsEventSourceProps {
 const SQS_MAX_RECEIVE = 10;
 /** Long polling as Lambda does it; short enough that stopping is prompt. */
 const LONG_POLL_SECONDS = 5;
+/** Lambda starts a standard-mode mapping at five concurrent batches… */
+const INITIAL_CONCURRENCY = 5;
+/**
+ * …and, while messages remain, adds up to 300 a minute: one every 200 ms, kept at that rate here (no time
+ * compression; a local function reaches its limit of 10 within a second). Provisioned mode scales three times faster.
+ */
+const GROWTH_INTERVAL_MS = 60_000 / 300;
+/** Each provisioned poller runs up to ten invocations at once. */
+const INVOCATIONS_PER_PROVISIONED_POLLER = 10;
 
 /**
  * Polls one queue for one function as Lambda's event source mapping does: long polling, batches up to
- * BatchSize gathered within the batching window, at most MaximumConcurrency invocations at once. After an
+ * BatchSize gathered within the batching window; five batches at once to begin with, one more every 200 ms while
+ * receives come back full, back to five when they come back empty; never more than MaximumConcurrency, nor than the
+ * function may run at once, so that no batch is throttled (in AWS the account's 1,000 is that limit). After an
  * invocation: without ReportBatchItemFailures a success deletes the batch; with it, every record not listed
  * in batchItemFailures is deleted (a malformed response counts as a failure of the whole batch); a thrown
  * error or a timeout deletes nothing, so the batch reappears after its visibility timeout and the emulator's
@@ -40,8 +53,13 @@ export class SqsEventSource {
   readonly #fn: LocalFunction;
   readonly #props: SqsEventSourceProps;
   readonly #abort = new AbortController();
-  #pollers: Promise<void>[] = [];
+  readonly #pollers = new Set<Promise<void>>();
+  /** Pollers running and not retiring, counted synchronously: pollers deciding together must see each other. */
+  #active = 0;
   #invocations = 0;
+  #throttled = 0;
+  #peakPollers = 0;
+  #lastGrowth = 0;
 
   public constructor(sqs: SQSClient, fn: LocalFunction, props: SqsEventSourceProps) {
     this.#sqs = sqs;
@@ -57,7 +75,10 @@ export class SqsEventSource {
       FunctionArn: functionArn(this.#fn.props.name),
       BatchSize: this.#props.batchSize,
       MaximumBatchingWindowInSeconds: this.#props.maxBatchingWindowSeconds,
-      ScalingConfig: { MaximumConcurrency: this.#props.maxConcurrency },
+      ...(this.#props.maxConcurrency ? { ScalingConfig: { MaximumConcurrency: this.#props.maxConcurrency } } : {}),
+      ...(this.#props.provisionedPollers
+        ? { ProvisionedPollerConfig: { MinimumPollers: this.#props.provisionedPollers.minimum, MaximumPollers: this.#props.provisionedPollers.maximum } }
+        : {}),
       FunctionResponseTypes: this.#props.reportBatchItemFailures ? ['ReportBatchItemFailures'] : [],
       State: 'Enabled',
     };
@@ -71,8 +92,35 @@ export class SqsEventSource {
     return this.#invocations;
   }
 
+  /** Batches being received or processed at once now, and at most since the start. */
+  public get pollers(): number {
+    return this.#active;
+  }
+
+  public get peakPollers(): number {
+    return this.#peakPollers;
+  }
+
+  /** Batches the function refused for want of an instance: none, unless something else holds its instances. */
+  public get throttled(): number {
+    return this.#throttled;
+  }
+
+  /** The most batches at once: MaximumConcurrency (or the provisioned pollers' capacity) within the function's limit. */
+  get #ceiling(): number {
+    const { maxConcurrency, provisionedPollers } = this.#props;
+    const mapping = provisionedPollers ? provisionedPollers.maximum * INVOCATIONS_PER_PROVISIONED_POLLER : (maxConcurrency ?? Number.POSITIVE_INFINITY);
+    return Math.min(mapping, this.#fn.props.concurrencyLimit);
+  }
+
+  /** Where scaling starts, and what it falls back to when the queue is quiet. */
+  get #floor(): number {
+    const { provisionedPollers } = this.#props;
+    return Math.min(this.#ceiling, provisionedPollers ? provisionedPollers.minimum * INVOCATIONS_PER_PROVISIONED_POLLER : INITIAL_CONCURRENCY);
+  }
+
   public start(): void {
-    this.#pollers = Array.from({ length: this.#props.maxConcurrency }, () => this.#poll());
+    for (let index = 0; index < this.#floor; index += 1) this.#addPoller();
   }
 
   public async stop(): Promise<void> {
@@ -80,11 +128,36 @@ export class SqsEventSource {
     await Promise.allSettled(this.#pollers);
   }
 
+  #addPoller(): void {
+    this.#active += 1;
+    this.#peakPollers = Math.max(this.#peakPollers, this.#active);
+    const poller = this.#poll();
+    this.#pollers.add(poller);
+    void poller.finally(() => this.#pollers.delete(poller));
+  }
+
+  /** Messages remain (a receive came back full): one more poller, at Lambda's pace, up to the ceiling. */
+  #grow(): void {
+    const interval = GROWTH_INTERVAL_MS / (this.#props.provisionedPollers ? 3 : 1);
+    if (this.#active >= this.#ceiling || Date.now() - this.#lastGrowth < interval || this.#abort.signal.aborted) return;
+    this.#lastGrowth = Date.now();
+    this.#addPoller();
+  }
+
   async #poll(): Promise<void> {
     while (!this.#abort.signal.aborted) {
       try {
         const messages = await this.#gatherBatch();
-        if (messages.length > 0) await this.#deliver(messages);
+        if (messages.length === 0) {
+          // A quiet queue: the pollers added under load retire, down to the floor.
+          if (this.#active > this.#floor) {
+            this.#active -= 1;
+            return;
+          }
+          continue;
+        }
+        if (messages.length >= Math.min(SQS_MAX_RECEIVE, this.#props.batchSize)) this.#grow();
+        await this.#deliver(messages);
       } catch (error) {
         if (this.#abort.signal.aborted) return;
         // An emulator hiccup must not end the poller; Lambda's pollers retry too.
@@ -130,7 +203,10 @@ export class SqsEventSource {
       outcome = await this.#fn.invoke(event);
     } catch (error) {
       // Throttled: leave the batch invisible until its timeout, as Lambda's poller does.
-      if (error instanceof TooManyRequestsError) return;
+      if (error instanceof TooManyRequestsError) {
+        this.#throttled += 1;
+        return;
+      }
       throw error;
     }
     if (!outcome.ok) return;

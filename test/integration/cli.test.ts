@@ -162,12 +162,13 @@ describe('CLI: msg local', () => {
     shell.stdout.on('data', (chunk) => (output += chunk));
     const ready = await eventually(async () => output, (text) => text.includes('Ctrl-C stops everything'), 90_000);
     const cloudPid = Number(ready.split('\n')[0]);
-    const { sqs, dynamodb } = JSON.parse(readFileSync(join(dir, 'endpoints.json'), 'utf8')) as { sqs: string; dynamodb: string };
+    type Endpoints = { sqs: string; dynamodb: string; emulators: { sqs: string; dynamodb: string } };
+    const { sqs, dynamodb, emulators } = JSON.parse(readFileSync(join(dir, 'endpoints.json'), 'utf8')) as Endpoints;
     // WHEN the shell dies without passing a signal on (what a SIGTERM to npm does)
     shell.kill('SIGKILL');
     // THEN the orphaned cloud stops by itself, its emulators (DynamoDB Local's JVM too) with it, and leaves no endpoints file
     expect(await eventually(async () => alive(cloudPid), (running) => !running, 30_000)).toBe(false);
-    for (const endpoint of [sqs, dynamodb]) expect(await eventually(() => refuses(endpoint), (refused) => refused, 30_000)).toBe(true);
+    for (const endpoint of [sqs, dynamodb, emulators.sqs, emulators.dynamodb]) expect(await eventually(() => refuses(endpoint), (refused) => refused, 30_000)).toBe(true);
     expect(existsSync(join(dir, 'endpoints.json'))).toBe(false);
   });
 

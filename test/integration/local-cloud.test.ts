@@ -44,8 +44,8 @@ const firstBatchOf = async (failingBody: string) =>
 describe('Local cloud: the template', () => {
   it('builds queues, tables and functions from the template and lists what it skips', () => {
     expect(cloud.queues.map((queue) => queue.logicalId)).toEqual(expect.arrayContaining([expect.stringMatching(/^ThrowsQueueDlq/), expect.stringMatching(/^ThrowsQueue/)]));
-    expect(cloud.tables).toHaveLength(1);
-    expect(cloud.functions.size).toBe(7);
+    expect(cloud.tables).toHaveLength(2);
+    expect(cloud.functions.size).toBe(8);
     // Roles, policies and queue policies are what the IAM gateways enforce, so they are not listed as skipped.
     expect(cloud.iam).toStrictEqual({ enforced: true, exceptions: [] });
     expect(cloud.skipped.filter((line) => /AWS::(IAM|SQS::QueuePolicy)/.test(line))).toStrictEqual([]);
@@ -118,6 +118,27 @@ describe('Local cloud: event source mappings', () => {
     for (const event of events) peak = Math.max(peak, (running += event.delta));
     expect(peak).toBe(2);
     expect(cloud.functions.get(out.ConcurrencyName!)?.peakConcurrency).toBe(2);
+  });
+});
+
+describe('Local cloud: event source mappings scale as Lambda scales them', () => {
+  it('starts at five batches, grows while messages remain up to the local limit though MaximumConcurrency is 50, throttles none, and falls back', async () => {
+    const mapping = cloud.mappings.find((candidate) => candidate.functionName === out.HoldName)!;
+    const fn = cloud.functions.get(out.HoldName!)!;
+    // GIVEN an idle mapping: Lambda's initial five concurrent batches
+    expect(mapping.pollers).toBe(5);
+    // WHEN a burst arrives that keeps every poller's receives full for seconds
+    for (let batch = 0; batch < 6; batch += 1) {
+      const entries = Array.from({ length: 10 }, (_, index) => ({ Id: String(index), MessageBody: `hold-${batch}-${index}` }));
+      await sqs.send(new SendMessageBatchCommand({ QueueUrl: out.HoldQueueUrl, Entries: entries }));
+    }
+    await eventually(async () => fn.invocationCount, (count) => count >= 60, 60_000);
+    // THEN it grew to the function's local limit and no further, and no batch was throttled
+    expect(mapping.peakPollers).toBe(10);
+    expect(fn.peakConcurrency).toBe(10);
+    expect(mapping.throttled).toBe(0);
+    // AND once receives come back empty, the pollers added under load retire
+    expect(await eventually(async () => mapping.pollers, (pollers) => pollers === 5, 30_000)).toBe(5);
   });
 });
 
