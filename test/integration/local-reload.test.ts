@@ -20,6 +20,32 @@ import { notes } from '../../lib/channels.ts';
 export const handler = guaranteedConsumer({ channel: notes, handle: async () => ({ reply: { by: '${version}' } }) });
 `;
 
+/** The app, with or without the consumer's grant on a second table (named, so that a handler can name it too). */
+const app = (grant: boolean) => `import { App, Stack } from 'aws-cdk-lib';
+import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { ChannelCatalog } from 'delivery-policies/constructs';
+import { channels } from '../lib/channels.ts';
+const app = new App();
+const stack = new Stack(app, 'Reload');
+const catalog = new ChannelCatalog(stack, 'Channels', { channels });
+const extra = new Table(stack, 'Extra', { tableName: 'reload-extra', partitionKey: { name: 'pk', type: AttributeType.STRING } });
+${grant ? 'extra.grantWriteData(catalog.channels.notes!.consumer);' : ''}
+`;
+
+/** A handler that writes to the second table and answers how that went. */
+const writingHandler = `import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { guaranteedConsumer } from 'delivery-policies/runtime';
+import { notes } from '../../lib/channels.ts';
+const dynamodb = new DynamoDBClient({});
+export const handler = guaranteedConsumer({
+  channel: notes,
+  handle: async ({ text }) => {
+    const written = await dynamodb.send(new PutItemCommand({ TableName: 'reload-extra', Item: { pk: { S: text } } })).then(() => 'written', (error: Error) => error.name);
+    return { reply: { by: written } };
+  },
+});
+`;
+
 let cloud: LocalCloud;
 let client: MessagingClient<{ notes: typeof notes }>;
 
@@ -30,12 +56,7 @@ import { z } from 'zod';
 export const notes = defineChannel('notes', { policy: { kind: 'guaranteed', reply: true, timeoutSeconds: 5 }, schema: z.object({ text: z.string() }), replySchema: z.object({ by: z.string() }) });
 export const channels = { notes };
 `, 60);
-  write('bin/app.ts', `import { App, Stack } from 'aws-cdk-lib';
-import { ChannelCatalog } from 'delivery-policies/constructs';
-import { channels } from '../lib/channels.ts';
-const app = new App();
-new ChannelCatalog(new Stack(app, 'Reload'), 'Channels', { channels });
-`, 60);
+  write('bin/app.ts', app(false), 60);
   write('functions/notes/index.ts', handler('v1'), 60);
   cloud = await startLocalCloud({ appDir, stateDir: join(appDir, 'state') });
   client = await createClient({ channels: { notes }, target: 'local', localStateDir: join(appDir, 'state'), stackName: 'Reload' });
@@ -63,6 +84,22 @@ describe('Function: LocalCloud.reload', () => {
     expect(restartNeeded).toStrictEqual([]);
     expect(await client.awaitReply(await client.send('notes', { text: 'second' }), { maxWaitTime: 30 })).toStrictEqual({ by: 'v2' });
     expect(await client.status(first)).toStrictEqual([expect.objectContaining({ status: 'succeeded', reply: { by: 'v1' } })]);
+  });
+
+  it("applies a new grant on reload: the call IAM refused before is allowed after, with no restart", { timeout: 120_000 }, async () => {
+    // GIVEN a handler that writes to a table its role has no grant on
+    write('functions/notes/index.ts', writingHandler);
+    await cloud.reload();
+    expect(await client.awaitReply(await client.send('notes', { text: 'before' }), { maxWaitTime: 30 })).toStrictEqual({ by: 'AccessDeniedException' });
+
+    // WHEN the app grants it and the cloud reloads
+    write('bin/app.ts', app(true));
+    const { resynthesized, restartNeeded } = await cloud.reload();
+
+    // THEN the same call succeeds
+    expect(resynthesized).toBe(true);
+    expect(restartNeeded).toStrictEqual([]);
+    expect(await client.awaitReply(await client.send('notes', { text: 'after' }), { maxWaitTime: 30 })).toStrictEqual({ by: 'written' });
   });
 
   it('does nothing when nothing changed', async () => {
