@@ -30,7 +30,9 @@ async function inParallel(total: number, workers: number, work: (index: number) 
   }));
 }
 
-const cloud = await startLocalCloud({ stateDir });
+// BENCH_IAM=off measures the local cloud without its IAM gateways, to show what checking every call costs.
+const iam = process.env.BENCH_IAM !== 'off';
+const cloud = await startLocalCloud({ stateDir, iam });
 const client = await createClient({ channels, target: 'local', localStateDir: stateDir });
 const config = { region: cloud.endpoints.region, credentials: LOCAL_CREDENTIALS };
 const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ ...config, endpoint: cloud.endpoints.dynamodb }));
@@ -78,8 +80,9 @@ try {
   const endToEndSeconds = (lastApplied - started) / 1000;
   const latencies = [...completedAt].map(([id, at]) => at - sentAt.get(id)!).sort((a, b) => a - b);
 
-  // The emulator alone, same process, same count: SendMessageBatch, ReceiveMessage (10), DeleteMessageBatch.
-  const sqs = new SQSClient({ ...config, endpoint: cloud.endpoints.sqs });
+  // The emulator alone (not through the IAM gateway), same process, same count: SendMessageBatch, ReceiveMessage (10),
+  // DeleteMessageBatch.
+  const sqs = new SQSClient({ ...config, endpoint: cloud.emulators.sqs });
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'bench-raw' }));
   const rawStarted = Date.now();
   await inParallel(Math.ceil(MESSAGES / 10), SENDERS, async (batch) => {
@@ -101,9 +104,10 @@ try {
   // the runtime commits it, with as many in flight as the consumer can have (its pollers × its batch size).
   const concurrency = (orders.policy.maxConcurrency ?? 5) * orders.policy.batchSize;
   const tableName = client.output(OutputKey.stateTableName);
+  const rawDynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ ...config, endpoint: cloud.emulators.dynamodb }));
   const transactionsStarted = Date.now();
   await inParallel(MESSAGES, concurrency, async (index) => {
-    await dynamo.send(
+    await rawDynamo.send(
       new TransactWriteCommand({
         TransactItems: [
           {
@@ -122,13 +126,14 @@ try {
     );
   });
   const transactionSeconds = (Date.now() - transactionsStarted) / 1000;
+  rawDynamo.destroy();
 
   const endToEndRate = MESSAGES / endToEndSeconds;
   const rawRate = MESSAGES / rawSeconds;
   const transactionRate = MESSAGES / transactionSeconds;
   const bound = Math.min(rawRate, transactionRate);
   console.log('');
-  console.log(`| measure (${MESSAGES} messages, ${SENDERS} concurrent senders) | value |`);
+  console.log(`| measure (${MESSAGES} messages, ${SENDERS} concurrent senders, IAM ${iam ? 'enforced' : 'off'}) | value |`);
   console.log('|---|---|');
   console.log(`| local cloud start to ready (synth included) | ${(cloud.startupMs / 1000).toFixed(1)} s |`);
   console.log(`| send rate (SendMessageBatch through the SDK) | ${(MESSAGES / sendSeconds).toFixed(0)} msg/s |`);

@@ -79,6 +79,8 @@ export interface LocalCloudEndpoints {
 
 export interface LocalCloud {
   readonly endpoints: LocalCloudEndpoints;
+  /** The emulators' own endpoints: behind the IAM gateways when IAM is enforced, else the same as `endpoints`. */
+  readonly emulators: { readonly sqs: string; readonly dynamodb: string };
   /** Per stack, its outputs resolved, in the shape `cdk deploy --outputs-file` writes. */
   readonly outputs: Record<string, Record<string, string>>;
   readonly queues: readonly ProvisionedQueue[];
@@ -211,8 +213,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     writeFileSync(join(stateDir, 'outputs.json'), `${JSON.stringify(outputs, null, 2)}\n`);
     // The pid lets a client tell this running cloud from the files a killed one left behind.
     // The emulators' own endpoints, behind the IAM gateways, are there for whoever must tell they are gone.
-    const behind = { emulators: { sqs: sqsEmulator.endpoint, dynamodb: dynamodb.endpoint } };
-    writeFileSync(join(stateDir, 'endpoints.json'), `${JSON.stringify({ ...endpoints, pid: process.pid, ...behind }, null, 2)}\n`);
+    const behind = { sqs: sqsEmulator.endpoint, dynamodb: dynamodb.endpoint };
+    writeFileSync(join(stateDir, 'endpoints.json'), `${JSON.stringify({ ...endpoints, pid: process.pid, emulators: behind }, null, 2)}\n`);
     const reload = async (): Promise<ReloadResult> => {
       if (options.cdkOut || !(await synthesizeUnlessUnchanged(appDir, outDir, false))) return { resynthesized: false, updated: [], restartNeeded: [] };
       const next = readCloudAssembly(outDir);
@@ -224,6 +226,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const pendingEvents = () => invokeApi?.pendingEvents ?? 0;
     return {
       endpoints,
+      emulators: behind,
       outputs,
       queues,
       tables,

@@ -36,16 +36,21 @@ export class IamGateway {
   }
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const accessKey = accessKeyOf(request.headers, request.url);
+    // A call nobody checks streams straight through; only a function's call is read whole, to be decided first.
+    if (!this.#authorizer.checks(accessKey)) return this.#forward(request, response, request);
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
-    const accessKey = accessKeyOf(request.headers, request.url);
-    if (this.#authorizer.checks(accessKey)) {
-      const text = body.toString('utf8');
-      const authorizations = this.#service === 'sqs' ? sqsAuthorizations(request.headers, request.url, text) : dynamodbAuthorizations(request.headers, text);
-      const message = this.#authorizer.denial(accessKey, authorizations);
-      if (message) return accessDenied(this.#service, request.headers, response, message);
-    }
+    const text = body.toString('utf8');
+    const authorizations = this.#service === 'sqs' ? sqsAuthorizations(request.headers, request.url, text) : dynamodbAuthorizations(request.headers, text);
+    const message = this.#authorizer.denial(accessKey, authorizations);
+    if (message) return accessDenied(this.#service, request.headers, response, message);
+    this.#forward(request, response, body);
+  }
+
+  /** Sends the call on to the emulator, unchanged, and its answer back. */
+  #forward(request: IncomingMessage, response: ServerResponse, body: Buffer | IncomingMessage): void {
     const forwarded = httpRequest(
       { hostname: this.#upstream.hostname, port: this.#upstream.port, method: request.method, path: request.url, headers: request.headers, agent: this.#agent },
       (upstream) => {
@@ -61,7 +66,8 @@ export class IamGateway {
       if (!response.headersSent) response.writeHead(502, { 'content-type': 'text/plain' }).end(`the local ${this.#service} emulator did not answer: ${error.message}`);
       else response.destroy();
     });
-    forwarded.end(body);
+    if (Buffer.isBuffer(body)) forwarded.end(body);
+    else body.pipe(forwarded);
   }
 }
 
