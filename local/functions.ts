@@ -5,6 +5,7 @@ import { functionAccessKey } from './iam/identities.ts';
 import type { IntrinsicResolver, ResourceAttributes } from './intrinsics.ts';
 import { functionArn } from './intrinsics.ts';
 import { LocalFunction } from './local-function.ts';
+import type { UsageMeter } from './meter.ts';
 import { physicalName } from './provision.ts';
 import type { SynthesizedStack, TemplateResource } from './template.ts';
 
@@ -29,7 +30,7 @@ export function buildFunctions(
   resolver: IntrinsicResolver,
   built: Map<string, ResourceAttributes>,
   endpoints: LocalEndpoints,
-  options: { showLogs: boolean; iam: boolean },
+  options: { showLogs: boolean; iam: boolean; meter?: UsageMeter },
 ): { functions: Map<string, LocalFunction>; skipped: SkippedFunction[] } {
   const functions = new Map<string, LocalFunction>();
   const skipped: SkippedFunction[] = [];
@@ -58,6 +59,7 @@ export function buildFunctions(
         memorySizeMb,
         concurrencyLimit: Number(properties.ReservedConcurrentExecutions ?? LOCAL_FUNCTION_CONCURRENCY),
         showLogs: options.showLogs,
+        ...(options.meter ? { meter: options.meter } : {}),
         runtime: String(properties.Runtime),
         handler: String(properties.Handler ?? 'index.handler'),
         architecture: String((properties.Architectures as string[] | undefined)?.[0] ?? 'x86_64'),

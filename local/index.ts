@@ -15,6 +15,7 @@ import { Authorizer } from './iam/authorizer.ts';
 import { IamGateway } from './iam/gateway.ts';
 import { functionIdentities, registerIdentities, resourcePolicies, type FunctionIdentity } from './iam/identities.ts';
 import type { PolicyDocument } from './iam/policy.ts';
+import type { UsageMeter } from './meter.ts';
 import { sourceKey } from './sources.ts';
 import { SqsEventSource } from './sqs-event-source.ts';
 import { readCloudAssembly, type SynthesizedStack, type TemplateResource } from './template.ts';
@@ -22,6 +23,7 @@ import { readCloudAssembly, type SynthesizedStack, type TemplateResource } from 
 export { LocalFunction, TooManyRequestsError, type InvocationResult } from './local-function.ts';
 export { UnresolvableError } from './intrinsics.ts';
 export type { SqsEventSource } from './sqs-event-source.ts';
+export { UsageMeter, type Usage } from './meter.ts';
 
 /** Resource types that need no local counterpart for the application to behave: listed, never silently wrong. */
 const NOT_EMULATED = new Set([
@@ -62,6 +64,12 @@ export interface LocalCloudOptions {
    * @default true
    */
   readonly iam?: boolean;
+  /**
+   * Count every call as AWS would bill it: SQS requests, DynamoDB request units, Lambda invocations and duration
+   * (`bench:cost`). SQS and DynamoDB calls are counted at the IAM gateways, so this needs `iam`.
+   * @default - nothing is counted
+   */
+  readonly meter?: UsageMeter;
 }
 
 export interface LocalCloudPorts {
@@ -151,8 +159,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const [dynamodb, sqsEmulator] = emulators as [RunningEmulator, RunningEmulator];
     const authorizer = new Authorizer([], new Map());
     let [sqsEndpoint, dynamodbEndpoint] = [sqsEmulator.endpoint, dynamodb.endpoint];
+    if (options.meter && !iam) throw new Error('metering counts calls at the IAM gateways: it needs iam');
     if (iam) {
-      gateways.push(new IamGateway('sqs', sqsEmulator.endpoint, authorizer), new IamGateway('dynamodb', dynamodb.endpoint, authorizer));
+      gateways.push(new IamGateway('sqs', sqsEmulator.endpoint, authorizer, options.meter), new IamGateway('dynamodb', dynamodb.endpoint, authorizer, options.meter));
       [sqsEndpoint, dynamodbEndpoint] = await Promise.all([gateways[0]!.listen(ports.sqs), gateways[1]!.listen(ports.dynamodb)]);
     }
     invokeApi = new InvokeApi(functions, eventSources, iam ? authorizer : undefined);
@@ -194,10 +203,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       tables.push(...(await provisionTables(ddb, stack, built)));
       registerIdentities(stack, built);
       const resolver = new IntrinsicResolver(stack.name, built);
-      const stackFunctions = buildFunctions(stack, resolver, built, endpoints, { showLogs: options.showFunctionLogs ?? false, iam });
+      const stackFunctions = buildFunctions(stack, resolver, built, endpoints, { showLogs: options.showFunctionLogs ?? false, iam, meter: options.meter });
       functionsByStack.set(stack.name, stackFunctions.functions);
       for (const [name, fn] of stackFunctions.functions) functions.set(name, fn);
-      eventSources.push(...mappings(stack.name, stack.resources, resolver, pollerSqs, stackFunctions.functions, stackFunctions.skipped, queues));
+      eventSources.push(...mappings(stack.name, stack.resources, resolver, pollerSqs, stackFunctions.functions, stackFunctions.skipped, queues, options.meter));
       skipped.push(...describeSkipped(stack.name, stack.resources, stackFunctions.skipped, iam));
       outputs[stack.name] = Object.fromEntries(
         Object.entries(stack.outputs).map(([key, output]) => [key, resolver.resolveString(output.Value, `output ${key}`)]),
@@ -253,6 +262,7 @@ function mappings(
   functions: ReadonlyMap<string, LocalFunction>,
   skippedFunctions: readonly SkippedFunction[],
   queues: readonly ProvisionedQueue[],
+  meter: UsageMeter | undefined,
 ): SqsEventSource[] {
   return Object.entries(resources)
     .filter(([, resource]) => resource.Type === 'AWS::Lambda::EventSourceMapping')
@@ -278,6 +288,7 @@ function mappings(
         // Lambda's defaults for an SQS mapping in provisioned mode that leaves a bound out: 2 and 200 pollers.
         ...(provisioned ? { provisionedPollers: { minimum: Number(provisioned.MinimumPollers ?? 2), maximum: Number(provisioned.MaximumPollers ?? 200) } } : {}),
         reportBatchItemFailures: ((properties.FunctionResponseTypes as string[] | undefined) ?? []).includes('ReportBatchItemFailures'),
+        ...(meter ? { meter } : {}),
       });
     });
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { functionArn } from './intrinsics.ts';
+import type { UsageMeter } from './meter.ts';
 
 /** The instance's module, next to this one: TypeScript in the repository, JavaScript in the published build. */
 const WORKER_MODULE = new URL(`./worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
@@ -42,6 +43,14 @@ export interface LocalFunctionProps {
   readonly runtime: string;
   readonly handler: string;
   readonly architecture: string;
+  /** Where invocations and their billed time are counted, if anywhere. */
+  readonly meter?: UsageMeter;
+}
+
+/** What an instance reports with each result: the handler's time and, on its first invocation, its INIT time. */
+interface Timing {
+  readonly durationMs?: number;
+  readonly initMs?: number;
 }
 
 interface Pending {
@@ -159,7 +168,10 @@ export class LocalFunction {
       worker.stdout.resume();
       worker.stderr.resume();
     }
-    worker.on('message', (message: InvocationResult) => this.#finish(worker, message, true));
+    worker.on('message', (message: InvocationResult & Timing) => {
+      this.props.meter?.invocation(this.props.name, this.props.memorySizeMb, message.durationMs ?? 0, message.initMs ?? 0);
+      this.#finish(worker, message, true);
+    });
     // A handler that exits its process or runs out of memory ends its instance; the invocation fails as in Lambda.
     worker.on('error', (error) => this.#crashed(worker, `${error.name}: ${error.message}`));
     worker.on('exit', (code) => this.#crashed(worker, `Runtime exited with error: exit status ${code}`));

@@ -9,6 +9,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { LOCAL_REGION } from './emulators.ts';
 import { functionArn } from './intrinsics.ts';
 import { TooManyRequestsError, type LocalFunction } from './local-function.ts';
+import type { UsageMeter } from './meter.ts';
 
 export interface SqsEventSourceProps {
   readonly queueUrl: string;
@@ -20,6 +21,8 @@ export interface SqsEventSourceProps {
   /** ProvisionedPollerConfig, if the mapping is in provisioned mode. */
   readonly provisionedPollers?: { readonly minimum: number; readonly maximum: number };
   readonly reportBatchItemFailures: boolean;
+  /** Where Lambda's own receives and deletes are counted, if anywhere. */
+  readonly meter?: UsageMeter;
 }
 
 /** SQS allows at most 10 messages per receive; larger batches are gathered over several receives. */
@@ -192,6 +195,8 @@ export class SqsEventSource {
       }),
       { abortSignal: this.#abort.signal },
     );
+    // An empty receive is billed too, but by the hour the mapping polls, not by the message.
+    this.#props.meter?.sqsRequest(Messages.length > 0 ? 'ReceiveMessage' : 'ReceiveMessage (empty)');
     return Messages;
   }
 
@@ -213,6 +218,7 @@ export class SqsEventSource {
     const failed = this.#props.reportBatchItemFailures ? failedIds(outcome.result, messages) : new Set<string>();
     const done = messages.filter((message) => !failed.has(message.MessageId!));
     if (done.length === 0) return;
+    this.#props.meter?.sqsRequest('DeleteMessageBatch');
     await this.#sqs.send(
       new DeleteMessageBatchCommand({
         QueueUrl: this.#props.queueUrl,

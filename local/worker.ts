@@ -21,7 +21,11 @@ interface Invocation {
 }
 
 const { modulePath, exportName, functionName, functionArn, memorySizeMb } = workerData as InstanceData;
+const initStarted = performance.now();
+/** How long loading the bundle took (Lambda's INIT), reported with the instance's first invocation only. */
+let initMs: number | undefined;
 const loaded = import(pathToFileURL(modulePath).href).then((module: Record<string, unknown>) => {
+  initMs = performance.now() - initStarted;
   const handler = module[exportName];
   if (typeof handler !== 'function') throw new Error(`${modulePath} exports no function named ${exportName}`);
   return handler as (event: unknown, context: unknown) => Promise<unknown>;
@@ -39,16 +43,24 @@ parentPort!.on('message', async ({ requestId, event, deadline }: Invocation) => 
     callbackWaitsForEmptyEventLoop: true,
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
   };
+  let started = performance.now();
+  const timing = () => {
+    const reported = { durationMs: performance.now() - started, initMs: initMs ?? 0 };
+    initMs = 0;
+    return reported;
+  };
   try {
     const handler = await loaded;
+    started = Math.max(started, initStarted + (initMs ?? 0));
     const result = await handler(event, context);
-    parentPort!.postMessage({ requestId, ok: true, result: result === undefined ? null : result });
+    parentPort!.postMessage({ requestId, ok: true, result: result === undefined ? null : result, ...timing() });
   } catch (error) {
     const failure = error instanceof Error ? error : new Error(String(error));
     parentPort!.postMessage({
       requestId,
       ok: false,
       error: { errorType: failure.name, errorMessage: failure.message, trace: (failure.stack ?? '').split('\n') },
+      ...timing(),
     });
   }
 });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { listenOnLoopback } from '../emulators.ts';
+import type { UsageMeter } from '../meter.ts';
 import type { Authorizer } from './authorizer.ts';
 import { accessKeyOf, dynamodbAuthorizations, sqsAuthorizations } from './requests.ts';
 
@@ -17,11 +18,13 @@ export class IamGateway {
   readonly #authorizer: Authorizer;
   readonly #server: Server;
   readonly #agent = new Agent({ keepAlive: true });
+  readonly #meter: UsageMeter | undefined;
 
-  public constructor(service: GatewayService, upstream: string, authorizer: Authorizer) {
+  public constructor(service: GatewayService, upstream: string, authorizer: Authorizer, meter?: UsageMeter) {
     this.#service = service;
     this.#upstream = new URL(upstream);
     this.#authorizer = authorizer;
+    this.#meter = meter;
     this.#server = createServer((request, response) => void this.#handle(request, response));
   }
 
@@ -37,24 +40,54 @@ export class IamGateway {
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const accessKey = accessKeyOf(request.headers, request.url);
-    // A call nobody checks streams straight through; only a function's call is read whole, to be decided first.
-    if (!this.#authorizer.checks(accessKey)) return this.#forward(request, response, request);
+    const checked = this.#authorizer.checks(accessKey);
+    // A call nobody checks or counts streams straight through; the others are read whole first.
+    if (!checked && !this.#meter) return this.#forward(request, response, request);
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
     const text = body.toString('utf8');
+    const counted = this.#meter ? this.#count(request, text) : undefined;
+    if (!checked) return this.#forward(request, response, body, counted);
     const authorizations = this.#service === 'sqs' ? sqsAuthorizations(request.headers, request.url, text) : dynamodbAuthorizations(request.headers, text);
     const message = this.#authorizer.denial(accessKey, authorizations);
     if (message) return accessDenied(this.#service, request.headers, response, message);
-    this.#forward(request, response, body);
+    this.#forward(request, response, body, counted);
+  }
+
+  /**
+   * Counts the call as AWS would bill it, whether or not it is then allowed: AWS bills a refused call too. A query or
+   * a scan is billed by what it returns: for those, answers what to do with the answer.
+   */
+  #count(request: IncomingMessage, body: string): ((answer: string) => void) | undefined {
+    const target = String(request.headers['x-amz-target'] ?? '');
+    const operation = target ? target.split('.').pop()! : (new URLSearchParams(body).get('Action') ?? 'unknown');
+    if (this.#service === 'sqs') return void this.#meter!.sqsRequest(operation);
+    const input = JSON.parse(body || '{}') as Record<string, unknown>;
+    this.#meter!.dynamodbCall(operation, input);
+    if (operation !== 'Query' && operation !== 'Scan') return undefined;
+    return (answer) => {
+      let items: unknown = [];
+      try {
+        items = (JSON.parse(answer) as { Items?: unknown }).Items ?? [];
+      } catch {
+        // An error answer, not JSON: billed as the minimum read.
+      }
+      this.#meter!.dynamodbItemsRead(items, input.ConsistentRead === true);
+    };
   }
 
   /** Sends the call on to the emulator, unchanged, and its answer back. */
-  #forward(request: IncomingMessage, response: ServerResponse, body: Buffer | IncomingMessage): void {
+  #forward(request: IncomingMessage, response: ServerResponse, body: Buffer | IncomingMessage, onAnswer?: (answer: string) => void): void {
     const forwarded = httpRequest(
       { hostname: this.#upstream.hostname, port: this.#upstream.port, method: request.method, path: request.url, headers: request.headers, agent: this.#agent },
       (upstream) => {
         response.writeHead(upstream.statusCode ?? 502, upstream.headers);
+        if (onAnswer) {
+          const chunks: Buffer[] = [];
+          upstream.on('data', (chunk: Buffer) => chunks.push(chunk));
+          upstream.once('end', () => onAnswer(Buffer.concat(chunks).toString('utf8')));
+        }
         upstream.pipe(response);
       },
     );

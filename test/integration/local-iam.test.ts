@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS } from '../../local/emulators.ts';
-import { startLocalCloud, type LocalCloud } from '../../local/index.ts';
+import { startLocalCloud, UsageMeter, type LocalCloud } from '../../local/index.ts';
 import { synthesizeFixture } from '../fixtures/local-cloud/app.ts';
 
 /**
@@ -18,11 +18,12 @@ const stateDir = `.local-cloud/test-${randomUUID().slice(0, 8)}`;
 let enforced: LocalCloud;
 let unchecked: LocalCloud;
 let out: Record<string, string>;
+const meter = new UsageMeter();
 
 beforeAll(async () => {
   const cdkOut = synthesizeFixture(`${stateDir}/cdk.out`);
   [enforced, unchecked] = await Promise.all([
-    startLocalCloud({ cdkOut, stateDir: `${stateDir}/enforced` }),
+    startLocalCloud({ cdkOut, stateDir: `${stateDir}/enforced`, meter }),
     startLocalCloud({ cdkOut, stateDir: `${stateDir}/unchecked`, iam: false }),
   ]);
   out = enforced.outputs.Fixture!;
@@ -95,6 +96,15 @@ describe('Local cloud: IAM enforced on what functions call', () => {
     const denied = await call(enforced, 'UngrantedWriter', { invoke: out.ResponderName });
     expect(denied).toMatchObject({ ok: false, name: 'AccessDeniedException', message: expect.stringContaining(`lambda:InvokeFunction on resource: arn:aws:lambda:us-east-1:000000000000:function:${out.ResponderName}`) });
     expect(await call(enforced, 'GrantedWriter', { invoke: out.ResponderName })).toStrictEqual({ ok: true });
+  });
+
+  it('meters what each call would be billed, a refused one included, as the gateways see it (bench:cost)', async () => {
+    meter.reset();
+    await call(enforced, 'GrantedWriter', { put: out.AuditTable, key: randomUUID() });
+    await call(enforced, 'UngrantedWriter', { send: out.InboxQueueUrl });
+    const usage = meter.snapshot();
+    expect(usage).toMatchObject({ sqsRequests: { SendMessage: 1 }, dynamodbCalls: { PutItem: 1 }, dynamodbWriteUnits: 1 });
+    expect(Object.fromEntries(Object.entries(usage.lambda).map(([name, fn]) => [name, fn.invocations]))).toStrictEqual({ [out.GrantedWriterName!]: 1, [out.UngrantedWriterName!]: 1 });
   });
 
   it("leaves the developer's own calls unchecked", async () => {
