@@ -3,7 +3,7 @@
  * them one after another synchronously, versus sending three asynchronous messages at once and collecting the
  * replies. Each service does the same 150 ms of work either way. Prints wall times and their ratio.
  *
- *   BENCH_ROUNDS=20 npm run bench:policies
+ *   BENCH_ROUNDS=20 [BENCH_IAM=off] npm run bench:policies
  */
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -16,7 +16,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
 const stateDir = '.local-cloud/bench-policies';
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-const cloud = await startLocalCloud({ cdkOut: synthesizeEssay(`${stateDir}/cdk.out`), stateDir });
+// BENCH_IAM=off runs it without the local cloud's IAM gateways, to show what checking every call costs here.
+const cloud = await startLocalCloud({ cdkOut: synthesizeEssay(`${stateDir}/cdk.out`), stateDir, iam: process.env.BENCH_IAM !== 'off' });
 const client = await createClient({ target: 'local', localStateDir: stateDir, stackName: 'Essay', channels: essayChannels });
 try {
   const synchronous = async () => {

@@ -67,7 +67,7 @@ export class InvokeApi {
     const name = functionNameOf(decodeURIComponent(match[1]!));
     const fn = this.#functions.get(name);
     const body = await readBody(request);
-    if (this.#denied(request, response, 'lambda:InvokeFunction', functionArn(name))) return;
+    if (this.#denied(request, response, 'lambda:InvokeFunction', qualifiedArn(decodeURIComponent(match[1]!), request.url))) return;
     if (!fn) return notFound(response, name);
     let event: unknown;
     try {
@@ -176,6 +176,17 @@ function configurationOf(fn: LocalFunction) {
     LastUpdateStatus: 'Successful',
     Version: '$LATEST',
   };
+}
+
+/**
+ * The ARN IAM checks an invocation against: with its qualifier (an alias or version, in the name or as ?Qualifier=),
+ * since a grant on the unqualified ARN does not cover a qualified one.
+ */
+function qualifiedArn(identifier: string, url: string | undefined): string {
+  const parts = identifier.split(':');
+  const index = parts.indexOf('function');
+  const qualifier = (index >= 0 ? parts[index + 2] : parts[1]) ?? new URL(url ?? '/', 'http://localhost').searchParams.get('Qualifier');
+  return `${functionArn(functionNameOf(identifier))}${qualifier ? `:${qualifier}` : ''}`;
 }
 
 /** Accepts a name, a partial ARN or a full ARN, with or without a qualifier, as Lambda does. */

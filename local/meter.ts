@@ -27,19 +27,17 @@ export class UsageMeter {
     this.#sqs[operation] = (this.#sqs[operation] ?? 0) + 1;
   }
 
-  public dynamodbCall(operation: string, input: Record<string, unknown>): void {
+  /**
+   * A DynamoDB call and its answer: DynamoDB bills no units for a call that fails, except one whose condition did not
+   * hold, and prices reads by the items they return.
+   */
+  public dynamodbCall(operation: string, input: Record<string, unknown>, answer: { readonly status: number; readonly body: Record<string, unknown> }): void {
     this.#dynamodb[operation] = (this.#dynamodb[operation] ?? 0) + 1;
-    const { read, write } = capacityUnits(operation, input);
+    const billed = answer.status < 300 || /ConditionalCheckFailed|TransactionCanceled/.test(String(answer.body.__type ?? ''));
+    if (!billed) return;
+    const { read, write } = capacityUnits(operation, input, answer.status < 300 ? answer.body : {});
     this.#readUnits += read;
     this.#writeUnits += write;
-  }
-
-  /**
-   * A query's or a scan's reads, known only from its answer: the items' size rounded up to 4 KiB, at least one read,
-   * halved when eventually consistent (the items returned stand for those read: a filter hides what it drops).
-   */
-  public dynamodbItemsRead(items: unknown, consistent: boolean): void {
-    this.#readUnits += (consistent ? 1 : 0.5) * kib(items, 4);
   }
 
   public invocation(functionName: string, memorySizeMb: number, durationMs: number, initMs: number): void {
@@ -69,39 +67,79 @@ export class UsageMeter {
   }
 }
 
-/** DynamoDB bills writes per KiB and reads per 4 KiB of item; the item's size as its JSON is close enough here. */
-const kib = (value: unknown, per: number) => Math.max(1, Math.ceil(Buffer.byteLength(JSON.stringify(value ?? {})) / (per * 1024)));
+type AttributeValue = Readonly<Record<string, unknown>>;
+type Item = Readonly<Record<string, AttributeValue>>;
+
+/** An attribute value's size as DynamoDB counts it: the bytes of its data, and a little for numbers and collections. */
+function valueBytes(value: AttributeValue): number {
+  const [type, data] = Object.entries(value)[0] ?? ['NULL', true];
+  switch (type) {
+    case 'S':
+      return Buffer.byteLength(String(data));
+    case 'N':
+      return Math.ceil(String(data).replace(/^-/, '').length / 2) + 1;
+    case 'B':
+      return Buffer.from(String(data), 'base64').length;
+    case 'SS':
+    case 'NS':
+    case 'BS':
+      return (data as string[]).reduce((sum, member) => sum + valueBytes({ [type.slice(0, 1)]: member }), 0);
+    case 'L':
+      return 3 + (data as AttributeValue[]).reduce((sum, member) => sum + 1 + valueBytes(member), 0);
+    case 'M':
+      return 3 + itemBytes(data as Item);
+    default:
+      return 1;
+  }
+}
+
+/** An item's size as DynamoDB bills it: each attribute's name and value, in bytes. */
+function itemBytes(item: Item | undefined): number {
+  return Object.entries(item ?? {}).reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + valueBytes(value), 0);
+}
+
+/** Units of `per` KiB, at least one. */
+const units = (bytes: number, per: number) => Math.max(1, Math.ceil(bytes / (per * 1024)));
 
 /**
- * On-demand request units of one call, as DynamoDB's pricing page defines them: a write is 1 unit per KiB of item, a
- * strongly consistent read 1 per 4 KiB, an eventually consistent one half that; in a transaction each item costs
- * twice. An update or delete is priced on its key, as if the item were under 1 KiB: the request does not show the
- * item. Queries and scans are priced by what they return (dynamodbItemsRead), which the request does not show: 0 here.
+ * On-demand request units of one successful call, as DynamoDB's pricing page defines them: a write is 1 unit per KiB
+ * of item; a strongly consistent read 1 per 4 KiB of what it returns (a query's or scan's items together), an
+ * eventually consistent one half that; in a transaction each item costs twice. An update or delete is priced as an
+ * item under 1 KiB: the call does not show the item. Writes to secondary indexes are not counted.
  */
-export function capacityUnits(operation: string, input: Record<string, unknown>): { read: number; write: number } {
-  const reads = (consistent: unknown, item: unknown) => (consistent === true ? 1 : 0.5) * kib(item, 4);
+export function capacityUnits(operation: string, input: Record<string, unknown>, answer: Record<string, unknown> = {}): { read: number; write: number } {
+  const consistency = (consistent: unknown) => (consistent === true ? 1 : 0.5);
   switch (operation) {
     case 'PutItem':
-      return { read: 0, write: kib(input.Item, 1) };
+      return { read: 0, write: units(itemBytes(input.Item as Item), 1) };
     case 'UpdateItem':
     case 'DeleteItem':
       return { read: 0, write: 1 };
     case 'GetItem':
-      return { read: reads(input.ConsistentRead, input.Key), write: 0 };
+      return { read: consistency(input.ConsistentRead) * units(itemBytes(answer.Item as Item), 4), write: 0 };
+    case 'Query':
+    case 'Scan': {
+      const bytes = ((answer.Items as Item[] | undefined) ?? []).reduce((sum, item) => sum + itemBytes(item), 0);
+      return { read: consistency(input.ConsistentRead) * units(bytes, 4), write: 0 };
+    }
     case 'BatchWriteItem': {
-      const requests = Object.values((input.RequestItems as Record<string, { PutRequest?: { Item: unknown } }[]> | undefined) ?? {}).flat();
-      return { read: 0, write: requests.reduce((sum, request) => sum + (request.PutRequest ? kib(request.PutRequest.Item, 1) : 1), 0) };
+      const requests = Object.values((input.RequestItems as Record<string, { PutRequest?: { Item: Item } }[]> | undefined) ?? {}).flat();
+      return { read: 0, write: requests.reduce((sum, request) => sum + (request.PutRequest ? units(itemBytes(request.PutRequest.Item), 1) : 1), 0) };
     }
     case 'BatchGetItem': {
-      const tables = Object.values((input.RequestItems as Record<string, { Keys?: unknown[]; ConsistentRead?: boolean }> | undefined) ?? {});
-      return { read: tables.reduce((sum, table) => sum + (table.Keys ?? []).length * (table.ConsistentRead ? 1 : 0.5), 0), write: 0 };
+      const requested = (input.RequestItems as Record<string, { ConsistentRead?: boolean }> | undefined) ?? {};
+      const responses = Object.entries((answer.Responses as Record<string, Item[]> | undefined) ?? {});
+      return { read: responses.reduce((sum, [table, items]) => sum + items.reduce((total, item) => total + consistency(requested[table]?.ConsistentRead) * units(itemBytes(item), 4), 0), 0), write: 0 };
     }
     case 'TransactWriteItems': {
-      const items = (input.TransactItems as Record<string, { Item?: unknown }>[] | undefined) ?? [];
-      return { read: 0, write: items.reduce((sum, item) => sum + 2 * (item.Put ? kib(item.Put.Item, 1) : 1), 0) };
+      const items = (input.TransactItems as Record<string, { Item?: Item }>[] | undefined) ?? [];
+      return { read: 0, write: items.reduce((sum, item) => sum + 2 * (item.Put ? units(itemBytes(item.Put.Item), 1) : 1), 0) };
     }
-    case 'TransactGetItems':
-      return { read: 2 * ((input.TransactItems as unknown[] | undefined) ?? []).length, write: 0 };
+    case 'TransactGetItems': {
+      const requested = ((input.TransactItems as unknown[] | undefined) ?? []).length;
+      const returned = (answer.Responses as { Item?: Item }[] | undefined) ?? Array.from({ length: requested }, (): { Item?: Item } => ({}));
+      return { read: returned.reduce((sum, response) => sum + 2 * units(itemBytes(response.Item), 4), 0), write: 0 };
+    }
     default:
       return { read: 0, write: 0 };
   }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   DeleteMessageBatchCommand,
   ReceiveMessageCommand,
@@ -177,7 +178,10 @@ export class SqsEventSource {
     const windowEnds = Date.now() + maxBatchingWindowSeconds * 1000;
     while (messages.length < batchSize && Date.now() < windowEnds && !this.#abort.signal.aborted) {
       const waitSeconds = Math.max(0, Math.min(LONG_POLL_SECONDS, Math.floor((windowEnds - Date.now()) / 1000)));
-      const more = await this.#receive(Math.min(SQS_MAX_RECEIVE, batchSize - messages.length), waitSeconds);
+      // Messages already gathered are delivered even if a later receive fails: dropped, they would wait out their
+      // visibility timeout with a receive counted against them.
+      const more = await this.#receive(Math.min(SQS_MAX_RECEIVE, batchSize - messages.length), waitSeconds).catch(() => undefined);
+      if (!more) break;
       messages.push(...more);
       if (more.length === 0 && waitSeconds === 0) await sleep(Math.max(0, windowEnds - Date.now()), this.#abort.signal);
     }
@@ -278,9 +282,7 @@ export function toRecord(message: Message, queueArn: string): SQSRecord {
   };
 }
 
+/** Waits, or less if the mapping stops; timers/promises removes its abort listener either way. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-  });
+  return delay(ms, undefined, { signal }).catch(() => undefined);
 }

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { pipeline } from 'node:stream';
 import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { listenOnLoopback } from '../emulators.ts';
 import type { UsageMeter } from '../meter.ts';
 import type { Authorizer } from './authorizer.ts';
-import { accessKeyOf, dynamodbAuthorizations, sqsAuthorizations } from './requests.ts';
+import { accessKeyOf, dynamodbAuthorizations, parseJson, sqsAuthorizations } from './requests.ts';
 
 export type GatewayService = 'sqs' | 'dynamodb';
 
@@ -39,69 +40,77 @@ export class IamGateway {
   }
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const accessKey = accessKeyOf(request.headers, request.url);
-    const checked = this.#authorizer.checks(accessKey);
-    // A call nobody checks or counts streams straight through; the others are read whole first.
-    if (!checked && !this.#meter) return this.#forward(request, response, request);
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
-    const text = body.toString('utf8');
-    const counted = this.#meter ? this.#count(request, text) : undefined;
-    if (!checked) return this.#forward(request, response, body, counted);
-    const authorizations = this.#service === 'sqs' ? sqsAuthorizations(request.headers, request.url, text) : dynamodbAuthorizations(request.headers, text);
-    const message = this.#authorizer.denial(accessKey, authorizations);
-    if (message) return accessDenied(this.#service, request.headers, response, message);
-    this.#forward(request, response, body, counted);
+    try {
+      const chunks: Buffer[] = [];
+      for await (const chunk of request) chunks.push(chunk as Buffer);
+      // Read whole, small as calls are: to decide on it, to count it, and to send it again on a stale connection.
+      const body = Buffer.concat(chunks);
+      const text = body.toString('utf8');
+      const accessKey = accessKeyOf(request.headers, request.url);
+      if (this.#authorizer.checks(accessKey)) {
+        const authorizations = this.#service === 'sqs' ? sqsAuthorizations(request.headers, request.url, text) : dynamodbAuthorizations(request.headers, text);
+        const message = this.#authorizer.denial(accessKey, authorizations);
+        if (message) return accessDenied(this.#service, request.headers, response, message);
+      }
+      this.#forward(request, response, body, this.#meter ? this.#count(request, text) : undefined, true);
+    } catch (error) {
+      // A caller gone mid-request, or a call that is not what its service reads: it must not end the local cloud.
+      if (response.headersSent || !response.socket || response.socket.destroyed) response.destroy();
+      else response.writeHead(400, { 'content-type': 'text/plain' }).end(`the local cloud could not read this call: ${(error as Error).message}`);
+    }
   }
 
   /**
-   * Counts the call as AWS would bill it, whether or not it is then allowed: AWS bills a refused call too. A query or
-   * a scan is billed by what it returns: for those, answers what to do with the answer.
+   * Counts an allowed call as AWS would bill it: SQS by the request; DynamoDB by its answer, since it bills no units
+   * for a call that fails (except a failed condition) and prices reads by what they return.
    */
-  #count(request: IncomingMessage, body: string): ((answer: string) => void) | undefined {
+  #count(request: IncomingMessage, body: string): (status: number, answer: string) => void {
     const target = String(request.headers['x-amz-target'] ?? '');
     const operation = target ? target.split('.').pop()! : (new URLSearchParams(body).get('Action') ?? 'unknown');
-    if (this.#service === 'sqs') return void this.#meter!.sqsRequest(operation);
-    const input = JSON.parse(body || '{}') as Record<string, unknown>;
-    this.#meter!.dynamodbCall(operation, input);
-    if (operation !== 'Query' && operation !== 'Scan') return undefined;
-    return (answer) => {
-      let items: unknown = [];
-      try {
-        items = (JSON.parse(answer) as { Items?: unknown }).Items ?? [];
-      } catch {
-        // An error answer, not JSON: billed as the minimum read.
-      }
-      this.#meter!.dynamodbItemsRead(items, input.ConsistentRead === true);
-    };
+    if (this.#service === 'sqs') {
+      this.#meter!.sqsRequest(operation);
+      return () => undefined;
+    }
+    return (status, answer) => this.#meter!.dynamodbCall(operation, parseJson(body), { status, body: parseJson(answer) });
   }
 
-  /** Sends the call on to the emulator, unchanged, and its answer back. */
-  #forward(request: IncomingMessage, response: ServerResponse, body: Buffer | IncomingMessage, onAnswer?: (answer: string) => void): void {
+  /** Sends the call on to the emulator, unchanged, and its answer back; once more if a kept-alive connection was stale. */
+  #forward(request: IncomingMessage, response: ServerResponse, body: Buffer, onAnswer: ((status: number, answer: string) => void) | undefined, retry: boolean): void {
     const forwarded = httpRequest(
-      { hostname: this.#upstream.hostname, port: this.#upstream.port, method: request.method, path: request.url, headers: request.headers, agent: this.#agent },
+      { hostname: this.#upstream.hostname, port: this.#upstream.port, method: request.method, path: request.url, headers: endToEnd(request.headers), agent: this.#agent },
       (upstream) => {
-        response.writeHead(upstream.statusCode ?? 502, upstream.headers);
+        response.writeHead(upstream.statusCode ?? 502, endToEnd(upstream.headers));
         if (onAnswer) {
           const chunks: Buffer[] = [];
           upstream.on('data', (chunk: Buffer) => chunks.push(chunk));
-          upstream.once('end', () => onAnswer(Buffer.concat(chunks).toString('utf8')));
+          upstream.once('end', () => onAnswer(upstream.statusCode ?? 0, Buffer.concat(chunks).toString('utf8')));
         }
-        upstream.pipe(response);
+        pipeline(upstream, response, (error) => {
+          if (error) response.destroy();
+        });
       },
     );
     // A caller that gives up (an aborted long poll) ends the emulator's side of the call too.
-    response.once('close', () => {
+    const abandon = () => {
       if (!response.writableFinished) forwarded.destroy();
-    });
-    forwarded.once('error', (error) => {
+    };
+    response.once('close', abandon);
+    forwarded.once('error', (error: NodeJS.ErrnoException) => {
+      response.off('close', abandon);
+      // Node's own advice: a request on a reused keep-alive socket that the server had just closed never reached it.
+      if (retry && forwarded.reusedSocket && error.code === 'ECONNRESET' && !response.destroyed) return this.#forward(request, response, body, onAnswer, false);
       if (!response.headersSent) response.writeHead(502, { 'content-type': 'text/plain' }).end(`the local ${this.#service} emulator did not answer: ${error.message}`);
       else response.destroy();
     });
-    if (Buffer.isBuffer(body)) forwarded.end(body);
-    else body.pipe(forwarded);
+    forwarded.end(body);
   }
+}
+
+/** Connection-level headers belong to one hop; the gateway's own connections carry their own. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+function endToEnd(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase())));
 }
 
 /**

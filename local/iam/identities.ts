@@ -86,6 +86,9 @@ export function functionIdentities(
       continue;
     }
     const [roleId, roleResource] = roleEntry;
+    if (roleResource.Properties?.PermissionsBoundary !== undefined) {
+      warn(`${stack.name}: ${roleId} has a permissions boundary, which is not evaluated locally: ${functionName} may be allowed here what AWS denies`);
+    }
     const roleName = resolver.resolveString({ Ref: roleId }, roleId);
     const policies: PolicyDocument[] = [];
     const inline = (roleResource.Properties?.Policies as { PolicyDocument: unknown }[] | undefined) ?? [];

@@ -108,7 +108,8 @@ function partiql(statement: string, onTable: (action: string, table: unknown) =>
   return onTable(PARTIQL_ACTIONS[verb] ?? `dynamodb:PartiQL${verb}`, table);
 }
 
-function parseJson(body: string): Record<string, unknown> {
+/** A JSON object from a call's body or answer, or an empty one for anything else. */
+export function parseJson(body: string): Record<string, unknown> {
   try {
     const parsed: unknown = JSON.parse(body || '{}');
     return parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};

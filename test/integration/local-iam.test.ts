@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS } from '../../local/emulators.ts';
+import { functionAccessKey } from '../../local/iam/identities.ts';
 import { startLocalCloud, UsageMeter, type LocalCloud } from '../../local/index.ts';
 import { synthesizeFixture } from '../fixtures/local-cloud/app.ts';
 
@@ -98,13 +99,26 @@ describe('Local cloud: IAM enforced on what functions call', () => {
     expect(await call(enforced, 'GrantedWriter', { invoke: out.ResponderName })).toStrictEqual({ ok: true });
   });
 
-  it('meters what each call would be billed, a refused one included, as the gateways see it (bench:cost)', async () => {
+  it('meters what each allowed call would be billed, as the gateways see it, and a refused one not (bench:cost)', async () => {
     meter.reset();
     await call(enforced, 'GrantedWriter', { put: out.AuditTable, key: randomUUID() });
+    await call(enforced, 'GrantedWriter', { send: out.InboxQueueUrl });
     await call(enforced, 'UngrantedWriter', { send: out.InboxQueueUrl });
     const usage = meter.snapshot();
     expect(usage).toMatchObject({ sqsRequests: { SendMessage: 1 }, dynamodbCalls: { PutItem: 1 }, dynamodbWriteUnits: 1 });
-    expect(Object.fromEntries(Object.entries(usage.lambda).map(([name, fn]) => [name, fn.invocations]))).toStrictEqual({ [out.GrantedWriterName!]: 1, [out.UngrantedWriterName!]: 1 });
+    expect(Object.fromEntries(Object.entries(usage.lambda).map(([name, fn]) => [name, fn.invocations]))).toStrictEqual({ [out.GrantedWriterName!]: 2, [out.UngrantedWriterName!]: 1 });
+  });
+
+  it('answers a call it cannot read with 400, and goes on serving', async () => {
+    const signedAsFunction = `AWS4-HMAC-SHA256 Credential=${functionAccessKey(out.UngrantedWriterName!)}/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0`;
+    const malformed = await fetch(enforced.endpoints.dynamodb, {
+      method: 'POST',
+      headers: { 'x-amz-target': 'DynamoDB_20120810.TransactWriteItems', 'content-type': 'application/x-amz-json-1.0', authorization: signedAsFunction },
+      body: JSON.stringify({ TransactItems: 'not a list' }),
+    });
+    expect(malformed.status).toBe(400);
+    expect(await malformed.text()).toMatch(/^the local cloud could not read this call: /);
+    expect(await call(enforced, 'GrantedWriter', { put: out.AuditTable, key: randomUUID() })).toStrictEqual({ ok: true });
   });
 
   it("leaves the developer's own calls unchecked", async () => {

@@ -1,24 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import { capacityUnits, UsageMeter } from '../../local/meter.ts';
 
-describe('Function: capacityUnits (DynamoDB on-demand request units of a call)', () => {
+describe('Function: capacityUnits (DynamoDB on-demand request units of a successful call)', () => {
   const small = { pk: { S: 'a' } };
+  // 4 + 2500 + 3 bytes of names and values: three units of 1 KiB to write, one of 4 KiB to read.
   const large = { pk: { S: 'a' }, blob: { S: 'x'.repeat(2500) } };
+  // 5,000 bytes of binary, 6,668 as base64 on the wire: DynamoDB counts the bytes, two units of 4 KiB.
+  const binary = { pk: { S: 'a' }, data: { B: Buffer.alloc(5000).toString('base64') } };
 
   it.each([
-    ['PutItem', { Item: small }, { read: 0, write: 1 }],
-    ['PutItem', { Item: large }, { read: 0, write: 3 }],
-    ['UpdateItem', { Key: small }, { read: 0, write: 1 }],
-    ['DeleteItem', { Key: small }, { read: 0, write: 1 }],
-    ['GetItem', { Key: small }, { read: 0.5, write: 0 }],
-    ['GetItem', { Key: small, ConsistentRead: true }, { read: 1, write: 0 }],
-    ['TransactWriteItems', { TransactItems: [{ Put: { Item: small } }, { Update: { Key: small } }] }, { read: 0, write: 4 }],
-    ['TransactGetItems', { TransactItems: [{ Get: {} }, { Get: {} }] }, { read: 4, write: 0 }],
-    ['BatchWriteItem', { RequestItems: { t: [{ PutRequest: { Item: large } }, { DeleteRequest: { Key: small } }] } }, { read: 0, write: 4 }],
-    ['BatchGetItem', { RequestItems: { t: { Keys: [small, small], ConsistentRead: true }, u: { Keys: [small] } } }, { read: 2.5, write: 0 }],
-    ['Query', { TableName: 't' }, { read: 0, write: 0 }],
-  ])('prices %s %j as %j', (operation, input, units) => {
-    expect(capacityUnits(operation, input)).toStrictEqual(units);
+    ['PutItem', { Item: small }, {}, { read: 0, write: 1 }],
+    ['PutItem', { Item: large }, {}, { read: 0, write: 3 }],
+    ['UpdateItem', { Key: small }, {}, { read: 0, write: 1 }],
+    ['DeleteItem', { Key: small }, {}, { read: 0, write: 1 }],
+    ['GetItem', { Key: small }, { Item: small }, { read: 0.5, write: 0 }],
+    ['GetItem', { Key: small, ConsistentRead: true }, { Item: binary }, { read: 2, write: 0 }],
+    ['GetItem', { Key: small }, {}, { read: 0.5, write: 0 }],
+    ['Query', { TableName: 't', ConsistentRead: true }, { Items: [large, large] }, { read: 2, write: 0 }],
+    ['Scan', { TableName: 't' }, { Items: [] }, { read: 0.5, write: 0 }],
+    ['TransactWriteItems', { TransactItems: [{ Put: { Item: small } }, { Update: { Key: small } }] }, {}, { read: 0, write: 4 }],
+    ['TransactGetItems', { TransactItems: [{ Get: {} }, { Get: {} }] }, { Responses: [{ Item: small }, { Item: binary }] }, { read: 6, write: 0 }],
+    ['BatchWriteItem', { RequestItems: { t: [{ PutRequest: { Item: large } }, { DeleteRequest: { Key: small } }] } }, {}, { read: 0, write: 4 }],
+    ['BatchGetItem', { RequestItems: { t: { Keys: [small, small], ConsistentRead: true }, u: { Keys: [small] } } }, { Responses: { t: [small, large], u: [small] } }, { read: 2.5, write: 0 }],
+  ])('prices %s %j answered %j as %j', (operation, input, answer, expected) => {
+    expect(capacityUnits(operation, input, answer)).toStrictEqual(expected);
   });
 });
 
@@ -27,19 +32,25 @@ describe('Class: UsageMeter', () => {
     const meter = new UsageMeter();
     meter.sqsRequest('SendMessageBatch');
     meter.sqsRequest('SendMessageBatch');
-    meter.dynamodbCall('TransactWriteItems', { TransactItems: [{ Put: { Item: {} } }] });
-    meter.dynamodbItemsRead([{ pk: 'a' }], true);
-    meter.dynamodbItemsRead([], false);
+    meter.dynamodbCall('TransactWriteItems', { TransactItems: [{ Put: { Item: {} } }] }, { status: 200, body: {} });
+    meter.dynamodbCall('Query', { ConsistentRead: true }, { status: 200, body: { Items: [{ pk: { S: 'a' } }] } });
     meter.invocation('fn', 512, 0.2, 0);
     meter.invocation('fn', 512, 10.1, 70.2);
     expect(meter.snapshot()).toStrictEqual({
       sqsRequests: { SendMessageBatch: 2 },
       dynamodbWriteUnits: 2,
-      dynamodbReadUnits: 1.5,
-      dynamodbCalls: { TransactWriteItems: 1 },
+      dynamodbReadUnits: 1,
+      dynamodbCalls: { TransactWriteItems: 1, Query: 1 },
       lambda: { fn: { invocations: 2, billedMs: 12, initMs: 71, memorySizeMb: 512 } },
     });
     meter.reset();
     expect(meter.snapshot()).toStrictEqual({ sqsRequests: {}, dynamodbWriteUnits: 0, dynamodbReadUnits: 0, dynamodbCalls: {}, lambda: {} });
+  });
+
+  it('bills a failed DynamoDB call nothing, unless its condition failed', () => {
+    const meter = new UsageMeter();
+    meter.dynamodbCall('PutItem', { Item: {} }, { status: 400, body: { __type: 'com.amazonaws.dynamodb.v20120810#ResourceNotFoundException' } });
+    meter.dynamodbCall('PutItem', { Item: {} }, { status: 400, body: { __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException' } });
+    expect(meter.snapshot()).toMatchObject({ dynamodbWriteUnits: 1, dynamodbCalls: { PutItem: 2 } });
   });
 });
