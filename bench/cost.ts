@@ -57,31 +57,34 @@ const workloads: Record<keyof typeof samples, (count: number, offset: number) =>
   },
 };
 
-const perMillion = (units: number) => (units / MESSAGES) * 1_000_000;
-
+/**
+ * Per message: the calls and units the channel's messages cost, and so, at prices per million calls or units, the
+ * dollars per million messages.
+ */
 function cost(usage: Usage, fifo: boolean) {
-  const functions = Object.entries(usage.lambda).map(([name, entry]) => ({ name, ...entry, architecture: cloud.functions.get(name)?.props.architecture ?? 'x86_64' }));
-  const invocations = functions.reduce((sum, fn) => sum + fn.invocations, 0);
-  const gbSeconds = functions.reduce((sum, fn) => sum + ((fn.billedMs + fn.initMs) / 1000) * (fn.memorySizeMb / 1024), 0);
-  const lambda =
-    (perMillion(invocations) * prices.lambda.perMillionRequests) / 1_000_000 +
-    functions.reduce((sum, fn) => sum + perMillion(((fn.billedMs + fn.initMs) / 1000) * (fn.memorySizeMb / 1024)) * prices.lambda.perGbSecond[fn.architecture]!, 0);
-  const sqsRequests = Object.entries(usage.sqsRequests)
-    .filter(([operation]) => operation !== 'ReceiveMessage (empty)')
-    .reduce((sum, [, count]) => sum + count, 0);
-  const sqs = (perMillion(sqsRequests) * prices.sqs.perMillionRequests[fifo ? 'fifo' : 'standard']) / 1_000_000;
-  const dynamodb =
-    (perMillion(usage.dynamodbWriteUnits) * prices.dynamodb.perMillionWriteRequestUnits + perMillion(usage.dynamodbReadUnits) * prices.dynamodb.perMillionReadRequestUnits) /
-    1_000_000;
+  const functions = Object.entries(usage.lambda).map(([name, fn]) => ({
+    ...fn,
+    gbSeconds: ((fn.billedMs + fn.initMs) / 1000) * (fn.memorySizeMb / 1024),
+    pricePerGbSecond: prices.lambda.perGbSecond[cloud.functions.get(name)?.props.architecture ?? 'x86_64']!,
+  }));
+  const sum = <T>(items: readonly T[], of: (item: T) => number) => items.reduce((total, item) => total + of(item), 0) / MESSAGES;
+  const invocations = sum(functions, (fn) => fn.invocations);
+  const gbSeconds = sum(functions, (fn) => fn.gbSeconds);
+  // Empty receives are billed by the hour the mapping polls, not by the message.
+  const sqsRequests = sum(Object.entries(usage.sqsRequests).filter(([operation]) => operation !== 'ReceiveMessage (empty)'), ([, count]) => count);
+  const operations = Object.values(usage.dynamodb);
+  const writeUnits = sum(operations, (operation) => operation.writeUnits);
+  const readUnits = sum(operations, (operation) => operation.readUnits);
   return {
-    invocations: invocations / MESSAGES,
-    gbSeconds: gbSeconds / MESSAGES,
-    sqsRequests: sqsRequests / MESSAGES,
-    writeUnits: usage.dynamodbWriteUnits / MESSAGES,
-    readUnits: usage.dynamodbReadUnits / MESSAGES,
-    lambda,
-    sqs,
-    dynamodb,
+    invocations,
+    gbSeconds,
+    sqsRequests,
+    writeUnits,
+    readUnits,
+    lambda: invocations * prices.lambda.perMillionRequests + sum(functions, (fn) => fn.gbSeconds * fn.pricePerGbSecond) * 1_000_000,
+    sqs: sqsRequests * prices.sqs.perMillionRequests[fifo ? 'fifo' : 'standard'],
+    dynamodb: writeUnits * prices.dynamodb.perMillionWriteRequestUnits + readUnits * prices.dynamodb.perMillionReadRequestUnits,
+    transactionWriteUnits: (usage.dynamodb.TransactWriteItems?.writeUnits ?? 0) / MESSAGES,
     detail: usage,
   };
 }
@@ -109,8 +112,8 @@ try {
   rows.splice(1, 0, {
     ...orders,
     label: 'orders, built from Powertools batch + idempotency',
-    writeUnits: powertoolsWrites + (orders.writeUnits - transactionUnits(orders.detail)),
-    dynamodb: orders.dynamodb + (powertoolsWrites - transactionUnits(orders.detail)) * prices.dynamodb.perMillionWriteRequestUnits,
+    writeUnits: orders.writeUnits - orders.transactionWriteUnits + powertoolsWrites,
+    dynamodb: orders.dynamodb + (powertoolsWrites - orders.transactionWriteUnits) * prices.dynamodb.perMillionWriteRequestUnits,
   });
 
   console.log('');
@@ -128,7 +131,7 @@ try {
   console.log('cost by the hour, not by the message. Lambda time is as measured here, on a shared 2-core machine.');
   for (const row of rows.filter((candidate) => !candidate.label.includes('Powertools'))) {
     const calls = Object.entries(row.detail.sqsRequests).map(([operation, count]) => `${operation} ${(count / MESSAGES).toFixed(2)}`);
-    const dynamodbCalls = Object.entries(row.detail.dynamodbCalls).map(([operation, count]) => `${operation} ${(count / MESSAGES).toFixed(2)}`);
+    const dynamodbCalls = Object.entries(row.detail.dynamodb).map(([operation, { calls }]) => `${operation} ${(calls / MESSAGES).toFixed(2)}`);
     const lambda = Object.entries(row.detail.lambda).map(
       ([name, fn]) => `${name.replace(/^DeliveryPolicies-Channels/, '')} ${fn.invocations} × ${(fn.billedMs / fn.invocations).toFixed(0)} ms at ${fn.memorySizeMb} MB + INIT ${fn.initMs} ms`,
     );
@@ -141,7 +144,3 @@ try {
   rmSync(stateDir, { recursive: true, force: true });
 }
 
-/** The write units the runtime's transactions cost per message: two per item, as DynamoDB bills a transaction. */
-function transactionUnits(usage: Usage): number {
-  return ((usage.dynamodbCalls.TransactWriteItems ?? 0) * 4) / MESSAGES;
-}

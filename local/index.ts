@@ -150,6 +150,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   try {
     const ports = options.ports ?? {};
     const iam = options.iam ?? true;
+    if (options.meter && !iam) throw new Error('metering counts calls at the IAM gateways: it needs iam');
     // With IAM the emulators sit on free ports behind gateways that hold the ports everyone is given.
     const launched = await Promise.allSettled([startDynamoDbLocal({ port: iam ? 0 : ports.dynamodb }), startSqsEmulator({ port: iam ? 0 : ports.sqs })]);
     // Whichever started is stopped with the rest if the other did not.
@@ -159,7 +160,6 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const [dynamodb, sqsEmulator] = emulators as [RunningEmulator, RunningEmulator];
     const authorizer = new Authorizer([], new Map());
     let [sqsEndpoint, dynamodbEndpoint] = [sqsEmulator.endpoint, dynamodb.endpoint];
-    if (options.meter && !iam) throw new Error('metering counts calls at the IAM gateways: it needs iam');
     if (iam) {
       gateways.push(new IamGateway('sqs', sqsEmulator.endpoint, authorizer, options.meter), new IamGateway('dynamodb', dynamodb.endpoint, authorizer, options.meter));
       [sqsEndpoint, dynamodbEndpoint] = await Promise.all([gateways[0]!.listen(ports.sqs), gateways[1]!.listen(ports.dynamodb)]);

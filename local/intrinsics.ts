@@ -7,6 +7,16 @@ export function functionArn(name: string): string {
   return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}`;
 }
 
+/** A local queue's ARN, from its name or its URL (whose last segment is the name). */
+export function queueArn(nameOrUrl: string): string {
+  return `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${nameOrUrl.split('/').filter(Boolean).pop() ?? ''}`;
+}
+
+/** A local table's ARN, from its name (or its ARN, which DynamoDB accepts wherever a table name goes). */
+export function tableArn(nameOrArn: string): string {
+  return nameOrArn.startsWith('arn:') ? nameOrArn : `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${nameOrArn}`;
+}
+
 /** What a provisioned resource answers to Ref and Fn::GetAtt. */
 export interface ResourceAttributes {
   readonly ref: string;

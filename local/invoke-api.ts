@@ -183,17 +183,20 @@ function configurationOf(fn: LocalFunction) {
  * since a grant on the unqualified ARN does not cover a qualified one.
  */
 function qualifiedArn(identifier: string, url: string | undefined): string {
-  const parts = identifier.split(':');
-  const index = parts.indexOf('function');
-  const qualifier = (index >= 0 ? parts[index + 2] : parts[1]) ?? new URL(url ?? '/', 'http://localhost').searchParams.get('Qualifier');
-  return `${functionArn(functionNameOf(identifier))}${qualifier ? `:${qualifier}` : ''}`;
+  const { name, qualifier = new URL(url ?? '/', 'http://localhost').searchParams.get('Qualifier') } = parseFunctionIdentifier(identifier);
+  return `${functionArn(name)}${qualifier ? `:${qualifier}` : ''}`;
+}
+
+function functionNameOf(identifier: string): string {
+  return parseFunctionIdentifier(identifier).name;
 }
 
 /** Accepts a name, a partial ARN or a full ARN, with or without a qualifier, as Lambda does. */
-function functionNameOf(identifier: string): string {
+function parseFunctionIdentifier(identifier: string): { name: string; qualifier?: string } {
   const parts = identifier.split(':');
   const index = parts.indexOf('function');
-  return index >= 0 ? parts[index + 1]! : parts[0]!;
+  const [name, qualifier] = index >= 0 ? [parts[index + 1]!, parts[index + 2]] : [parts[0]!, parts[1]];
+  return qualifier === undefined ? { name } : { name, qualifier };
 }
 
 function notFound(response: ServerResponse, name: string): void {

@@ -8,19 +8,18 @@
 export interface Usage {
   /** SQS API requests by operation (a batch of ten is one request, as SQS bills it). */
   readonly sqsRequests: Record<string, number>;
-  readonly dynamodbWriteUnits: number;
-  readonly dynamodbReadUnits: number;
-  /** DynamoDB calls by operation. */
-  readonly dynamodbCalls: Record<string, number>;
-  /** Lambda invocations and billed milliseconds (each invocation rounded up to 1 ms), by function. */
+  /** DynamoDB calls and the request units they were billed, by operation. */
+  readonly dynamodb: Record<string, { readonly calls: number; readonly readUnits: number; readonly writeUnits: number }>;
+  /**
+   * Lambda invocations and billed milliseconds (each invocation rounded up to 1 ms), by function. An invocation cut
+   * off by its timeout or a crash reports no time, and is not counted.
+   */
   readonly lambda: Record<string, { readonly invocations: number; readonly billedMs: number; readonly initMs: number; readonly memorySizeMb: number }>;
 }
 
 export class UsageMeter {
   #sqs: Record<string, number> = {};
-  #dynamodb: Record<string, number> = {};
-  #writeUnits = 0;
-  #readUnits = 0;
+  #dynamodb: Record<string, { calls: number; readUnits: number; writeUnits: number }> = {};
   #lambda: Record<string, { invocations: number; billedMs: number; initMs: number; memorySizeMb: number }> = {};
 
   public sqsRequest(operation: string): void {
@@ -32,12 +31,13 @@ export class UsageMeter {
    * hold, and prices reads by the items they return.
    */
   public dynamodbCall(operation: string, input: Record<string, unknown>, answer: { readonly status: number; readonly body: Record<string, unknown> }): void {
-    this.#dynamodb[operation] = (this.#dynamodb[operation] ?? 0) + 1;
+    const entry = (this.#dynamodb[operation] ??= { calls: 0, readUnits: 0, writeUnits: 0 });
+    entry.calls += 1;
     const billed = answer.status < 300 || /ConditionalCheckFailed|TransactionCanceled/.test(String(answer.body.__type ?? ''));
     if (!billed) return;
     const { read, write } = capacityUnits(operation, input, answer.status < 300 ? answer.body : {});
-    this.#readUnits += read;
-    this.#writeUnits += write;
+    entry.readUnits += read;
+    entry.writeUnits += write;
   }
 
   public invocation(functionName: string, memorySizeMb: number, durationMs: number, initMs: number): void {
@@ -51,9 +51,7 @@ export class UsageMeter {
   public snapshot(): Usage {
     return {
       sqsRequests: { ...this.#sqs },
-      dynamodbWriteUnits: this.#writeUnits,
-      dynamodbReadUnits: this.#readUnits,
-      dynamodbCalls: { ...this.#dynamodb },
+      dynamodb: structuredClone(this.#dynamodb),
       lambda: structuredClone(this.#lambda),
     };
   }
@@ -61,8 +59,6 @@ export class UsageMeter {
   public reset(): void {
     this.#sqs = {};
     this.#dynamodb = {};
-    this.#writeUnits = 0;
-    this.#readUnits = 0;
     this.#lambda = {};
   }
 }

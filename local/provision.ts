@@ -8,8 +8,7 @@ import {
   type LocalSecondaryIndex,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, SetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { LOCAL_REGION } from './emulators.ts';
-import { IntrinsicResolver, LOCAL_ACCOUNT, type ResourceAttributes } from './intrinsics.ts';
+import { IntrinsicResolver, LOCAL_ACCOUNT, queueArn, tableArn, type ResourceAttributes } from './intrinsics.ts';
 import type { SynthesizedStack, TemplateResource } from './template.ts';
 
 /** Queue attributes the emulator keeps and Lambda's semantics depend on; the rest (SSE, tags) have no local meaning. */
@@ -64,7 +63,7 @@ export async function provisionQueues(
     // fauxqs names queues sqs.<region>.localhost, which not every resolver knows and which the SDK would then
     // prefer over its endpoint; it serves the same queue at the endpoint's own host, so that form is published.
     const QueueUrl = `${sqsEndpoint}/${LOCAL_ACCOUNT}/${name}`;
-    const arn = `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${name}`;
+    const arn = queueArn(name);
     built.set(logicalId, { ref: QueueUrl, attributes: { Arn: arn, QueueName: name, QueueUrl } });
     queues.push({ logicalId, name, url: QueueUrl, arn });
   }
@@ -107,7 +106,7 @@ export async function provisionTables(
     if (ttl?.Enabled && ttl.AttributeName) {
       await dynamodb.send(new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: true } }));
     }
-    const arn = `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${name}`;
+    const arn = tableArn(name);
     built.set(logicalId, { ref: name, attributes: { Arn: arn } });
     tables.push({ logicalId, name });
   }

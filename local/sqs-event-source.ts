@@ -96,11 +96,12 @@ export class SqsEventSource {
     return this.#invocations;
   }
 
-  /** Batches being received or processed at once now, and at most since the start. */
+  /** Batches being received or processed at once now. */
   public get pollers(): number {
     return this.#active;
   }
 
+  /** Batches received or processed at once, at most, since the start. */
   public get peakPollers(): number {
     return this.#peakPollers;
   }

@@ -22,10 +22,10 @@ interface Invocation {
 
 const { modulePath, exportName, functionName, functionArn, memorySizeMb } = workerData as InstanceData;
 const initStarted = performance.now();
-/** How long loading the bundle took (Lambda's INIT), reported with the instance's first invocation only. */
-let initMs: number | undefined;
+/** How long loading the bundle took (Lambda's INIT), reported once, with the instance's first invocation. */
+let initToReport = 0;
 const loaded = import(pathToFileURL(modulePath).href).then((module: Record<string, unknown>) => {
-  initMs = performance.now() - initStarted;
+  initToReport = performance.now() - initStarted;
   const handler = module[exportName];
   if (typeof handler !== 'function') throw new Error(`${modulePath} exports no function named ${exportName}`);
   return handler as (event: unknown, context: unknown) => Promise<unknown>;
@@ -45,13 +45,14 @@ parentPort!.on('message', async ({ requestId, event, deadline }: Invocation) => 
   };
   let started = performance.now();
   const timing = () => {
-    const reported = { durationMs: performance.now() - started, initMs: initMs ?? 0 };
-    initMs = 0;
+    const reported = { durationMs: performance.now() - started, initMs: initToReport };
+    initToReport = 0;
     return reported;
   };
   try {
     const handler = await loaded;
-    started = Math.max(started, initStarted + (initMs ?? 0));
+    // The handler's time starts once INIT is over: an invocation that arrived during it waited, billed as INIT.
+    started = performance.now();
     const result = await handler(event, context);
     parentPort!.postMessage({ requestId, ok: true, result: result === undefined ? null : result, ...timing() });
   } catch (error) {

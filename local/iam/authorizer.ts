@@ -29,8 +29,7 @@ export class Authorizer {
 
   /** Whether a call signed with this key is checked at all; the gateways forward the others untouched. */
   public checks(accessKey: string | undefined): boolean {
-    const identity = accessKey === undefined ? undefined : this.#identities.get(accessKey);
-    return identity !== undefined && identity.notEnforced === undefined;
+    return this.#checked(accessKey) !== undefined;
   }
 
   /**
@@ -44,8 +43,8 @@ export class Authorizer {
 
   /** AWS's AccessDenied message for the first of the authorizations that is denied, or undefined if all are allowed. */
   public denial(accessKey: string | undefined, authorizations: readonly Authorization[]): string | undefined {
-    const identity = accessKey === undefined ? undefined : this.#identities.get(accessKey);
-    if (!identity || identity.notEnforced) return undefined;
+    const identity = this.#checked(accessKey);
+    if (!identity) return undefined;
     const context = {
       'aws:securetransport': 'true', // the SDK speaks HTTPS to AWS; only the loopback hop here is plain HTTP
       'aws:principalarn': identity.roleArn,
@@ -62,5 +61,11 @@ export class Authorizer {
       return `User: ${caller} is not authorized to perform: ${action} on resource: ${resource} ${reason}`;
     }
     return undefined;
+  }
+
+  /** The function whose calls this key signs, if they are checked. */
+  #checked(accessKey: string | undefined): FunctionIdentity | undefined {
+    const identity = accessKey === undefined ? undefined : this.#identities.get(accessKey);
+    return identity?.notEnforced === undefined ? identity : undefined;
   }
 }

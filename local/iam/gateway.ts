@@ -4,7 +4,7 @@ import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, 
 import { listenOnLoopback } from '../emulators.ts';
 import type { UsageMeter } from '../meter.ts';
 import type { Authorizer } from './authorizer.ts';
-import { accessKeyOf, dynamodbAuthorizations, parseJson, sqsAuthorizations } from './requests.ts';
+import { accessKeyOf, dynamodbAuthorizations, dynamodbCall, parseJson, sqsAuthorizations, sqsCall, type ApiCall } from './requests.ts';
 
 export type GatewayService = 'sqs' | 'dynamodb';
 
@@ -46,13 +46,13 @@ export class IamGateway {
       // Read whole, small as calls are: to decide on it, to count it, and to send it again on a stale connection.
       const body = Buffer.concat(chunks);
       const text = body.toString('utf8');
+      const call = this.#service === 'sqs' ? sqsCall(request.headers, request.url, text) : dynamodbCall(request.headers, text);
       const accessKey = accessKeyOf(request.headers, request.url);
       if (this.#authorizer.checks(accessKey)) {
-        const authorizations = this.#service === 'sqs' ? sqsAuthorizations(request.headers, request.url, text) : dynamodbAuthorizations(request.headers, text);
-        const message = this.#authorizer.denial(accessKey, authorizations);
+        const message = this.#authorizer.denial(accessKey, this.#service === 'sqs' ? sqsAuthorizations(call) : dynamodbAuthorizations(call));
         if (message) return accessDenied(this.#service, request.headers, response, message);
       }
-      this.#forward(request, response, body, this.#meter ? this.#count(request, text) : undefined, true);
+      this.#forward(request, response, body, this.#meter ? this.#count(call) : undefined, true);
     } catch (error) {
       // A caller gone mid-request, or a call that is not what its service reads: it must not end the local cloud.
       if (response.headersSent || !response.socket || response.socket.destroyed) response.destroy();
@@ -64,14 +64,12 @@ export class IamGateway {
    * Counts an allowed call as AWS would bill it: SQS by the request; DynamoDB by its answer, since it bills no units
    * for a call that fails (except a failed condition) and prices reads by what they return.
    */
-  #count(request: IncomingMessage, body: string): (status: number, answer: string) => void {
-    const target = String(request.headers['x-amz-target'] ?? '');
-    const operation = target ? target.split('.').pop()! : (new URLSearchParams(body).get('Action') ?? 'unknown');
+  #count({ operation, input }: ApiCall): (status: number, answer: string) => void {
     if (this.#service === 'sqs') {
       this.#meter!.sqsRequest(operation);
       return () => undefined;
     }
-    return (status, answer) => this.#meter!.dynamodbCall(operation, parseJson(body), { status, body: parseJson(answer) });
+    return (status, answer) => this.#meter!.dynamodbCall(operation, input, { status, body: parseJson(answer) });
   }
 
   /** Sends the call on to the emulator, unchanged, and its answer back; once more if a kept-alive connection was stale. */

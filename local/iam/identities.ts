@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { LOCAL_ACCOUNT, UnresolvableError, type IntrinsicResolver, type ResourceAttributes } from '../intrinsics.ts';
+import { LOCAL_ACCOUNT, queueArn, tableArn, UnresolvableError, type IntrinsicResolver, type ResourceAttributes } from '../intrinsics.ts';
 import { physicalName } from '../provision.ts';
 import type { SynthesizedStack, TemplateResource } from '../template.ts';
 import { unsupportedConditions, type PolicyDocument } from './policy.ts';
-import { queueArn, tableArn } from './requests.ts';
 
 /** Who a function's calls are, as IAM sees them: its role and every identity policy attached to the role. */
 export interface FunctionIdentity {
@@ -17,10 +16,6 @@ export interface FunctionIdentity {
 /** The access key a function's instances sign with: it names the function to the local cloud, and only to it. */
 export function functionAccessKey(functionName: string): string {
   return `ASIA${createHash('sha256').update(functionName).digest('hex').slice(0, 16).toUpperCase()}`;
-}
-
-export function roleArn(roleName: string, path = '/'): string {
-  return `arn:aws:iam::${LOCAL_ACCOUNT}:role${path}${roleName}`;
 }
 
 /** The actions on SQS, DynamoDB and Lambda of the AWS managed policies Lambda roles commonly carry; the rest have none. */
@@ -43,7 +38,7 @@ export function registerIdentities(stack: SynthesizedStack, built: Map<string, R
     const properties = resource.Properties ?? {};
     if (resource.Type === 'AWS::IAM::Role') {
       const name = typeof properties.RoleName === 'string' ? properties.RoleName : physicalName(stack.name, logicalId).slice(0, 64);
-      const arn = roleArn(name, typeof properties.Path === 'string' ? properties.Path : '/');
+      const arn = `arn:aws:iam::${LOCAL_ACCOUNT}:role${typeof properties.Path === 'string' ? properties.Path : '/'}${name}`;
       built.set(logicalId, { ref: name, attributes: { Arn: arn, RoleId: `AROA${functionAccessKey(name).slice(4)}` } });
     } else if (resource.Type === 'AWS::IAM::ManagedPolicy') {
       const name = typeof properties.ManagedPolicyName === 'string' ? properties.ManagedPolicyName : physicalName(stack.name, logicalId).slice(0, 128);

@@ -1,6 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { LOCAL_REGION } from '../emulators.ts';
-import { LOCAL_ACCOUNT } from '../intrinsics.ts';
+import { queueArn, tableArn } from '../intrinsics.ts';
 
 /**
  * What IAM checks for one API call: the actions and resources it authorizes, read from the request as each
@@ -12,15 +11,16 @@ export interface Authorization {
   readonly resource: string;
 }
 
+/** One API call as its service reads it: the operation and its input. */
+export interface ApiCall {
+  readonly operation: string;
+  readonly input: Record<string, unknown>;
+}
+
 /** The access key a request was signed with: from its Authorization header, or a presigned URL's X-Amz-Credential. */
 export function accessKeyOf(headers: IncomingHttpHeaders, url: string | undefined): string | undefined {
   const header = /Credential=([^/,\s]+)\//.exec(String(headers.authorization ?? ''))?.[1];
   return header ?? new URL(url ?? '/', 'http://local').searchParams.get('X-Amz-Credential')?.split('/')[0];
-}
-
-export function queueArn(queueUrlOrName: string): string {
-  const name = queueUrlOrName.split('/').filter(Boolean).pop() ?? '';
-  return `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${name}`;
 }
 
 /** SQS's batch calls are authorized as their single forms. */
@@ -31,29 +31,27 @@ const SQS_BATCH_ACTIONS: Record<string, string> = {
 };
 
 /** An SQS call in the JSON protocol (X-Amz-Target: AmazonSQS.<Operation>) or the query protocol (Action=<Operation>). */
-export function sqsAuthorizations(headers: IncomingHttpHeaders, url: string | undefined, body: string): Authorization[] {
+export function sqsCall(headers: IncomingHttpHeaders, url: string | undefined, body: string): ApiCall {
   const target = String(headers['x-amz-target'] ?? '');
-  let operation: string;
-  let input: Record<string, unknown>;
-  if (target.startsWith('AmazonSQS.')) {
-    operation = target.slice('AmazonSQS.'.length);
-    input = parseJson(body);
-  } else {
-    const query = new URLSearchParams(body);
-    for (const [key, value] of new URL(url ?? '/', 'http://local').searchParams) query.append(key, value);
-    operation = query.get('Action') ?? '';
-    input = Object.fromEntries(query);
-    // The query protocol may name the queue by its path instead of a QueueUrl parameter.
-    const path = new URL(url ?? '/', 'http://local').pathname;
-    if (input.QueueUrl === undefined && path.split('/').filter(Boolean).length === 2) input.QueueUrl = path;
-  }
+  if (target.startsWith('AmazonSQS.')) return { operation: target.slice('AmazonSQS.'.length), input: parseJson(body) };
+  const where = new URL(url ?? '/', 'http://local');
+  const query = new URLSearchParams(body);
+  for (const [key, value] of where.searchParams) query.append(key, value);
+  const input: Record<string, unknown> = Object.fromEntries(query);
+  // The query protocol may name the queue by its path instead of a QueueUrl parameter.
+  if (input.QueueUrl === undefined && where.pathname.split('/').filter(Boolean).length === 2) input.QueueUrl = where.pathname;
+  return { operation: query.get('Action') ?? '', input };
+}
+
+/** A DynamoDB call (X-Amz-Target: DynamoDB_20120810.<Operation>, JSON 1.0). */
+export function dynamodbCall(headers: IncomingHttpHeaders, body: string): ApiCall {
+  return { operation: String(headers['x-amz-target'] ?? '').split('.').pop() ?? '', input: parseJson(body) };
+}
+
+export function sqsAuthorizations({ operation, input }: ApiCall): Authorization[] {
   const action = `sqs:${SQS_BATCH_ACTIONS[operation] ?? operation}`;
   const queue = input.QueueUrl ?? input.QueueName;
   return [{ action, resource: typeof queue === 'string' ? queueArn(queue) : '*' }];
-}
-
-export function tableArn(tableNameOrArn: string): string {
-  return tableNameOrArn.startsWith('arn:') ? tableNameOrArn : `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${tableNameOrArn}`;
 }
 
 /** The action each element of a transaction is authorized as. */
@@ -71,10 +69,7 @@ const PARTIQL_ACTIONS: Record<string, string> = {
   DELETE: 'dynamodb:PartiQLDelete',
 };
 
-/** A DynamoDB call (X-Amz-Target: DynamoDB_20120810.<Operation>, JSON 1.0). */
-export function dynamodbAuthorizations(headers: IncomingHttpHeaders, body: string): Authorization[] {
-  const operation = String(headers['x-amz-target'] ?? '').split('.').pop() ?? '';
-  const input = parseJson(body);
+export function dynamodbAuthorizations({ operation, input }: ApiCall): Authorization[] {
   const onTable = (action: string, table: unknown, index?: unknown): Authorization => ({
     action,
     resource: typeof table === 'string' ? `${tableArn(table)}${typeof index === 'string' ? `/index/${index}` : ''}` : '*',

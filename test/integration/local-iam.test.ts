@@ -19,10 +19,11 @@ const stateDir = `.local-cloud/test-${randomUUID().slice(0, 8)}`;
 let enforced: LocalCloud;
 let unchecked: LocalCloud;
 let out: Record<string, string>;
+let cdkOut: string;
 const meter = new UsageMeter();
 
 beforeAll(async () => {
-  const cdkOut = synthesizeFixture(`${stateDir}/cdk.out`);
+  cdkOut = synthesizeFixture(`${stateDir}/cdk.out`);
   [enforced, unchecked] = await Promise.all([
     startLocalCloud({ cdkOut, stateDir: `${stateDir}/enforced`, meter }),
     startLocalCloud({ cdkOut, stateDir: `${stateDir}/unchecked`, iam: false }),
@@ -105,7 +106,9 @@ describe('Local cloud: IAM enforced on what functions call', () => {
     await call(enforced, 'GrantedWriter', { send: out.InboxQueueUrl });
     await call(enforced, 'UngrantedWriter', { send: out.InboxQueueUrl });
     const usage = meter.snapshot();
-    expect(usage).toMatchObject({ sqsRequests: { SendMessage: 1 }, dynamodbCalls: { PutItem: 1 }, dynamodbWriteUnits: 1 });
+    // The mappings' empty receives run meanwhile; the functions' own calls are these.
+    expect(Object.entries(usage.sqsRequests).filter(([operation]) => operation !== 'ReceiveMessage (empty)')).toStrictEqual([['SendMessage', 1]]);
+    expect(usage.dynamodb).toStrictEqual({ PutItem: { calls: 1, readUnits: 0, writeUnits: 1 } });
     expect(Object.fromEntries(Object.entries(usage.lambda).map(([name, fn]) => [name, fn.invocations]))).toStrictEqual({ [out.GrantedWriterName!]: 2, [out.UngrantedWriterName!]: 1 });
   });
 
@@ -119,6 +122,12 @@ describe('Local cloud: IAM enforced on what functions call', () => {
     expect(malformed.status).toBe(400);
     expect(await malformed.text()).toMatch(/^the local cloud could not read this call: /);
     expect(await call(enforced, 'GrantedWriter', { put: out.AuditTable, key: randomUUID() })).toStrictEqual({ ok: true });
+  });
+
+  it('refuses to meter without IAM, whose gateways do the counting', async () => {
+    await expect(startLocalCloud({ cdkOut, stateDir: `${stateDir}/unmetered`, iam: false, meter: new UsageMeter() })).rejects.toThrow(
+      'metering counts calls at the IAM gateways: it needs iam',
+    );
   });
 
   it("leaves the developer's own calls unchecked", async () => {

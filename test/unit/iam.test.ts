@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Authorizer } from '../../local/iam/authorizer.ts';
 import { functionAccessKey, type FunctionIdentity } from '../../local/iam/identities.ts';
 import { evaluate, unsupportedConditions, type AuthorizationRequest, type PolicyDocument } from '../../local/iam/policy.ts';
-import { accessKeyOf, dynamodbAuthorizations, sqsAuthorizations } from '../../local/iam/requests.ts';
+import { accessKeyOf, dynamodbAuthorizations, dynamodbCall, sqsAuthorizations, sqsCall } from '../../local/iam/requests.ts';
 
 const ROLE = 'arn:aws:iam::000000000000:role/Writer';
 const TABLE = 'arn:aws:dynamodb:us-east-1:000000000000:table/Audit';
@@ -92,28 +92,28 @@ describe('Function: the authorizations of a call', () => {
   });
 
   it('authorizes SQS batch calls as their single forms, in the JSON and the query protocol', () => {
-    const json = sqsAuthorizations({ 'x-amz-target': 'AmazonSQS.SendMessageBatch' }, '/', JSON.stringify({ QueueUrl: 'http://127.0.0.1:9324/000000000000/inbox', Entries: [] }));
+    const json = sqsAuthorizations(sqsCall({ 'x-amz-target': 'AmazonSQS.SendMessageBatch' }, '/', JSON.stringify({ QueueUrl: 'http://127.0.0.1:9324/000000000000/inbox', Entries: [] })));
     expect(json).toStrictEqual([{ action: 'sqs:SendMessage', resource: QUEUE }]);
-    expect(sqsAuthorizations({}, '/000000000000/inbox', 'Action=DeleteMessageBatch')).toStrictEqual([{ action: 'sqs:DeleteMessage', resource: QUEUE }]);
-    expect(sqsAuthorizations({ 'x-amz-target': 'AmazonSQS.GetQueueUrl' }, '/', '{"QueueName":"inbox"}')).toStrictEqual([{ action: 'sqs:GetQueueUrl', resource: QUEUE }]);
-    expect(sqsAuthorizations({ 'x-amz-target': 'AmazonSQS.ListQueues' }, '/', '{}')).toStrictEqual([{ action: 'sqs:ListQueues', resource: '*' }]);
+    expect(sqsAuthorizations(sqsCall({}, '/000000000000/inbox', 'Action=DeleteMessageBatch'))).toStrictEqual([{ action: 'sqs:DeleteMessage', resource: QUEUE }]);
+    expect(sqsAuthorizations(sqsCall({ 'x-amz-target': 'AmazonSQS.GetQueueUrl' }, '/', '{"QueueName":"inbox"}'))).toStrictEqual([{ action: 'sqs:GetQueueUrl', resource: QUEUE }]);
+    expect(sqsAuthorizations(sqsCall({ 'x-amz-target': 'AmazonSQS.ListQueues' }, '/', '{}'))).toStrictEqual([{ action: 'sqs:ListQueues', resource: '*' }]);
   });
 
   it('authorizes DynamoDB transactions item by item, batches table by table, indexes as their own resource', () => {
-    const target = (operation: string) => ({ 'x-amz-target': `DynamoDB_20120810.${operation}` });
+    const authorizationsOf = (operation: string, body: string) => dynamodbAuthorizations(dynamodbCall({ 'x-amz-target': `DynamoDB_20120810.${operation}` }, body));
     const transaction = { TransactItems: [{ Put: { TableName: 'Audit' } }, { ConditionCheck: { TableName: 'State' } }, { Delete: { TableName: 'Audit' } }] };
-    expect(dynamodbAuthorizations(target('TransactWriteItems'), JSON.stringify(transaction))).toStrictEqual([
+    expect(authorizationsOf('TransactWriteItems', JSON.stringify(transaction))).toStrictEqual([
       { action: 'dynamodb:PutItem', resource: TABLE },
       { action: 'dynamodb:ConditionCheckItem', resource: 'arn:aws:dynamodb:us-east-1:000000000000:table/State' },
       { action: 'dynamodb:DeleteItem', resource: TABLE },
     ]);
-    expect(dynamodbAuthorizations(target('BatchWriteItem'), JSON.stringify({ RequestItems: { Audit: [], State: [] } })).map((entry) => entry.action)).toStrictEqual([
+    expect(authorizationsOf('BatchWriteItem', JSON.stringify({ RequestItems: { Audit: [], State: [] } })).map((entry) => entry.action)).toStrictEqual([
       'dynamodb:BatchWriteItem',
       'dynamodb:BatchWriteItem',
     ]);
-    expect(dynamodbAuthorizations(target('Query'), '{"TableName":"Audit","IndexName":"byDate"}')).toStrictEqual([{ action: 'dynamodb:Query', resource: `${TABLE}/index/byDate` }]);
-    expect(dynamodbAuthorizations(target('ExecuteStatement'), JSON.stringify({ Statement: 'UPDATE "Audit" SET a = 1 WHERE pk = ?' }))).toStrictEqual([{ action: 'dynamodb:PartiQLUpdate', resource: TABLE }]);
-    expect(dynamodbAuthorizations(target('PutItem'), JSON.stringify({ TableName: TABLE }))).toStrictEqual([{ action: 'dynamodb:PutItem', resource: TABLE }]);
+    expect(authorizationsOf('Query', '{"TableName":"Audit","IndexName":"byDate"}')).toStrictEqual([{ action: 'dynamodb:Query', resource: `${TABLE}/index/byDate` }]);
+    expect(authorizationsOf('ExecuteStatement', JSON.stringify({ Statement: 'UPDATE "Audit" SET a = 1 WHERE pk = ?' }))).toStrictEqual([{ action: 'dynamodb:PartiQLUpdate', resource: TABLE }]);
+    expect(authorizationsOf('PutItem', JSON.stringify({ TableName: TABLE }))).toStrictEqual([{ action: 'dynamodb:PutItem', resource: TABLE }]);
   });
 });
 

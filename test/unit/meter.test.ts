@@ -38,19 +38,17 @@ describe('Class: UsageMeter', () => {
     meter.invocation('fn', 512, 10.1, 70.2);
     expect(meter.snapshot()).toStrictEqual({
       sqsRequests: { SendMessageBatch: 2 },
-      dynamodbWriteUnits: 2,
-      dynamodbReadUnits: 1,
-      dynamodbCalls: { TransactWriteItems: 1, Query: 1 },
+      dynamodb: { TransactWriteItems: { calls: 1, readUnits: 0, writeUnits: 2 }, Query: { calls: 1, readUnits: 1, writeUnits: 0 } },
       lambda: { fn: { invocations: 2, billedMs: 12, initMs: 71, memorySizeMb: 512 } },
     });
     meter.reset();
-    expect(meter.snapshot()).toStrictEqual({ sqsRequests: {}, dynamodbWriteUnits: 0, dynamodbReadUnits: 0, dynamodbCalls: {}, lambda: {} });
+    expect(meter.snapshot()).toStrictEqual({ sqsRequests: {}, dynamodb: {}, lambda: {} });
   });
 
   it('bills a failed DynamoDB call nothing, unless its condition failed', () => {
     const meter = new UsageMeter();
     meter.dynamodbCall('PutItem', { Item: {} }, { status: 400, body: { __type: 'com.amazonaws.dynamodb.v20120810#ResourceNotFoundException' } });
     meter.dynamodbCall('PutItem', { Item: {} }, { status: 400, body: { __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException' } });
-    expect(meter.snapshot()).toMatchObject({ dynamodbWriteUnits: 1, dynamodbCalls: { PutItem: 2 } });
+    expect(meter.snapshot().dynamodb).toStrictEqual({ PutItem: { calls: 2, readUnits: 0, writeUnits: 1 } });
   });
 });
