@@ -55,8 +55,15 @@ interface Timing {
 
 interface Pending {
   readonly resolve: (result: InvocationResult) => void;
-  readonly timer: NodeJS.Timeout;
+  /** INIT's limit while the instance loads its bundle, then the function's timeout. */
+  timer: NodeJS.Timeout;
 }
+
+/** What an instance posts: the end of its INIT, or an invocation's result. */
+type InstanceMessage = { readonly ready: true } | (InvocationResult & Timing);
+
+/** Lambda's limit on the INIT phase, which runs outside the function's timeout. */
+const INIT_LIMIT_MS = 10_000;
 
 /**
  * A Lambda function run from its asset: one worker thread per instance, an instance reused while warm, a new one
@@ -73,6 +80,8 @@ export class LocalFunction {
   #modulePath: string;
   /** Instances started from code that has since been replaced: retired when they finish their invocation. */
   readonly #outdated = new WeakSet<Worker>();
+  /** Instances whose INIT is over: their invocations' timeout runs from the start. */
+  readonly #initialized = new WeakSet<Worker>();
 
   public constructor(props: LocalFunctionProps) {
     this.props = props;
@@ -124,15 +133,32 @@ export class LocalFunction {
     const worker = this.#idle.pop() ?? this.#startInstance();
     this.#invocations += 1;
     const requestId = randomUUID();
-    const timeoutMs = this.props.timeoutSeconds * 1000;
     return new Promise<InvocationResult>((resolve) => {
-      const timer = setTimeout(() => {
-        this.#finish(worker, { ok: false, requestId, error: { errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${this.props.timeoutSeconds.toFixed(2)} seconds` } }, false);
-      }, timeoutMs);
+      // As in Lambda, a cold instance's INIT does not count against the timeout, which starts when INIT ends.
+      const timer = this.#initialized.has(worker)
+        ? this.#timeout(worker, requestId)
+        : setTimeout(() => this.#timedOut(worker, requestId, `INIT did not finish within ${INIT_LIMIT_MS / 1000} seconds`), INIT_LIMIT_MS);
       this.#busy.set(worker, { resolve, timer, requestId });
       this.#peakConcurrency = Math.max(this.#peakConcurrency, this.#busy.size);
-      worker.postMessage({ requestId, event, deadline: Date.now() + timeoutMs });
+      worker.postMessage({ requestId, event, timeoutMs: this.props.timeoutSeconds * 1000 });
     });
+  }
+
+  #timeout(worker: Worker, requestId: string): NodeJS.Timeout {
+    return setTimeout(() => this.#timedOut(worker, requestId, `Task timed out after ${this.props.timeoutSeconds.toFixed(2)} seconds`), this.props.timeoutSeconds * 1000);
+  }
+
+  #timedOut(worker: Worker, requestId: string, errorMessage: string): void {
+    this.#finish(worker, { ok: false, requestId, error: { errorType: 'Sandbox.Timedout', errorMessage } }, false);
+  }
+
+  /** The instance's INIT is over: its pending invocation, if any, now runs against the timeout. */
+  #initDone(worker: Worker): void {
+    this.#initialized.add(worker);
+    const pending = this.#busy.get(worker);
+    if (!pending) return;
+    clearTimeout(pending.timer);
+    pending.timer = this.#timeout(worker, pending.requestId);
   }
 
   public async stop(): Promise<void> {
@@ -168,7 +194,8 @@ export class LocalFunction {
       worker.stdout.resume();
       worker.stderr.resume();
     }
-    worker.on('message', (message: InvocationResult & Timing) => {
+    worker.on('message', (message: InstanceMessage) => {
+      if ('ready' in message) return this.#initDone(worker);
       this.props.meter?.invocation(this.props.name, this.props.memorySizeMb, message.durationMs ?? 0, message.initMs ?? 0);
       this.#finish(worker, message, true);
     });

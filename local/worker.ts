@@ -17,7 +17,8 @@ interface InstanceData {
 interface Invocation {
   readonly requestId: string;
   readonly event: unknown;
-  readonly deadline: number;
+  /** The function's timeout, which runs from the handler's start: INIT is outside it. */
+  readonly timeoutMs: number;
 }
 
 const { modulePath, exportName, functionName, functionArn, memorySizeMb } = workerData as InstanceData;
@@ -30,8 +31,11 @@ const loaded = import(pathToFileURL(modulePath).href).then((module: Record<strin
   if (typeof handler !== 'function') throw new Error(`${modulePath} exports no function named ${exportName}`);
   return handler as (event: unknown, context: unknown) => Promise<unknown>;
 });
+// INIT is over, loaded or failed: the parent starts the timeout of the invocation that waits for it.
+void loaded.catch(() => {}).finally(() => parentPort!.postMessage({ ready: true }));
 
-parentPort!.on('message', async ({ requestId, event, deadline }: Invocation) => {
+parentPort!.on('message', async ({ requestId, event, timeoutMs }: Invocation) => {
+  let deadline = Date.now() + timeoutMs;
   const context = {
     awsRequestId: requestId,
     functionName,
@@ -53,6 +57,7 @@ parentPort!.on('message', async ({ requestId, event, deadline }: Invocation) => 
     const handler = await loaded;
     // The handler's time starts once INIT is over: an invocation that arrived during it waited, billed as INIT.
     started = performance.now();
+    deadline = Date.now() + timeoutMs;
     const result = await handler(event, context);
     parentPort!.postMessage({ requestId, ok: true, result: result === undefined ? null : result, ...timing() });
   } catch (error) {

@@ -45,7 +45,7 @@ describe('Local cloud: the template', () => {
   it('builds queues, tables and functions from the template and lists what it skips', () => {
     expect(cloud.queues.map((queue) => queue.logicalId)).toEqual(expect.arrayContaining([expect.stringMatching(/^ThrowsQueueDlq/), expect.stringMatching(/^ThrowsQueue/)]));
     expect(cloud.tables).toHaveLength(2);
-    expect(cloud.functions.size).toBe(8);
+    expect(cloud.functions.size).toBe(9);
     // Roles, policies and queue policies are what the IAM gateways enforce, so they are not listed as skipped.
     expect(cloud.iam).toStrictEqual({ enforced: true, exceptions: [] });
     expect(cloud.skipped.filter((line) => /AWS::(IAM|SQS::QueuePolicy)/.test(line))).toStrictEqual([]);
@@ -175,6 +175,14 @@ describe('Local cloud: the Lambda Invoke API', () => {
     await eventually(async () => responder.busyInstances, (count) => count === 1);
     await expect(invoke({ mode: 'echo' })).rejects.toBeInstanceOf(TooManyRequestsException);
     await busy;
+  });
+
+  it('runs INIT outside the function timeout, as Lambda does', async () => {
+    // GIVEN a function whose module takes 3 s to load and whose timeout is 1 s
+    const response = await lambda.send(new InvokeCommand({ FunctionName: out.SlowInitName, Payload: Buffer.from('{}') }));
+    // THEN its cold invocation still runs, with its whole second ahead of it when the handler starts
+    expect(response.FunctionError).toBeUndefined();
+    expect(JSON.parse(Buffer.from(response.Payload!).toString()).remainingMs).toBeGreaterThan(500);
   });
 
   it('times out an invocation past the function timeout', async () => {
