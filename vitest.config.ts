@@ -13,6 +13,7 @@ export default defineConfig({
   test: {
     execArgv: [`--conditions=${SOURCE_CONDITION}`],
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/setup/example-assembly.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -1,23 +1,20 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, startSqsEmulator, type RunningEmulator } from './emulators.ts';
 import { buildFunctions, entryModule, functionName, type SkippedFunction } from './functions.ts';
 import { IntrinsicResolver, UnresolvableError, type ResourceAttributes } from './intrinsics.ts';
 import { InvokeApi } from './invoke-api.ts';
 import type { LocalFunction } from './local-function.ts';
 import { provisionQueues, provisionTables, type ProvisionedQueue, type ProvisionedTable } from './provision.ts';
-import { findUp } from './find-up.ts';
 import { Authorizer } from './iam/authorizer.ts';
 import { IamGateway } from './iam/gateway.ts';
 import { functionIdentities, registerIdentities, resourcePolicies, type FunctionIdentity } from './iam/identities.ts';
 import type { PolicyDocument } from './iam/policy.ts';
 import type { UsageMeter } from './meter.ts';
-import { sourceKey } from './sources.ts';
 import { SqsEventSource } from './sqs-event-source.ts';
+import { synthesizeUnlessUnchanged } from './synth.ts';
 import { readCloudAssembly, type SynthesizedStack, type TemplateResource } from './template.ts';
 
 export { LocalFunction, TooManyRequestsError, type InvocationResult } from './local-function.ts';
@@ -312,40 +309,6 @@ function describeSkipped(
     ...[...byType].map(([type, count]) => `${stackName}: ${count} × ${type} (${NOT_EMULATED.has(type) ? 'not emulated locally' : 'unknown to the local cloud'})`),
     ...functions.map((fn) => `${stackName}: function ${fn.logicalId} (${fn.reason})`),
   ];
-}
-
-const run = promisify(execFile);
-
-/**
- * Synthesizes the app in `appDir` into `outDir` unless the assembly there is from the same sources (their key is
- * written beside it); answers whether it synthesized.
- */
-async function synthesizeUnlessUnchanged(appDir: string, outDir: string, resynthesize: boolean): Promise<boolean> {
-  const keyFile = join(outDir, '.source-key');
-  const key = sourceKey(appDir);
-  if (!resynthesize && existsSync(keyFile) && readFileSync(keyFile, 'utf8') === key) return false;
-  await synthesize(appDir, outDir);
-  writeFileSync(keyFile, key);
-  return true;
-}
-
-/**
- * Runs `cdk synth` with the CDK CLI the app installed (the nearest node_modules/.bin/cdk up from its folder), in its
- * folder; bundling happens there, offline, with the project's esbuild.
- */
-async function synthesize(appDir: string, outDir: string): Promise<string> {
-  const cdk = join(findUp(appDir, join('node_modules', '.bin', 'cdk')) ?? appDir, 'node_modules', '.bin', 'cdk');
-  try {
-    await run(cdk, ['synth', '--quiet', '--output', outDir], {
-      cwd: appDir,
-      env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' },
-      maxBuffer: 32 * 1024 * 1024,
-    });
-  } catch (error) {
-    const stderr = String((error as { stderr?: string }).stderr ?? '').trim().split('\n').slice(-5).join('\n');
-    throw new Error(`cdk synth failed:\n${stderr}`);
-  }
-  return outDir;
 }
 
 /**

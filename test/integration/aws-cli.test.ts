@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { LOCAL_CREDENTIALS } from '../../local/emulators.ts';
 import { startLocalCloud, type LocalCloud } from '../../local/index.ts';
+import { withExampleAssembly } from '../helpers/example-assembly.ts';
 
 /**
  * The AWS CLI v2 (Debian's awscli) is a client nobody here wrote: if it can read and invoke against the local
@@ -40,7 +41,7 @@ async function aws(args: string[]): Promise<any> {
 
 describe.skipIf(!existsSync(AWS_CLI))('AWS CLI v2 against the local cloud', () => {
   beforeAll(async () => {
-    cloud = await startLocalCloud({ stateDir });
+    cloud = await startLocalCloud({ stateDir: withExampleAssembly(stateDir) });
     outputs = cloud.outputs.DeliveryPolicies!;
   });
   afterAll(async () => {

@@ -1,5 +1,5 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
@@ -12,6 +12,7 @@ import { createClient, type MessagingClient } from '../../lib/client/index.ts';
 import { MessageAttribute, OutputKey } from '../../lib/policy/index.ts';
 import { startLocalCloud, type LocalCloud } from '../../local/index.ts';
 import { eventually } from '../helpers/eventually.ts';
+import { withExampleAssembly } from '../helpers/example-assembly.ts';
 
 const stateDir = `.local-cloud/cli-${randomUUID().slice(0, 8)}`;
 const scratch = mkdtempSync(join(tmpdir(), 'msg-cli-'));
@@ -19,7 +20,7 @@ let cloud: LocalCloud;
 let client: MessagingClient<typeof channels>;
 
 beforeAll(async () => {
-  cloud = await startLocalCloud({ stateDir });
+  cloud = await startLocalCloud({ stateDir: withExampleAssembly(stateDir) });
   client = await createClient({ channels, target: 'local', localStateDir: stateDir });
 });
 
@@ -153,7 +154,7 @@ describe('CLI: everyday commands', () => {
 describe('CLI: msg local', () => {
   it('stops the local cloud, emulators and endpoints file included, when the process that started it is killed', { timeout: 120_000 }, async () => {
     // GIVEN msg local under a shell, as npm start runs it
-    const dir = join(scratch, 'local');
+    const dir = withExampleAssembly(join(scratch, 'local'));
     const shell = spawn('sh', ['-c', `exec 3>&1; ${JSON.stringify(process.execPath)} bin/msg.js local --ports 0 & echo $! >&3; wait`], {
       env: { ...process.env, MSG_LOCAL_STATE_DIR: dir },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -173,12 +174,11 @@ describe('CLI: msg local', () => {
   });
 
   it('says in one line that Java is missing, instead of a spawn error', { timeout: 120_000 }, async () => {
-    // GIVEN a PATH with what synthesis needs (node, a shell, npx for the bundler) and no java
+    // GIVEN a PATH with node and no java (the assembly is current: nothing is synthesized)
     const bin = join(scratch, 'bin-without-java');
     mkdirSync(bin, { recursive: true });
     symlinkSync(process.execPath, join(bin, 'node'));
-    for (const tool of ['sh', 'npx']) symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(bin, tool));
-    const result = await msg(['local', '--ports', '0', '--state-dir', join(scratch, 'no-java')], { env: { PATH: bin } });
+    const result = await msg(['local', '--ports', '0', '--state-dir', withExampleAssembly(join(scratch, 'no-java'))], { env: { PATH: bin } });
     expectUserError(result, 'LOCAL_CLOUD_FAILED', 3);
     expect(result.stderr).toContain('DynamoDB Local needs Java 17 or newer, and there is no java on the PATH');
   });
@@ -189,7 +189,7 @@ describe('CLI: msg local', () => {
     await once(holder, 'listening');
     const taken = (holder.address() as AddressInfo).port;
     try {
-      const result = await msg(['local', '--ports', `${taken},0,0`, '--state-dir', join(scratch, 'taken')]);
+      const result = await msg(['local', '--ports', `${taken},0,0`, '--state-dir', withExampleAssembly(join(scratch, 'taken'))]);
       expectUserError(result, 'LOCAL_CLOUD_FAILED', 3);
       expect(result.stderr).toContain(`port ${taken} for the SQS emulator is in use`);
     } finally {
