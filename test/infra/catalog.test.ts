@@ -1,8 +1,9 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { templateApp } from './helpers.ts';
 import { z } from 'zod';
 import { channels } from '../../lib/channels.ts';
 import { ChannelCatalog } from '../../lib/constructs/catalog.ts';
@@ -11,7 +12,7 @@ import { Function as LambdaFunction, InlineCode, Runtime } from 'aws-cdk-lib/aws
 import { AccountRootPrincipal } from 'aws-cdk-lib/aws-iam';
 
 // Handler files laid out by the catalog's convention. What they do is the runtime's tests' business; here they
-// only have to exist and bundle. NodejsFunction wants them under the project's root, so not in the OS's tmp.
+// only have to exist (templateApp skips bundling). NodejsFunction wants them under the project's root, so not in the OS's tmp.
 mkdirSync('node_modules/.cache', { recursive: true });
 const handlersDir = mkdtempSync(join('node_modules/.cache', 'catalog-handlers-'));
 function handlerFile(...path: string[]) {
@@ -25,7 +26,7 @@ handlerFile('quotes', 'fallback.ts');
 afterAll(() => rmSync(handlersDir, { recursive: true, force: true }));
 
 function synthesize(catalog: Catalog, extend?: (stack: Stack, built: ChannelCatalog) => void) {
-  const stack = new Stack(new App(), 'App');
+  const stack = new Stack(templateApp(), 'App');
   const built = new ChannelCatalog(stack, 'Channels', { channels: catalog, handlersDir });
   extend?.(stack, built);
   return Template.fromStack(stack);

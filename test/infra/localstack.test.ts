@@ -1,14 +1,14 @@
-import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { templateApp } from './helpers.ts';
 import { DeliveryPoliciesStack } from '../../lib/stacks/delivery-policies-stack.ts';
 
 // The LocalStack workflow cannot run here (no Docker engine), so what can be known without running it is checked:
 // the compose file, the deploy script, and what the app synthesizes for LocalStack.
 const compose = readFileSync('docker-compose.yml', 'utf8');
 const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts;
-const template = Template.fromStack(new DeliveryPoliciesStack(new App({ context: { target: 'localstack' } }), 'DeliveryPolicies'));
+const template = Template.fromStack(new DeliveryPoliciesStack(templateApp({ context: { target: 'localstack' } }), 'DeliveryPolicies'));
 
 describe('LocalStack workflow', () => {
   it('pins the last image that starts without an auth token, and asks for none', () => {

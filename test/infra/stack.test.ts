@@ -1,4 +1,4 @@
-import { App, Aspects, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Aspects, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { Function as LambdaFunction, InlineCode, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -6,12 +6,13 @@ import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
+import { templateApp } from './helpers.ts';
 import { BatchResponseGuard } from '../../lib/constructs/batch-response-guard.ts';
 import { DeliveryPoliciesStack } from '../../lib/stacks/delivery-policies-stack.ts';
 import { OutputKey } from '../../lib/policy/index.ts';
 
 describe('DeliveryPoliciesStack', () => {
-  const app = new App();
+  const app = templateApp();
   const stack = new DeliveryPoliciesStack(app, 'DeliveryPolicies', { alarmTopic: 'create' });
   const template = Template.fromStack(stack);
 
@@ -65,16 +66,16 @@ describe('DeliveryPoliciesStack', () => {
   });
 
   it('notifies by default: an encrypted topic is created when none is given, and an e-mail address can subscribe', () => {
-    const defaults = Template.fromStack(new DeliveryPoliciesStack(new App(), 'Defaults', { alarmEmail: 'ops@example.com' }));
+    const defaults = Template.fromStack(new DeliveryPoliciesStack(templateApp(), 'Defaults', { alarmEmail: 'ops@example.com' }));
     defaults.resourceCountIs('AWS::SNS::Topic', 1);
     defaults.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
     const [topic] = Object.keys(defaults.findResources('AWS::SNS::Topic'));
     const alarms = Object.values(defaults.findResources('AWS::CloudWatch::Alarm'));
     expect(alarms.length).toBeGreaterThan(0);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toStrictEqual([{ Ref: topic }]);
-    const silent = Template.fromStack(new DeliveryPoliciesStack(new App(), 'Silent', { alarmTopic: 'none' }));
+    const silent = Template.fromStack(new DeliveryPoliciesStack(templateApp(), 'Silent', { alarmTopic: 'none' }));
     silent.resourceCountIs('AWS::SNS::Topic', 0);
-    expect(() => new DeliveryPoliciesStack(new App(), 'Contradiction', { alarmTopic: 'none', alarmEmail: 'ops@example.com' })).toThrow(/alarmEmail ops@example.com needs an alarm topic/);
+    expect(() => new DeliveryPoliciesStack(templateApp(), 'Contradiction', { alarmTopic: 'none', alarmEmail: 'ops@example.com' })).toThrow(/alarmEmail ops@example.com needs an alarm topic/);
   });
 
   it('creates an encrypted alarm topic and one dashboard', () => {
@@ -86,7 +87,7 @@ describe('DeliveryPoliciesStack', () => {
 describe('cdk-nag AwsSolutions', () => {
   it('passes with every acknowledgement carrying a reason', () => {
     // GIVEN the example application with the AwsSolutions pack
-    const app = new App();
+    const app = templateApp();
     new DeliveryPoliciesStack(app, 'DeliveryPolicies', { alarmTopic: 'create' });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     // WHEN it synthesizes THEN no unacknowledged finding fails it
@@ -94,7 +95,7 @@ describe('cdk-nag AwsSolutions', () => {
   });
 
   it('fails a stack with an unacknowledged finding (the check can fail)', () => {
-    const app = new App();
+    const app = templateApp();
     const stack = new Stack(app, 'Bare');
     new Queue(stack, 'Plain');
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
@@ -105,7 +106,7 @@ describe('cdk-nag AwsSolutions', () => {
 describe("AWS Control Tower's proactive controls (cfn-guard)", () => {
   it('passes them, every exception acknowledged in the template with its reason', () => {
     // GIVEN the example application with the Control Tower rules, run by cfn-guard as a policy validation plugin
-    const app = new App();
+    const app = templateApp();
     new DeliveryPoliciesStack(app, 'DeliveryPolicies');
     Validations.of(app).addPlugins(new CfnGuardValidator());
     // WHEN it synthesizes THEN no unacknowledged rule fails it
@@ -113,7 +114,7 @@ describe("AWS Control Tower's proactive controls (cfn-guard)", () => {
   });
 
   it('fails a stack that breaks one (the check can fail)', () => {
-    const app = new App();
+    const app = templateApp();
     new Queue(new Stack(app, 'Bare'), 'Plain');
     Validations.of(app).addPlugins(new CfnGuardValidator());
     expect(() => app.synth()).toThrow(/CT\.SQS\.PR\.1/);
@@ -122,7 +123,7 @@ describe("AWS Control Tower's proactive controls (cfn-guard)", () => {
 
 describe('BatchResponseGuard', () => {
   function stackWithMapping(reportBatchItemFailures: boolean) {
-    const app = new App();
+    const app = templateApp();
     const stack = new Stack(app, 'Guarded');
     const queue = new Queue(stack, 'Queue', { visibilityTimeout: Duration.seconds(60) });
     const fn = new LambdaFunction(stack, 'Fn', { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: new InlineCode('export const handler = async () => ({})') });
