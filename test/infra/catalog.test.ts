@@ -12,7 +12,8 @@ import { Function as LambdaFunction, InlineCode, Runtime } from 'aws-cdk-lib/aws
 import { AccountRootPrincipal } from 'aws-cdk-lib/aws-iam';
 
 // Handler files laid out by the catalog's convention. What they do is the runtime's tests' business; here they
-// only have to exist (templateApp skips bundling). NodejsFunction wants them under the project's root, so not in the OS's tmp.
+// only have to exist (templateApp skips bundling). NodejsFunction wants them under the project's root, so not in
+// the OS's tmp.
 mkdirSync('node_modules/.cache', { recursive: true });
 const handlersDir = mkdtempSync(join('node_modules/.cache', 'catalog-handlers-'));
 function handlerFile(...path: string[]) {
