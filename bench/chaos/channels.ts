@@ -5,7 +5,7 @@ import { defineChannel } from '../../lib/policy/index.ts';
 const chaosMessage = z.object({ id: z.string(), poison: z.boolean(), sentAt: z.number(), group: z.string().optional(), seq: z.number().optional() });
 
 /** Short timeouts and backoffs so a run finishes in minutes. */
-const underFaults = { kind: 'guaranteed', timeoutSeconds: 2, backoffBaseSeconds: 1, backoffMaxSeconds: 2, maxAttempts: 5, maxConcurrency: 4 } as const;
+const underFaults = { kind: 'guaranteed', timeoutSeconds: 1, backoffBaseSeconds: 1, backoffMaxSeconds: 2, maxAttempts: 5, maxConcurrency: 4 } as const;
 
 /** The effect is a counter in the runtime's transaction: applied exactly once or not at all. */
 export const chaosTransactional = defineChannel('chaosTransactional', { policy: underFaults, schema: chaosMessage });

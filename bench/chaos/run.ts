@@ -102,8 +102,12 @@ export interface ChaosReport {
 export const DEFAULT_MIX = { transient: 0.2, slow: 0.01, crash: 0.005 };
 export const DEFAULT_POISON = 0.01;
 export const DEFAULT_DUPLICATES = 0.02;
-/** Messages per FIFO group: enough to test order, few enough that groups run side by side. */
-const FIFO_GROUP_SIZE = 25;
+/**
+ * Messages per FIFO group: enough that a group spans several batches (every failure splits one and sends the rest of
+ * the group back), few enough that a group's chain of retries, each waiting out a backoff or a visibility timeout,
+ * does not hold the whole run.
+ */
+const FIFO_GROUP_SIZE = 10;
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 const chunks = <T>(list: readonly T[], size: number) => Array.from({ length: Math.ceil(list.length / size) }, (_, index) => list.slice(index * size, index * size + size));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -159,13 +163,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     log(`drained ${kinds.join(', ')}; dead letters ${[...deadLetterCopies.values()].join(', ')}; faults off, redriving…`);
 
     await setFaults(client, table, { enabled: false, ...mix });
+    // Fire-and-forget and request-response run beside the redrive: their channels and faults are their own, and the
+    // backlog that would slow their deadlines has drained.
     const redriven = new Map<GuaranteedKind, number>();
-    await Promise.all(
-      kinds.map(async (kind) => {
+    const [notices, requests] = await Promise.all([
+      phases.includes('fire-and-forget') ? noticesUnderExpiry(client, table, options.notices ?? 200) : undefined,
+      phases.includes('request-response') ? requestsUnderFaults(client, options.requests ?? 100, requestDeadlineMs) : undefined,
+      ...kinds.map(async (kind) => {
         redriven.set(kind, (await redriveDeadLetters(client, guaranteedChannels[kind].name)).moved);
         await drained(client, guaranteedChannels[kind].name);
       }),
-    );
+    ]);
     const after = await snapshot(client, table);
     // The invocations whose instance the local cloud killed (a timeout) or saw die (a crash).
     const killedInvocations = new Set([...cloud.functions.values()].flatMap((fn) => [...fn.killedInvocations]));
@@ -173,8 +181,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       reconcile(kind, sent.get(kind)!, before, after, { deadLetterCopies: deadLetterCopies.get(kind)!, redriven: redriven.get(kind)! }, killedInvocations),
     );
 
-    const notices = phases.includes('fire-and-forget') ? await noticesUnderExpiry(client, table, options.notices ?? 200) : undefined;
-    const requests = phases.includes('request-response') ? await requestsUnderFaults(client, options.requests ?? 100, requestDeadlineMs) : undefined;
     return { guaranteed, notices, requests, mix, poisonShare, duplicatesShare, wallSeconds: Math.round((Date.now() - started) / 100) / 10 };
   } finally {
     client.destroy();
