@@ -37,8 +37,8 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     fileParallelism: true,
-    // Twice the cores: the suites that wait leave them idle for the others.
-    maxWorkers: availableParallelism() * 2,
+    // Twice the cores: the suites that wait leave them idle for the others. At most 8, each with its own emulators.
+    maxWorkers: Math.min(availableParallelism() * 2, 8),
     sequence: { sequencer: WaitingSuitesFirst },
     // Consumers under test log and emit metrics as in Lambda; the test output stays readable without them.
     env: { LOG_LEVEL: 'SILENT', METRICS_DISABLED: 'true', AWS_REGION: 'us-east-1' },

@@ -126,7 +126,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   mkdirSync(stateDir, { recursive: true });
   const appDir = resolve(options.appDir ?? '.');
   const outDir = join(stateDir, 'cdk.out');
-  if (!options.cdkOut) await synthesizeUnlessUnchanged(appDir, outDir, options.resynthesize ?? false);
+  if (!options.cdkOut) await synthesizeUnlessUnchanged(appDir, outDir, { resynthesize: options.resynthesize ?? false, clearFirst: true });
   const assemblyDir = options.cdkOut ? resolve(options.cdkOut) : outDir;
   let stacks = readCloudAssembly(assemblyDir);
 
@@ -222,7 +222,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const behind = { sqs: sqsEmulator.endpoint, dynamodb: dynamodb.endpoint };
     writeFileSync(join(stateDir, 'endpoints.json'), `${JSON.stringify({ ...endpoints, pid: process.pid, emulators: behind }, null, 2)}\n`);
     const reload = async (): Promise<ReloadResult> => {
-      if (options.cdkOut || !(await synthesizeUnlessUnchanged(appDir, outDir, false))) return { resynthesized: false, updated: [], restartNeeded: [] };
+      if (options.cdkOut || !(await synthesizeUnlessUnchanged(appDir, outDir, { resynthesize: false, clearFirst: false }))) return { resynthesized: false, updated: [], restartNeeded: [] };
       const next = readCloudAssembly(outDir);
       const result = swapChangedCode(stacks, next, functions);
       stacks = next;

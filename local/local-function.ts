@@ -62,7 +62,10 @@ interface Pending {
 /** What an instance posts: the end of its INIT, or an invocation's result. */
 type InstanceMessage = { readonly ready: true } | (InvocationResult & Timing);
 
-/** Lambda's limit on the INIT phase, which runs outside the function's timeout. */
+/**
+ * How long INIT runs outside the function's timeout. Past it, Lambda runs INIT again within the first invocation,
+ * under the function's timeout; here INIT goes on and the timeout starts.
+ */
 const INIT_LIMIT_MS = 10_000;
 
 /**
@@ -133,32 +136,33 @@ export class LocalFunction {
     const worker = this.#idle.pop() ?? this.#startInstance();
     this.#invocations += 1;
     const requestId = randomUUID();
+    const timeoutMs = this.props.timeoutSeconds * 1000;
     return new Promise<InvocationResult>((resolve) => {
       // As in Lambda, a cold instance's INIT does not count against the timeout, which starts when INIT ends.
-      const timer = this.#initialized.has(worker)
-        ? this.#timeout(worker, requestId)
-        : setTimeout(() => this.#timedOut(worker, requestId, `INIT did not finish within ${INIT_LIMIT_MS / 1000} seconds`), INIT_LIMIT_MS);
+      const warm = this.#initialized.has(worker);
+      const timer = warm ? this.#armTimeout(worker, requestId) : setTimeout(() => this.#initDone(worker), INIT_LIMIT_MS);
       this.#busy.set(worker, { resolve, timer, requestId });
       this.#peakConcurrency = Math.max(this.#peakConcurrency, this.#busy.size);
-      worker.postMessage({ requestId, event, timeoutMs: this.props.timeoutSeconds * 1000 });
+      // A warm instance is told when this process will cut it off; a cold one counts from its handler's start,
+      // just before this process hears that its INIT is over, so its deadline falls a little early, never late.
+      worker.postMessage({ requestId, event, timeoutMs, ...(warm ? { deadline: Date.now() + timeoutMs } : {}) });
     });
   }
 
-  #timeout(worker: Worker, requestId: string): NodeJS.Timeout {
-    return setTimeout(() => this.#timedOut(worker, requestId, `Task timed out after ${this.props.timeoutSeconds.toFixed(2)} seconds`), this.props.timeoutSeconds * 1000);
+  /** Cuts the invocation off once it has run for the function's timeout. */
+  #armTimeout(worker: Worker, requestId: string): NodeJS.Timeout {
+    const errorMessage = `Task timed out after ${this.props.timeoutSeconds.toFixed(2)} seconds`;
+    return setTimeout(() => this.#finish(worker, { ok: false, requestId, error: { errorType: 'Sandbox.Timedout', errorMessage } }, false), this.props.timeoutSeconds * 1000);
   }
 
-  #timedOut(worker: Worker, requestId: string, errorMessage: string): void {
-    this.#finish(worker, { ok: false, requestId, error: { errorType: 'Sandbox.Timedout', errorMessage } }, false);
-  }
-
-  /** The instance's INIT is over: its pending invocation, if any, now runs against the timeout. */
+  /** The instance's INIT is over (or has run past its limit): its pending invocation now runs against the timeout. */
   #initDone(worker: Worker): void {
+    if (this.#initialized.has(worker)) return;
     this.#initialized.add(worker);
     const pending = this.#busy.get(worker);
     if (!pending) return;
     clearTimeout(pending.timer);
-    pending.timer = this.#timeout(worker, pending.requestId);
+    pending.timer = this.#armTimeout(worker, pending.requestId);
   }
 
   public async stop(): Promise<void> {

@@ -19,23 +19,29 @@ interface Invocation {
   readonly event: unknown;
   /** The function's timeout, which runs from the handler's start: INIT is outside it. */
   readonly timeoutMs: number;
+  /** When the parent cuts a warm instance's invocation off; a cold one's deadline starts with its handler. */
+  readonly deadline?: number;
 }
 
 const { modulePath, exportName, functionName, functionArn, memorySizeMb } = workerData as InstanceData;
 const initStarted = performance.now();
 /** How long loading the bundle took (Lambda's INIT), reported once, with the instance's first invocation. */
 let initToReport = 0;
-const loaded = import(pathToFileURL(modulePath).href).then((module: Record<string, unknown>) => {
-  initToReport = performance.now() - initStarted;
-  const handler = module[exportName];
-  if (typeof handler !== 'function') throw new Error(`${modulePath} exports no function named ${exportName}`);
-  return handler as (event: unknown, context: unknown) => Promise<unknown>;
-});
-// INIT is over, loaded or failed: the parent starts the timeout of the invocation that waits for it.
-void loaded.catch(() => {}).finally(() => parentPort!.postMessage({ ready: true }));
+const loaded = import(pathToFileURL(modulePath).href)
+  .then((module: Record<string, unknown>) => {
+    initToReport = performance.now() - initStarted;
+    const handler = module[exportName];
+    if (typeof handler !== 'function') throw new Error(`${modulePath} exports no function named ${exportName}`);
+    return handler as (event: unknown, context: unknown) => Promise<unknown>;
+  })
+  // INIT is over, loaded or failed: the parent starts the timeout of the invocation that waits for it. Posted in the
+  // chain, so before any invocation's result.
+  .finally(() => parentPort!.postMessage({ ready: true }));
+// A failed INIT is reported by the invocation that awaits it.
+loaded.catch(() => {});
 
-parentPort!.on('message', async ({ requestId, event, timeoutMs }: Invocation) => {
-  let deadline = Date.now() + timeoutMs;
+parentPort!.on('message', async ({ requestId, event, timeoutMs, deadline: parentDeadline }: Invocation) => {
+  let deadline = 0;
   const context = {
     awsRequestId: requestId,
     functionName,
@@ -57,7 +63,7 @@ parentPort!.on('message', async ({ requestId, event, timeoutMs }: Invocation) =>
     const handler = await loaded;
     // The handler's time starts once INIT is over: an invocation that arrived during it waited, billed as INIT.
     started = performance.now();
-    deadline = Date.now() + timeoutMs;
+    deadline = parentDeadline ?? Date.now() + timeoutMs;
     const result = await handler(event, context);
     parentPort!.postMessage({ requestId, ok: true, result: result === undefined ? null : result, ...timing() });
   } catch (error) {

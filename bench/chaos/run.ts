@@ -163,8 +163,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     log(`drained ${kinds.join(', ')}; dead letters ${[...deadLetterCopies.values()].join(', ')}; faults off, redriving…`);
 
     await setFaults(client, table, { enabled: false, ...mix });
-    // Fire-and-forget and request-response run beside the redrive: their channels and faults are their own, and the
-    // backlog that would slow their deadlines has drained.
+    // Fire-and-forget and request-response run beside the redrive: their channels and faults are their own, and what
+    // is left to slow them is the redriven dead letters, a small load next to the drained backlog (in the long run, a
+    // few live notices expire before a consumer reaches them and are dropped, as their policy says).
     const redriven = new Map<GuaranteedKind, number>();
     const [notices, requests] = await Promise.all([
       phases.includes('fire-and-forget') ? noticesUnderExpiry(client, table, options.notices ?? 200) : undefined,

@@ -6,7 +6,7 @@ export const EXAMPLE_ASSEMBLY = resolve('.local-cloud/test-example-app/cdk.out')
 
 /**
  * `stateDir` holding a copy of the example app's assembly with its source key, so that startLocalCloud and `msg local`
- * find it current and skip the synth: six suites ran the same synth, 5 s of CPU each. Synthesis itself stays tested
+ * find it current and skip the synth: three suites synthesized it six times, 5 s of CPU each. Synthesis itself stays tested
  * by the global setup, the reload suite and the package suite.
  */
 export function withExampleAssembly(stateDir: string): string {

@@ -3,13 +3,13 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { templateApp } from './helpers.ts';
 import { z } from 'zod';
 import { channels } from '../../lib/channels.ts';
 import { ChannelCatalog } from '../../lib/constructs/catalog.ts';
 import { defineChannel, OutputKey, SenderEnv, type Catalog } from '../../lib/policy/index.ts';
 import { Function as LambdaFunction, InlineCode, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { AccountRootPrincipal } from 'aws-cdk-lib/aws-iam';
+import { templateApp } from './helpers.ts';
 
 // Handler files laid out by the catalog's convention. What they do is the runtime's tests' business; here they
 // only have to exist (templateApp skips bundling). NodejsFunction wants them under the project's root, so not in
