@@ -11,11 +11,13 @@ export const quotesPrimaryEntry = new URL('../../functions/quotes/primary.ts', i
 export const quotesFallbackEntry = new URL('../../functions/quotes/fallback.ts', import.meta.url).pathname;
 
 /**
- * An app whose stacks synthesize without bundling their functions' code (CDK's bundling-stacks context): these suites
- * assert on templates, and bundling ran esbuild once per function, 40 times a run. The local cloud's and the package's
- * suites bundle for real.
+ * An app whose stacks synthesize without bundling their functions' code (CDK's bundling-stacks context) and without
+ * CDK's built-in CloudFormation validation: these suites assert on templates. Bundling ran esbuild once per function,
+ * 40 times a run, and the validation loads a WebAssembly rule engine on every synth, 15 s of CPU a run. The local
+ * cloud's and the package's suites bundle for real; stack.test.ts runs the validation on the example app, as an error.
  */
-export const templateApp = (props: AppProps = {}) => new App({ ...props, context: { ...props.context, 'aws:cdk:bundling-stacks': [] } });
+export const templateApp = (props: AppProps = {}) =>
+  new App({ builtinCloudFormationValidation: false, ...props, context: { ...props.context, 'aws:cdk:bundling-stacks': [] } });
 
 /** GIVEN a stack holding one channel with this policy. */
 export function channelStack(name: string, policy: PolicyInput) {

@@ -1,4 +1,4 @@
-import { Aspects, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Aspects, CfnResource, CloudFormationValidatePlugin, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { Function as LambdaFunction, InlineCode, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -100,6 +100,28 @@ describe('cdk-nag AwsSolutions', () => {
     new Queue(stack, 'Plain');
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     expect(() => app.synth()).toThrow(/AwsSolutions-SQS4/);
+  });
+});
+
+describe("CDK's built-in CloudFormation validation", () => {
+  // Registered explicitly, so that it runs though the test run turns the default one off (CDK_VALIDATION); its
+  // findings are warnings unless the flag is set, and here they fail the synth.
+  const strict = () => {
+    const app = templateApp({ context: { '@aws-cdk/core:validateAgainstDefaultRules': true } });
+    Validations.of(app).addPlugins(new CloudFormationValidatePlugin());
+    return app;
+  };
+
+  it('finds no error in the example application', () => {
+    const app = strict();
+    new DeliveryPoliciesStack(app, 'DeliveryPolicies', { alarmTopic: 'create' });
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it('fails a template CloudFormation would refuse (the check can fail)', () => {
+    const app = strict();
+    new CfnResource(new Stack(app, 'Bare'), 'Invalid', { type: 'AWS::SQS::Queue', properties: { VisibilityTimeout: 'soon' } });
+    expect(() => app.synth()).toThrow(/VisibilityTimeout/);
   });
 });
 
