@@ -41,6 +41,7 @@ export default defineConfig({
     maxWorkers: Math.min(availableParallelism() * 2, 8),
     sequence: { sequencer: WaitingSuitesFirst },
     // Consumers under test log and emit metrics as in Lambda; the test output stays readable without them.
-    env: { LOG_LEVEL: 'SILENT', METRICS_DISABLED: 'true', AWS_REGION: 'us-east-1' },
+    // CDK's built-in CloudFormation validation is off for the forks' synths too (see test/setup/example-assembly.ts).
+    env: { LOG_LEVEL: 'SILENT', METRICS_DISABLED: 'true', AWS_REGION: 'us-east-1', CDK_VALIDATION: 'false' },
   },
 });

@@ -17,7 +17,12 @@ export const quotesFallbackEntry = new URL('../../functions/quotes/fallback.ts',
  * cloud's and the package's suites bundle for real; stack.test.ts runs the validation on the example app, as an error.
  */
 export const templateApp = (props: AppProps = {}) =>
-  new App({ builtinCloudFormationValidation: false, ...props, context: { ...props.context, 'aws:cdk:bundling-stacks': [] } });
+  new App({
+    builtinCloudFormationValidation: false,
+    ...props,
+    // In-memory mode puts a failed validation's report in the error the tests match on, whatever NODE_ENV is.
+    context: { ...props.context, 'aws:cdk:bundling-stacks': [], '@aws-cdk/core:appMode': 'inmemory' },
+  });
 
 /** GIVEN a stack holding one channel with this policy. */
 export function channelStack(name: string, policy: PolicyInput) {
