@@ -66,22 +66,8 @@ export class LifecycleStore {
   /** Commits the handler's writes with the lifecycle record, unless the message was already applied. */
   public async commit(id: MessageIdentity, writes: readonly TransactWrite[], reply: unknown, now: number): Promise<CommitResult> {
     const update = this.#succeeded(id, reply, now, { countAttempt: true });
-    try {
-      await this.#dynamo.send(
-        new TransactWriteCommand({
-          // No ClientRequestToken here: the SDK fills one in and keeps it across its retries, so a retry after an
-          // answer that never arrived gets the first commit's success, not a duplicate (a test holds it to that).
-          TransactItems: [
-            { Update: usedOnly({ ...update, ConditionExpression: 'attribute_not_exists(#pk) OR #status <> :succeeded' }) },
-            ...writes,
-          ],
-        }),
-      );
-      return 'committed';
-    } catch (error) {
-      if (lifecycleConditionFailed(error)) return 'duplicate';
-      throw error;
-    }
+    const written = await this.#writeWith({ ...update, ConditionExpression: 'attribute_not_exists(#pk) OR #status <> :succeeded' }, writes, id, now);
+    return written ? 'committed' : 'duplicate';
   }
 
   /**
@@ -128,27 +114,17 @@ export class LifecycleStore {
   /** Completes a claimed message with its writes; false when the lease was lost to another delivery meanwhile. */
   public async complete(id: MessageIdentity, token: string, writes: readonly TransactWrite[], reply: unknown, now: number): Promise<boolean> {
     const update = this.#succeeded(id, reply, now, { countAttempt: false });
-    try {
-      await this.#dynamo.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: usedOnly({
-                ...update,
-                UpdateExpression: `${update.UpdateExpression} REMOVE #leaseUntil, #leaseToken`,
-                ConditionExpression: '#leaseToken = :token',
-                ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ':token': token },
-              }),
-            },
-            ...writes,
-          ],
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (lifecycleConditionFailed(error)) return false;
-      throw error;
-    }
+    return this.#writeWith(
+      {
+        ...update,
+        UpdateExpression: `${update.UpdateExpression} REMOVE #leaseUntil, #leaseToken`,
+        ConditionExpression: '#leaseToken = :token',
+        ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ':token': token },
+      },
+      writes,
+      id,
+      now,
+    );
   }
 
   /** Records a failed attempt (and releases this delivery's lease) so `status` shows why the message is being retried. */
@@ -216,6 +192,38 @@ export class LifecycleStore {
       return 'recorded';
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return 'superseded';
+      throw error;
+    }
+  }
+
+  /**
+   * Writes the success record (`update`, with its condition) and the handler's writes atomically; false when the
+   * record's condition failed. With no writes of the handler's, the record goes alone as an UpdateItem: a single item
+   * is written atomically anyway, and a transaction of one item costs twice the write units and a second phase.
+   */
+  async #writeWith(update: RecordUpdate, writes: readonly TransactWrite[], id: MessageIdentity, now: number): Promise<boolean> {
+    if (writes.length === 0) {
+      try {
+        await this.#dynamo.send(new UpdateCommand(usedOnly({ ...update, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' })));
+        return true;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        // The SDK retries an UpdateItem whose answer was lost, and the retry fails on the success the first one wrote:
+        // that success is this delivery's own when it carries this delivery's attempt and time.
+        return isSuccessOf(error.Item as RawRecord | undefined, id, now);
+      }
+    }
+    try {
+      await this.#dynamo.send(
+        new TransactWriteCommand({
+          // No ClientRequestToken here: the SDK fills one in and keeps it across its retries, so a retry after an
+          // answer that never arrived gets the first commit's success, not a failed condition (a test holds it to that).
+          TransactItems: [{ Update: usedOnly(update) }, ...writes],
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (lifecycleConditionFailed(error)) return false;
       throw error;
     }
   }
@@ -290,6 +298,27 @@ function usedOnly<T extends { UpdateExpression?: string; ConditionExpression?: s
   const pick = <V>(table: Record<string, V> | undefined) =>
     table && Object.fromEntries(Object.entries(table).filter(([placeholder]) => mentioned(placeholder)));
   return { ...input, ExpressionAttributeNames: pick(input.ExpressionAttributeNames), ExpressionAttributeValues: pick(input.ExpressionAttributeValues) };
+}
+
+/** A conditional update of a lifecycle record, as a transaction's item and as a lone UpdateItem take it. */
+type RecordUpdate = NonNullable<TransactWrite['Update']>;
+
+/** A lifecycle record as DynamoDB returns it with a failed condition: attribute values, not unmarshalled. */
+interface RawRecord {
+  readonly status?: { readonly S?: string };
+  readonly messageId?: { readonly S?: string };
+  readonly completedAt?: { readonly N?: string };
+  readonly history?: { readonly L?: readonly { readonly M?: { readonly attempt?: { readonly N?: string } } }[] };
+}
+
+/** Whether the record holds the success this very delivery (its message, its attempt, its time) wrote. */
+function isSuccessOf(record: RawRecord | undefined, id: MessageIdentity, now: number): boolean {
+  return (
+    record?.status?.S === 'succeeded' &&
+    record.messageId?.S === id.messageId &&
+    record.completedAt?.N === String(now) &&
+    record.history?.L?.at(-1)?.M?.attempt?.N === String(id.attempt)
+  );
 }
 
 /** A transaction cancelled because the lifecycle item (always the first item) failed its condition. */

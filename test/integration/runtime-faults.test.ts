@@ -302,29 +302,70 @@ describe('Function: GuaranteedConsumer, the function deadline', () => {
 });
 
 describe('Function: LifecycleStore, an SDK retry after an unseen commit', () => {
-  it('answers the retry with the first commit instead of calling it a duplicate', async () => {
+  /** A store whose client loses the first answer of `commandName` after DynamoDB applied the call: the SDK retries it. */
+  function lossyStore(commandName: string) {
     const raw = new DynamoDBClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, endpoint: harness.dynamoEndpoint, maxAttempts: 3 });
+    const calls: string[] = [];
     let answersDropped = 0;
-    // The commit reaches DynamoDB, but its answer is lost on the way back: the SDK retries the same request.
     raw.middlewareStack.add(
       (next, context) => async (args) => {
+        calls.push(context.commandName!);
         const result = await next(args);
-        if (context.commandName === 'TransactWriteItemsCommand' && answersDropped === 0) {
+        if (context.commandName === commandName && answersDropped === 0) {
           answersDropped += 1;
           throw Object.assign(new Error('the connection closed before the answer came'), { name: 'TimeoutError' });
         }
         return result;
       },
-      { step: 'deserialize', name: 'dropFirstTransactAnswer' },
+      { step: 'deserialize', name: 'dropFirstAnswer' },
     );
-    const lossy = new LifecycleStore(DynamoDBDocumentClient.from(raw), harness.tableName);
+    return { store: new LifecycleStore(DynamoDBDocumentClient.from(raw), harness.tableName), calls, answersDropped: () => answersDropped, destroy: () => raw.destroy() };
+  }
+
+  it('answers the retry with the first commit instead of calling it a duplicate', async () => {
+    const lossy = lossyStore('TransactWriteItemsCommand');
     const correlationId = randomUUID();
 
-    const result = await lossy.commit({ correlationId, channel: 'tests', messageId: 'm', attempt: 1 }, [countApplication(correlationId, harness.tableName)], null, Date.now());
+    const result = await lossy.store.commit({ correlationId, channel: 'tests', messageId: 'm', attempt: 1 }, [countApplication(correlationId, harness.tableName)], null, Date.now());
 
-    expect(answersDropped).toBe(1);
+    expect(lossy.answersDropped()).toBe(1);
     expect(result).toBe('committed');
     expect(await appliedCount(correlationId)).toBe(1);
-    raw.destroy();
+    lossy.destroy();
+  });
+
+  it('commits a record with no writes as one UpdateItem, and answers its retry with that commit', async () => {
+    const lossy = lossyStore('UpdateItemCommand');
+    const correlationId = randomUUID();
+    const id = { correlationId, channel: 'tests', messageId: 'm', attempt: 1 };
+
+    const result = await lossy.store.commit(id, [], { answer: 42 }, Date.now());
+
+    expect(lossy.answersDropped()).toBe(1);
+    expect(result).toBe('committed');
+    expect(lossy.calls).toStrictEqual(['UpdateItemCommand', 'UpdateItemCommand']);
+    expect(await lifecycle(correlationId)).toMatchObject({ status: 'succeeded', reply: { answer: 42 }, attempts: 1 });
+    // Another delivery of the same message, later, is a duplicate all the same.
+    expect(await store().commit({ ...id, attempt: 2 }, [], { answer: 43 }, Date.now() + 1)).toBe('duplicate');
+    expect(await lifecycle(correlationId)).toMatchObject({ reply: { answer: 42 }, attempts: 1 });
+    lossy.destroy();
+  });
+
+  it('completes a claim with no writes as one UpdateItem, and not once another delivery holds the lease', async () => {
+    const correlationId = randomUUID();
+    const id = { correlationId, channel: 'tests', messageId: 'm', attempt: 1 };
+    const now = Date.now();
+    const first = await store().claim(id, 6, now);
+    const takeover = await store().claim({ ...id, attempt: 2 }, 6, now + 7000);
+    if (first.outcome !== 'claimed' || takeover.outcome !== 'claimed') throw new Error('both claims should have held');
+
+    expect(await store().complete(id, first.token, [], null, now + 7001)).toBe(false);
+    const lossy = lossyStore('UpdateItemCommand');
+    expect(await lossy.store.complete({ ...id, attempt: 2 }, takeover.token, [], 'done', now + 7002)).toBe(true);
+
+    expect(lossy.calls).toStrictEqual(['UpdateItemCommand', 'UpdateItemCommand']);
+    expect(await lifecycle(correlationId)).toMatchObject({ status: 'succeeded', reply: 'done' });
+    expect(await lifecycle(correlationId)).not.toHaveProperty('leaseToken');
+    lossy.destroy();
   });
 });
