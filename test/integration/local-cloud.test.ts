@@ -142,6 +142,26 @@ describe('Local cloud: event source mappings scale as Lambda scales them', () =>
   });
 });
 
+describe('Local cloud: event source mappings receive as SQS answers', () => {
+  it('takes each message on a quiet queue with one receive, not one per waiting poller', async () => {
+    const mapping = cloud.mappings.find((candidate) => candidate.functionName === out.HoldName)!;
+    const fn = cloud.functions.get(out.HoldName!)!;
+    await eventually(async () => mapping.pollers, (pollers) => pollers === 5, 30_000);
+    const emptyBefore = mapping.emptyReceives;
+    // WHEN five messages come one at a time, each once the one before is handled, to a queue five pollers wait on
+    for (let index = 0; index < 5; index += 1) {
+      const invoked = fn.invocationCount;
+      await send('HoldQueueUrl', `quiet-${index}`);
+      await eventually(async () => fn.invocationCount, (count) => count > invoked, 30_000);
+      await eventually(async () => fn.busyInstances, (busy) => busy === 0, 30_000);
+    }
+    // THEN no poller was answered empty on their account: fauxqs answers every waiting receive when one message
+    // comes, and the four pollers not taking it, waiting all through the 300 ms hold, would have made at least four
+    // empty receives per message. What may come back empty is a long poll running out (one every 5 s).
+    expect(mapping.emptyReceives - emptyBefore).toBeLessThan(5);
+  });
+});
+
 describe('Local cloud: the Lambda Invoke API', () => {
   const invoke = (payload: unknown, invocationType: 'RequestResponse' | 'Event' = 'RequestResponse') =>
     lambda.send(new InvokeCommand({ FunctionName: out.ResponderName, Payload: Buffer.from(JSON.stringify(payload)), InvocationType: invocationType }));
