@@ -66,13 +66,15 @@ export class SqsEventSource {
   #peakPollers = 0;
   #lastGrowth = 0;
   /**
-   * The batch receive in flight, while one is. fauxqs answers every receive waiting on a queue when one message comes,
-   * all but one of them empty, where SQS keeps them waiting: with five pollers that was four needless round trips
-   * per message, on the thread that serves the queues, at the very moment a message is due (the three sends of
-   * bench:policies were acknowledged in 7 ms instead of 2.6). So the pollers take turns to receive; a receive from a
-   * queue with messages returns at once, and each poller still processes its batch while the next one receives.
+   * The receive waiting on this mapping's quiet queue, while one is. fauxqs answers every receive waiting on a queue
+   * when one message comes, all but one of them empty, where SQS keeps them waiting: with five pollers that was four
+   * needless round trips per message, on the thread that serves the queues, at the very moment a message is due (the
+   * three sends of bench:policies were acknowledged in 7 ms instead of 2.6). So on a quiet queue the pollers take
+   * turns to receive; once receives of several messages come back full, they receive at once, as Lambda's pollers do.
    */
   #receiving: Promise<number> | undefined;
+  /** Whether the last receive of a batch showed a queue with no more than it took. */
+  #quiet = true;
 
   public constructor(sqs: SQSClient, fn: LocalFunction, props: SqsEventSourceProps) {
     this.#sqs = sqs;
@@ -204,19 +206,23 @@ export class SqsEventSource {
   }
 
   /**
-   * A batch's first receive, once no other poller of the mapping is receiving (see #receiving). A turn that came back
-   * empty is every waiting poller's empty receive too, so that the pollers added under load retire together.
+   * A batch's first receive: on a quiet queue once no other poller of the mapping is receiving (see #receiving). A turn
+   * that came back empty is every waiting poller's empty receive too, so that the pollers added under load retire
+   * together. A receive of one message comes back full whether more wait or not, so batches of one always take turns.
    */
   async #receiveFirst(count: number): Promise<Message[]> {
-    while (this.#receiving) {
+    while (this.#quiet && this.#receiving) {
       if ((await this.#receiving) === 0 || this.#abort.signal.aborted) return [];
     }
     const receive = this.#receive(count, LONG_POLL_SECONDS);
-    this.#receiving = receive.then((messages) => messages.length, () => 0);
+    const turn = this.#quiet ? receive.then((messages) => messages.length, () => 0) : undefined;
+    this.#receiving ??= turn;
     try {
-      return await receive;
+      const messages = await receive;
+      this.#quiet = count === 1 || messages.length < count;
+      return messages;
     } finally {
-      this.#receiving = undefined;
+      if (turn && this.#receiving === turn) this.#receiving = undefined;
     }
   }
 
