@@ -13,7 +13,7 @@ import { IamGateway } from './iam/gateway.ts';
 import { functionIdentities, registerIdentities, resourcePolicies, type FunctionIdentity } from './iam/identities.ts';
 import type { PolicyDocument } from './iam/policy.ts';
 import type { UsageMeter } from './meter.ts';
-import { SqsEventSource } from './sqs-event-source.ts';
+import { LONG_POLL_SECONDS, SqsEventSource } from './sqs-event-source.ts';
 import { synthesizeUnlessUnchanged } from './synth.ts';
 import { readCloudAssembly, type SynthesizedStack, type TemplateResource } from './template.ts';
 
@@ -168,7 +168,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     // Queues are created through the public endpoint, the host their URLs carry; Lambda's pollers go straight to the
     // emulator, as the Lambda service is not a function and its calls are not the role's.
     const sqs = new SQSClient({ ...clientConfig, endpoint: endpoints.sqs });
-    const pollerSqs = new SQSClient({ ...clientConfig, endpoint: sqsEmulator.endpoint });
+    // A receive that hangs would hold up the pollers waiting for their turn behind it: none outlives its long poll long.
+    const pollerSqs = new SQSClient({ ...clientConfig, endpoint: sqsEmulator.endpoint, requestHandler: { requestTimeout: (LONG_POLL_SECONDS + 5) * 1000 } });
     const ddb = new DynamoDBClient({ ...clientConfig, endpoint: endpoints.dynamodb });
     const builtByStack = new Map<string, Map<string, ResourceAttributes>>();
     const functionsByStack = new Map<string, ReadonlyMap<string, LocalFunction>>();

@@ -29,7 +29,9 @@ export interface SqsEventSourceProps {
 /** SQS allows at most 10 messages per receive; larger batches are gathered over several receives. */
 const SQS_MAX_RECEIVE = 10;
 /** Long polling as Lambda does it; short enough that stopping is prompt. */
-const LONG_POLL_SECONDS = 5;
+export const LONG_POLL_SECONDS = 5;
+/** What a turn whose receive failed resolves to (see SqsEventSource.#receiving). */
+const FAILED_TURN = -1;
 /** Lambda starts a standard-mode mapping at five concurrent batches… */
 const INITIAL_CONCURRENCY = 5;
 /**
@@ -71,6 +73,8 @@ export class SqsEventSource {
    * needless round trips per message, on the thread that serves the queues, at the very moment a message is due (the
    * three sends of bench:policies were acknowledged in 7 ms instead of 2.6). So on a quiet queue the pollers take
    * turns to receive; once receives of several messages come back full, they receive at once, as Lambda's pollers do.
+   * The turn covers a batch's first receive only: a batching window's further receives wait beside the next turn.
+   * It resolves to how many messages the turn took, or FAILED_TURN.
    */
   #receiving: Promise<number> | undefined;
   /** Whether the last receive of a batch showed a queue with no more than it took. */
@@ -212,10 +216,11 @@ export class SqsEventSource {
    */
   async #receiveFirst(count: number): Promise<Message[]> {
     while (this.#quiet && this.#receiving) {
+      // A failed turn tells nothing of the queue: the next poller takes its turn.
       if ((await this.#receiving) === 0 || this.#abort.signal.aborted) return [];
     }
     const receive = this.#receive(count, LONG_POLL_SECONDS);
-    const turn = this.#quiet ? receive.then((messages) => messages.length, () => 0) : undefined;
+    const turn = this.#quiet ? receive.then((messages) => messages.length, () => FAILED_TURN) : undefined;
     this.#receiving ??= turn;
     try {
       const messages = await receive;

@@ -45,7 +45,7 @@ describe('Local cloud: the template', () => {
   it('builds queues, tables and functions from the template and lists what it skips', () => {
     expect(cloud.queues.map((queue) => queue.logicalId)).toEqual(expect.arrayContaining([expect.stringMatching(/^ThrowsQueueDlq/), expect.stringMatching(/^ThrowsQueue/)]));
     expect(cloud.tables).toHaveLength(2);
-    expect(cloud.functions.size).toBe(9);
+    expect(cloud.functions.size).toBe(10);
     // Roles, policies and queue policies are what the IAM gateways enforce, so they are not listed as skipped.
     expect(cloud.iam).toStrictEqual({ enforced: true, exceptions: [] });
     expect(cloud.skipped.filter((line) => /AWS::(IAM|SQS::QueuePolicy)/.test(line))).toStrictEqual([]);
@@ -143,15 +143,18 @@ describe('Local cloud: event source mappings scale as Lambda scales them', () =>
 });
 
 describe('Local cloud: event source mappings receive as SQS answers', () => {
-  it('takes each message on a quiet queue with one receive, not one per waiting poller', async () => {
-    const mapping = cloud.mappings.find((candidate) => candidate.functionName === out.HoldName)!;
-    const fn = cloud.functions.get(out.HoldName!)!;
+  it.each([
+    ['batches of one', 'Hold'],
+    ['batches of ten', 'HoldBatch'],
+  ])('takes each message on a quiet queue with one receive, not one per waiting poller (%s)', async (_, name) => {
+    const mapping = cloud.mappings.find((candidate) => candidate.functionName === out[`${name}Name`])!;
+    const fn = cloud.functions.get(out[`${name}Name`]!)!;
     await eventually(async () => mapping.pollers, (pollers) => pollers === 5, 30_000);
     const emptyBefore = mapping.emptyReceives;
     // WHEN five messages come one at a time, each once the one before is handled, to a queue five pollers wait on
     for (let index = 0; index < 5; index += 1) {
       const invoked = fn.invocationCount;
-      await send('HoldQueueUrl', `quiet-${index}`);
+      await send(`${name}QueueUrl`, `quiet-${index}`);
       await eventually(async () => fn.invocationCount, (count) => count > invoked, 30_000);
       await eventually(async () => fn.busyInstances, (busy) => busy === 0, 30_000);
     }
