@@ -168,7 +168,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     // Queues are created through the public endpoint, the host their URLs carry; Lambda's pollers go straight to the
     // emulator, as the Lambda service is not a function and its calls are not the role's.
     const sqs = new SQSClient({ ...clientConfig, endpoint: endpoints.sqs });
-    // A receive that hangs would hold up the pollers waiting for their turn behind it: none outlives its long poll long.
+    // A receive that hangs would hold up every poller waiting its turn behind it; none should outlast its long poll by 5 s.
     const pollerSqs = new SQSClient({ ...clientConfig, endpoint: sqsEmulator.endpoint, requestHandler: { requestTimeout: (LONG_POLL_SECONDS + 5) * 1000 } });
     const ddb = new DynamoDBClient({ ...clientConfig, endpoint: endpoints.dynamodb });
     const builtByStack = new Map<string, Map<string, ResourceAttributes>>();

@@ -220,14 +220,15 @@ export class SqsEventSource {
       if ((await this.#receiving) === 0 || this.#abort.signal.aborted) return [];
     }
     const receive = this.#receive(count, LONG_POLL_SECONDS);
-    const turn = this.#quiet ? receive.then((messages) => messages.length, () => FAILED_TURN) : undefined;
-    this.#receiving ??= turn;
+    // Quiet here means no turn is in flight (the loop above), so this receive is the turn.
+    const takesTurn = this.#quiet;
+    if (takesTurn) this.#receiving = receive.then((messages) => messages.length, () => FAILED_TURN);
     try {
       const messages = await receive;
       this.#quiet = count === 1 || messages.length < count;
       return messages;
     } finally {
-      if (turn && this.#receiving === turn) this.#receiving = undefined;
+      if (takesTurn) this.#receiving = undefined;
     }
   }
 

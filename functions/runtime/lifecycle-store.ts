@@ -103,7 +103,7 @@ export class LifecycleStore {
       return { outcome: 'claimed', token };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
-        const old = error.Item as { status?: { S?: string }; leaseUntil?: { N?: string } } | undefined;
+        const old = error.Item as RawRecord | undefined;
         if (old?.status?.S === 'succeeded') return { outcome: 'duplicate' };
         return { outcome: 'held', leaseUntil: Number(old?.leaseUntil?.N ?? now) };
       }
@@ -308,6 +308,7 @@ interface RawRecord {
   readonly status?: { readonly S?: string };
   readonly messageId?: { readonly S?: string };
   readonly completedAt?: { readonly N?: string };
+  readonly leaseUntil?: { readonly N?: string };
   readonly history?: { readonly L?: readonly { readonly M?: { readonly attempt?: { readonly N?: string } } }[] };
 }
 

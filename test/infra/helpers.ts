@@ -11,14 +11,12 @@ export const quotesPrimaryEntry = new URL('../../functions/quotes/primary.ts', i
 export const quotesFallbackEntry = new URL('../../functions/quotes/fallback.ts', import.meta.url).pathname;
 
 /**
- * An app whose stacks synthesize without bundling their functions' code (CDK's bundling-stacks context) and without
- * CDK's built-in CloudFormation validation: these suites assert on templates. Bundling ran esbuild once per function,
- * 40 times a run, and the validation loads a WebAssembly rule engine on every synth, 15 s of CPU a run. The local
- * cloud's and the package's suites bundle for real; stack.test.ts runs the validation on the example app, as an error.
+ * An app whose stacks synthesize without bundling their functions' code (CDK's bundling-stacks context): these suites
+ * assert on templates, and bundling ran esbuild once per function, 40 times a run. The local cloud's and the package's
+ * suites bundle for real. (CDK's built-in validation is off for the whole run: see test/setup/example-assembly.ts.)
  */
 export const templateApp = (props: AppProps = {}) =>
   new App({
-    builtinCloudFormationValidation: false,
     ...props,
     // In-memory mode puts a failed validation's report in the error the tests match on, whatever NODE_ENV is.
     context: { ...props.context, 'aws:cdk:bundling-stacks': [], '@aws-cdk/core:appMode': 'inmemory' },

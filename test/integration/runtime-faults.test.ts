@@ -339,14 +339,15 @@ describe('Function: LifecycleStore, an SDK retry after an unseen commit', () => 
     const correlationId = randomUUID();
     const id = { correlationId, channel: 'tests', messageId: 'm', attempt: 1 };
 
-    const result = await lossy.store.commit(id, [], { answer: 42 }, Date.now());
+    const now = Date.now();
+    const result = await lossy.store.commit(id, [], { answer: 42 }, now);
 
     expect(lossy.answersDropped()).toBe(1);
     expect(result).toBe('committed');
     expect(lossy.calls).toStrictEqual(['UpdateItemCommand', 'UpdateItemCommand']);
     expect(await lifecycle(correlationId)).toMatchObject({ status: 'succeeded', reply: { answer: 42 }, attempts: 1 });
-    // Another delivery of the same message, later, is a duplicate all the same.
-    expect(await store().commit({ ...id, attempt: 2 }, [], { answer: 43 }, Date.now() + 1)).toBe('duplicate');
+    // Another delivery of the same message is a duplicate all the same, even in the same millisecond.
+    expect(await store().commit({ ...id, attempt: 2 }, [], { answer: 43 }, now)).toBe('duplicate');
     expect(await lifecycle(correlationId)).toMatchObject({ reply: { answer: 42 }, attempts: 1 });
     lossy.destroy();
   });
