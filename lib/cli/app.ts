@@ -81,8 +81,8 @@ export function appRoot(): string | undefined {
  * The local cloud's state folder, the same for msg local and every other command wherever in the app they run:
  * --state-dir, $MSG_LOCAL_STATE_DIR, or .local-cloud in the app's folder.
  */
-export function localStateDir(given: string | undefined): string {
-  const chosen = given ?? process.env.MSG_LOCAL_STATE_DIR;
+export function localStateDir(given: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const chosen = given ?? env.MSG_LOCAL_STATE_DIR;
   return chosen ? resolve(chosen) : join(appRoot() ?? '.', '.local-cloud');
 }
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { text } from 'node:stream/consumers';
 import { createInterface } from 'node:readline/promises';
 import type { ParseArgsOptionDescriptor } from 'node:util';
 import {
@@ -21,6 +22,14 @@ import { appRoot, initApp, localStateDir } from './app.ts';
 // msg's commands, declared as data: name, usage, options, and how each checks its input and runs.
 
 export type Values = Record<string, string | boolean | undefined>;
+
+/** Where msg reads and writes: the process's own streams and environment, or a test's. */
+export interface CliIo {
+  readonly stdin: NodeJS.ReadableStream & { readonly isTTY?: boolean };
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream & { readonly isTTY?: boolean };
+  readonly env: NodeJS.ProcessEnv;
+}
 /** What a command does once its input is checked and the application is found. */
 type Run = (client: MessagingClient) => Promise<unknown>;
 
@@ -40,9 +49,9 @@ export interface Command {
    * Checks every input against the catalog alone and returns what to do with the application: a wrong channel
    * name or payload fails here, before any endpoint is looked up, and so also offline.
    */
-  parse?(channels: Catalog, args: string[], values: Values): Run;
+  parse?(channels: Catalog, args: string[], values: Values, io: CliIo): Run | Promise<Run>;
   /** A command that needs neither the catalog nor a deployed application; runs instead of `parse`. */
-  serve?(values: Values, args: string[]): Promise<void> | void;
+  serve?(values: Values, args: string[], io: CliIo): Promise<void> | void;
   /** The exit status for a result that is printed but is not a full success. @default - 0 */
   exitStatus?(result: unknown): number;
 }
@@ -61,24 +70,22 @@ export const GLOBAL_OPTIONS: Readonly<Record<string, Option>> = {
 };
 
 const PAYLOAD_OPTIONS: Readonly<Record<string, Option>> = {
-  file: { type: 'string', short: 'f', value: 'FILE', help: 'read the payload from FILE ("-" as the payload reads stdin)' },
+  file: { type: 'string', short: 'f', value: 'FILE', help: 'read the payload from FILE ("-": standard input)' },
 };
 
-/** The payload from the argument, --file, or standard input ("-"). */
-function readPayload(args: string[], values: Values): unknown {
-  if (typeof values.file === 'string') {
-    let text: string;
-    try {
-      text = readFileSync(values.file, 'utf8');
-    } catch {
-      throw new InvalidArgument(`cannot read ${values.file}`);
-    }
-    return parseJson(text, values.file);
+/** The payload from the argument, --file, or standard input ("-" as either). */
+async function readPayload(args: string[], values: Values, io: CliIo): Promise<unknown> {
+  const source = typeof values.file === 'string' ? values.file : args[0];
+  if (source === undefined) throw new InvalidArgument('give the payload as JSON, with --file FILE, or "-" to read standard input');
+  if (source === '-') return parseJson(await text(io.stdin), 'standard input');
+  if (source !== values.file) return parseJson(source, 'the payload');
+  let contents: string;
+  try {
+    contents = readFileSync(source, 'utf8');
+  } catch {
+    throw new InvalidArgument(`cannot read ${source}`);
   }
-  const [text] = args;
-  if (text === undefined) throw new InvalidArgument('give the payload as JSON, with --file FILE, or "-" to read standard input');
-  if (text === '-') return parseJson(readFileSync(0, 'utf8'), 'standard input');
-  return parseJson(text, 'the payload');
+  return parseJson(contents, source);
 }
 
 function need(args: string[], index: number, what: string): string {
@@ -106,7 +113,7 @@ export const COMMANDS: readonly Command[] = [
     name: 'init',
     usage: '<dir>',
     summary: 'create a new app in <dir>: one channel per policy, handlers, tests, README',
-    serve: async (values, args) => print(initApp(need(args, 0, 'the folder to create')), Boolean(values.json)),
+    serve: async (values, args, io) => print(initApp(need(args, 0, 'the folder to create')), Boolean(values.json), io),
   },
   {
     name: 'local',
@@ -119,12 +126,12 @@ export const COMMANDS: readonly Command[] = [
       ports: { type: 'string', value: 'SQS,DYNAMODB,LAMBDA', help: `loopback ports (default ${DEFAULT_LOCAL_PORTS}; 0: free ones)` },
       'no-iam': { type: 'boolean', default: false, help: "let the functions' calls through unchecked (IAM is enforced by default)" },
     },
-    serve: async (values) => {
+    serve: async (values, _args, io) => {
       const { serveLocalCloud } = await import('../../local/main.ts');
       await serveLocalCloud({
         // The app of the nearest cdk.json, wherever in it msg was run.
         appDir: appRoot() ?? '.',
-        stateDir: localStateDir(values['state-dir'] as string | undefined),
+        stateDir: localStateDir(values['state-dir'] as string | undefined, io.env),
         ports: localPorts((values.ports as string | undefined) ?? DEFAULT_LOCAL_PORTS),
         showFunctionLogs: Boolean(values.logs),
         resynthesize: Boolean(values.synth),
@@ -160,9 +167,9 @@ export const COMMANDS: readonly Command[] = [
       wait: { type: 'boolean', default: false, help: 'then wait for its reply (guaranteed channels)' },
       'max-wait': { type: 'string', value: 'SECONDS', help: 'how long --wait waits (default 30)' },
     },
-    parse: (channels, args, values) => {
+    parse: async (channels, args, values, io) => {
       const channel = channelFor(channels, need(args, 0, 'the channel'), values.wait ? 'reply' : 'send');
-      const payload = readPayload(args.slice(1), values);
+      const payload = await readPayload(args.slice(1), values, io);
       encodePayload(channel, payload);
       const maxWaitTime = numberOption(values, 'max-wait');
       return async (client) => {
@@ -184,9 +191,9 @@ export const COMMANDS: readonly Command[] = [
       deadline: { type: 'string', value: 'MS', help: 'the deadline (default: the channel\'s)' },
       hedge: { type: 'string', value: 'FRACTION', help: 'also ask the fallback after this fraction of it' },
     },
-    parse: (channels, args, values) => {
+    parse: async (channels, args, values, io) => {
       const channel = channelFor(channels, need(args, 0, 'the channel'), 'request');
-      const payload = readPayload(args.slice(1), values);
+      const payload = await readPayload(args.slice(1), values, io);
       encodePayload(channel, payload);
       const options = { deadlineMs: numberOption(values, 'deadline'), hedgeAfterFraction: numberOption(values, 'hedge') };
       return (client) => client.request(channel.name, payload, options);
@@ -235,15 +242,15 @@ export const COMMANDS: readonly Command[] = [
     name: 'dlq redrive',
     usage: '<channel>',
     summary: 'move the dead letters back to their queue; exits 4 if any could not be moved',
-    parse: (channels, args) => {
+    parse: (channels, args, _values, io) => {
       const channel = deadLetterChannel(channels, args);
       return async (client) => {
         // Progress is for a person watching; a script reads the result.
-        const progress = process.stderr.isTTY ? await redriveProgress(client, channel) : undefined;
+        const progress = io.stderr.isTTY ? await redriveProgress(client, channel, io) : undefined;
         const result = await redriveDeadLetters(client, channel, progress);
-        if (progress) process.stderr.write('\n');
+        if (progress) io.stderr.write('\n');
         if (result.remaining > 0) {
-          process.stderr.write(`${result.remaining} dead letters are still in the DLQ (failed to move, or dead-lettered during the redrive); redrive again for them\n`);
+          io.stderr.write(`${result.remaining} dead letters are still in the DLQ (failed to move, or dead-lettered during the redrive); redrive again for them\n`);
         }
         return result;
       };
@@ -255,12 +262,12 @@ export const COMMANDS: readonly Command[] = [
     usage: '<channel>',
     summary: 'delete every dead letter (asks first unless --yes)',
     options: { yes: { type: 'boolean', default: false, help: 'do not ask' } },
-    parse: (channels, args, values) => {
+    parse: (channels, args, values, io) => {
       const channel = deadLetterChannel(channels, args);
-      if (!values.yes && !process.stdin.isTTY) throw new InvalidArgument('purging deletes messages for good: confirm with --yes (no terminal to ask on)');
+      if (!values.yes && !io.stdin.isTTY) throw new InvalidArgument('purging deletes messages for good: confirm with --yes (no terminal to ask on)');
       return async (client) => {
         if (!values.yes) {
-          const prompt = createInterface({ input: process.stdin, output: process.stderr });
+          const prompt = createInterface({ input: io.stdin, output: io.stderr });
           const answer = await prompt.question(`Delete every dead letter of ${channel}? Type the channel name to confirm: `);
           prompt.close();
           if (answer.trim() !== channel) throw new InvalidArgument('not confirmed; nothing was deleted');
@@ -284,9 +291,9 @@ function deadLetterChannel(channels: Catalog, args: string[]): string {
   return channelFor(channels, need(args, 0, 'the channel'), 'deadLetters').name;
 }
 
-async function redriveProgress(client: MessagingClient, channel: string): Promise<(moved: number) => void> {
+async function redriveProgress(client: MessagingClient, channel: string, io: CliIo): Promise<(moved: number) => void> {
   const total = await queueDepth(client.sqs, client.output(OutputKey.deadLetterQueueUrl(channel)), ['ApproximateNumberOfMessages']);
-  return (moved) => process.stderr.write(`\rmoved ${moved} of ${total}`);
+  return (moved) => io.stderr.write(`\rmoved ${moved} of ${total}`);
 }
 
 /** Option lines for help: `  --name, -n VALUE  what it does`, aligned. */
@@ -323,6 +330,6 @@ export function help(command?: Command): string {
 }
 
 /** --json prints one line for scripts; otherwise the same data, indented for people. */
-export function print(result: unknown, json: boolean): void {
-  console.log(JSON.stringify(result, null, json ? undefined : 2));
+export function print(result: unknown, json: boolean, io: CliIo): void {
+  io.stdout.write(`${JSON.stringify(result, null, json ? undefined : 2)}\n`);
 }
