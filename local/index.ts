@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, startSqsEmulator, type RunningEmulator } from './emulators.ts';
+import { freePort, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, startSqsEmulator, type RunningEmulator } from './emulators.ts';
 import { buildFunctions, entryModule, functionName, type SkippedFunction } from './functions.ts';
 import { IntrinsicResolver, UnresolvableError, type ResourceAttributes } from './intrinsics.ts';
 import { InvokeApi } from './invoke-api.ts';
@@ -67,6 +67,18 @@ export interface LocalCloudOptions {
    * @default - nothing is counted
    */
   readonly meter?: UsageMeter;
+  /**
+   * A DynamoDB that is already running, used instead of starting DynamoDB Local: test suites share one JVM this way
+   * (each start of its own costs seconds of CPU). The cloud's tables get `tablePrefix` in their names, so that clouds
+   * sharing it do not collide, and stay there when it stops.
+   * @default - a DynamoDB Local of its own
+   */
+  readonly sharedDynamoDb?: SharedDynamoDb;
+}
+
+export interface SharedDynamoDb {
+  readonly endpoint: string;
+  readonly tablePrefix: string;
 }
 
 export interface LocalCloudPorts {
@@ -148,13 +160,20 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const ports = options.ports ?? {};
     const iam = options.iam ?? true;
     if (options.meter && !iam) throw new Error('metering counts calls at the IAM gateways: it needs iam');
+    // A port that is taken fails the start before anything is launched: DynamoDB Local takes seconds to start and stop.
+    const wanted = { 'the SQS emulator': ports.sqs, 'DynamoDB Local': options.sharedDynamoDb ? undefined : ports.dynamodb, 'the Lambda API': ports.lambda };
+    for (const [service, port] of Object.entries(wanted)) if (port) await freePort(port, service);
     // With IAM the emulators sit on free ports behind gateways that hold the ports everyone is given.
-    const launched = await Promise.allSettled([startDynamoDbLocal({ port: iam ? 0 : ports.dynamodb }), startSqsEmulator({ port: iam ? 0 : ports.sqs })]);
+    const launched = await Promise.allSettled([
+      startSqsEmulator({ port: iam ? 0 : ports.sqs }),
+      options.sharedDynamoDb ? Promise.resolve(undefined) : startDynamoDbLocal({ port: iam ? 0 : ports.dynamodb }),
+    ]);
     // Whichever started is stopped with the rest if the other did not.
-    emulators.push(...launched.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : [])));
+    emulators.push(...launched.flatMap((result) => (result.status === 'fulfilled' && result.value ? [result.value] : [])));
     const failed = launched.find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;
-    const [dynamodb, sqsEmulator] = emulators as [RunningEmulator, RunningEmulator];
+    const sqsEmulator = emulators[0]!;
+    const dynamodb = { endpoint: options.sharedDynamoDb?.endpoint ?? emulators[1]!.endpoint };
     const authorizer = new Authorizer([], new Map());
     let [sqsEndpoint, dynamodbEndpoint] = [sqsEmulator.endpoint, dynamodb.endpoint];
     if (iam) {
@@ -198,7 +217,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       const built = new Map<string, ResourceAttributes>();
       builtByStack.set(stack.name, built);
       queues.push(...(await provisionQueues(sqs, endpoints.sqs, stack, built)));
-      tables.push(...(await provisionTables(ddb, stack, built)));
+      tables.push(...(await provisionTables(ddb, stack, built, options.sharedDynamoDb?.tablePrefix)));
       registerIdentities(stack, built);
       const resolver = new IntrinsicResolver(stack.name, built);
       const stackFunctions = buildFunctions(stack, resolver, built, endpoints, { showLogs: options.showFunctionLogs ?? false, iam, meter: options.meter });

@@ -81,17 +81,21 @@ export async function provisionQueues(
   return queues;
 }
 
-/** Creates every DynamoDB table (classic and TableV2's global tables) with keys, indexes and TTL. */
+/**
+ * Creates every DynamoDB table (classic and TableV2's global tables) with keys, indexes and TTL; `prefix` goes before
+ * each name a table does not set itself, for clouds that share one DynamoDB.
+ */
 export async function provisionTables(
   dynamodb: DynamoDBClient,
   stack: SynthesizedStack,
   built: Map<string, ResourceAttributes>,
+  prefix = '',
 ): Promise<ProvisionedTable[]> {
   const tables: ProvisionedTable[] = [];
   for (const [logicalId, resource] of Object.entries(stack.resources)) {
     if (resource.Type !== 'AWS::DynamoDB::Table' && resource.Type !== 'AWS::DynamoDB::GlobalTable') continue;
     const properties = resource.Properties ?? {};
-    const name = typeof properties.TableName === 'string' ? properties.TableName : physicalName(stack.name, logicalId);
+    const name = typeof properties.TableName === 'string' ? properties.TableName : `${prefix}${physicalName(stack.name, logicalId)}`;
     await dynamodb.send(
       new CreateTableCommand({
         TableName: name,

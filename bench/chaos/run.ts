@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { createClient, queueDepth, redriveDeadLetters, type MessagingClient } from '../../lib/client/index.ts';
 import { MessageAttribute, OutputKey, type LifecycleRecord } from '../../lib/policy/index.ts';
-import { startLocalCloud } from '../../local/index.ts';
+import { startLocalCloud, type SharedDynamoDb } from '../../local/index.ts';
 import { synthesizeChaos } from './app.ts';
 import { unfinished } from './faults.ts';
 import { chaosChannels, DEFAULT_QUOTES_DEADLINE_MS, FAULT_SWITCH_KEY, guaranteedChannels, quotesChannel, type FaultMix, type GuaranteedKind } from './channels.ts';
@@ -33,6 +33,8 @@ export interface ChaosOptions {
    */
   readonly requestDeadlineMs?: number;
   readonly log?: (line: string) => void;
+  /** A DynamoDB already running, for the local cloud to use instead of starting one (npm test shares one). */
+  readonly sharedDynamoDb?: SharedDynamoDb;
 }
 
 /** One guaranteed channel's reconciliation: before the redrive (faults on), and after it (faults off). */
@@ -137,7 +139,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const stateDir = `.local-cloud/chaos-${randomUUID().slice(0, 8)}`;
   const requestDeadlineMs = options.requestDeadlineMs ?? DEFAULT_QUOTES_DEADLINE_MS;
   const quotes = quotesChannel(requestDeadlineMs);
-  const cloud = await startLocalCloud({ cdkOut: synthesizeChaos(`${stateDir}/cdk.out`, quotes), stateDir });
+  const cloud = await startLocalCloud({ cdkOut: synthesizeChaos(`${stateDir}/cdk.out`, quotes), stateDir, sharedDynamoDb: options.sharedDynamoDb });
   const client = await createClient({ target: 'local', localStateDir: stateDir, stackName: 'Chaos', channels: { ...chaosChannels, chaosQuotes: quotes } });
   const table = client.output(OutputKey.stateTableName);
   try {

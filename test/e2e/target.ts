@@ -4,6 +4,7 @@ import { channels } from '../../lib/channels.ts';
 import { createClient, type MessagingClient, type Target } from '../../lib/client/index.ts';
 import { startLocalCloud, type LocalCloud } from '../../local/index.ts';
 import { withExampleAssembly } from '../helpers/example-assembly.ts';
+import { sharedDynamoDb } from '../helpers/shared-dynamodb.ts';
 
 /**
  * The one place the end-to-end suite differs between targets: E2E_TARGET=local (default) starts the local
@@ -14,7 +15,7 @@ export async function connect(): Promise<{ client: MessagingClient<typeof channe
   if (!['local', 'localstack', 'aws'].includes(target)) throw new Error(`E2E_TARGET must be local, localstack or aws, not ${target}`);
   let cloud: LocalCloud | undefined;
   const stateDir = `.local-cloud/e2e-${randomUUID().slice(0, 8)}`;
-  if (target === 'local') cloud = await startLocalCloud({ stateDir: withExampleAssembly(stateDir) });
+  if (target === 'local') cloud = await startLocalCloud({ stateDir: withExampleAssembly(stateDir), sharedDynamoDb: sharedDynamoDb('e2e') });
   const client = await createClient({ channels, target, localStateDir: stateDir, stackName: process.env.E2E_STACK ?? 'DeliveryPolicies' });
   return {
     client,

@@ -1,7 +1,7 @@
 import { cpSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-/** The example app's cloud assembly, synthesized once per test run by test/setup/example-assembly.ts. */
+/** The example app's cloud assembly, synthesized once per test run by test/setup/global.ts. */
 export const EXAMPLE_ASSEMBLY = resolve('.local-cloud/test-example-app/cdk.out');
 
 /**

@@ -10,26 +10,34 @@ import {
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, startSqsEmulator, type RunningEmulator } from '../../local/emulators.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startSqsEmulator, type RunningEmulator } from '../../local/emulators.ts';
 import { MessageAttribute, StateKeys } from '../../lib/policy/index.ts';
 import { toRecord } from '../../local/sqs-event-source.ts';
+import { sharedDynamoDb } from './shared-dynamodb.ts';
 
-/** Real DynamoDB Local and fauxqs, a state table, and queue + DLQ pairs: what a consumer runs against in AWS. */
+/**
+ * Real DynamoDB Local (the run's shared one) and fauxqs, a state table of its own, and queue + DLQ pairs: what a
+ * consumer runs against in AWS.
+ */
 export class RuntimeHarness {
   public sqs!: SQSClient;
   public dynamo!: DynamoDBDocumentClient;
-  public readonly tableName = 'state';
+  public readonly tableName: string;
   /** For tests that build a client of their own (with faults injected) against the same DynamoDB Local. */
-  public dynamoEndpoint!: string;
-  #emulators: RunningEmulator[] = [];
+  public readonly dynamoEndpoint: string;
+  #sqsEmulator: RunningEmulator | undefined;
+
+  public constructor() {
+    const { endpoint, tablePrefix } = sharedDynamoDb('runtime');
+    this.dynamoEndpoint = endpoint;
+    this.tableName = `${tablePrefix}state`;
+  }
 
   public async start(): Promise<void> {
-    this.#emulators = await Promise.all([startDynamoDbLocal(), startSqsEmulator()]);
-    const [dynamodb, sqs] = this.#emulators as [RunningEmulator, RunningEmulator];
+    this.#sqsEmulator = await startSqsEmulator();
     const common = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
-    this.sqs = new SQSClient({ ...common, endpoint: sqs.endpoint });
-    this.dynamoEndpoint = dynamodb.endpoint;
-    const raw = new DynamoDBClient({ ...common, endpoint: dynamodb.endpoint });
+    this.sqs = new SQSClient({ ...common, endpoint: this.#sqsEmulator.endpoint });
+    const raw = new DynamoDBClient({ ...common, endpoint: this.dynamoEndpoint });
     this.dynamo = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
     await raw.send(
       new CreateTableCommand({
@@ -50,7 +58,7 @@ export class RuntimeHarness {
   public async stop(): Promise<void> {
     this.sqs?.destroy();
     this.dynamo?.destroy();
-    await Promise.all(this.#emulators.map((emulator) => emulator.stop()));
+    await this.#sqsEmulator?.stop();
   }
 
   /** A fresh queue with its DLQ; redrive after maxReceiveCount, as the Channel construct deploys it. */

@@ -13,7 +13,7 @@ export const quotesFallbackEntry = new URL('../../functions/quotes/fallback.ts',
 /**
  * An app whose stacks synthesize without bundling their functions' code (CDK's bundling-stacks context): these suites
  * assert on templates, and bundling ran esbuild once per function, 40 times a run. The local cloud's and the package's
- * suites bundle for real. (CDK's built-in validation is off for the whole run: see test/setup/example-assembly.ts.)
+ * suites bundle for real. (CDK's built-in validation is off for the whole run: see test/setup/global.ts.)
  */
 export const templateApp = (props: AppProps = {}) =>
   new App({

@@ -8,6 +8,7 @@ import { LOCAL_CREDENTIALS } from '../../local/emulators.ts';
 import { functionAccessKey } from '../../local/iam/identities.ts';
 import { startLocalCloud, UsageMeter, type LocalCloud } from '../../local/index.ts';
 import { synthesizeFixture } from '../fixtures/local-cloud/app.ts';
+import { sharedDynamoDb } from '../helpers/shared-dynamodb.ts';
 
 /**
  * IAM in the local cloud, on the fixture's writer deployed twice: GrantedWriter holds grants on the Audit table, the
@@ -25,8 +26,8 @@ const meter = new UsageMeter();
 beforeAll(async () => {
   cdkOut = synthesizeFixture(`${stateDir}/cdk.out`);
   [enforced, unchecked] = await Promise.all([
-    startLocalCloud({ cdkOut, stateDir: `${stateDir}/enforced`, meter }),
-    startLocalCloud({ cdkOut, stateDir: `${stateDir}/unchecked`, iam: false }),
+    startLocalCloud({ cdkOut, stateDir: `${stateDir}/enforced`, meter, sharedDynamoDb: sharedDynamoDb('iam-enforced') }),
+    startLocalCloud({ cdkOut, stateDir: `${stateDir}/unchecked`, iam: false, sharedDynamoDb: sharedDynamoDb('iam-unchecked') }),
   ]);
   out = enforced.outputs.Fixture!;
 });
@@ -140,7 +141,7 @@ describe('Local cloud: IAM enforced on what functions call', () => {
 
   it('lets every call through with iam: false (msg local --no-iam), and then lists the IAM resources as not emulated', async () => {
     const key = randomUUID();
-    expect(await call(unchecked, 'UngrantedWriter', { put: out.AuditTable, key })).toStrictEqual({ ok: true });
+    expect(await call(unchecked, 'UngrantedWriter', { put: unchecked.outputs.Fixture!.AuditTable, key })).toStrictEqual({ ok: true });
     expect(await auditItem(unchecked, key)).toStrictEqual({ pk: key });
     expect(unchecked.iam).toStrictEqual({ enforced: false, exceptions: [] });
     expect(unchecked.skipped).toEqual(expect.arrayContaining([expect.stringMatching(/AWS::IAM::Role \(not emulated locally\)/)]));
