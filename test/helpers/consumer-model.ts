@@ -64,9 +64,13 @@ class Delivery {
   public crashed = false;
   readonly #onCrash: () => void;
   public readonly crash: Promise<'crashed'>;
+  public readonly plan: DeliveryPlan;
+  /** Resolves when the next wave begins, after its clock jump; a stalled handler waits for it. */
+  public readonly nextWave: Promise<'within-lease' | 'past-lease'>;
 
-  /** @param nextWave - resolves when the next wave begins, after its clock jump; a stalled handler waits for it */
-  public constructor(public readonly plan: DeliveryPlan, public readonly nextWave: Promise<'within-lease' | 'past-lease'>) {
+  public constructor(plan: DeliveryPlan, nextWave: Promise<'within-lease' | 'past-lease'>) {
+    this.plan = plan;
+    this.nextWave = nextWave;
     let signal!: () => void;
     this.crash = new Promise((resolve) => (signal = () => resolve('crashed')));
     this.#onCrash = signal;
