@@ -10,17 +10,18 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 const SOURCE_CONDITION = 'delivery-policies:source';
 
 /**
- * Suites that mostly wait (on visibility timeouts, backoffs, deadlines) start first, so that their waits overlap the
- * suites that compute. Vitest orders files by the last run's durations when it has them and by size when it has not,
- * as in a clean clone, which started the longest of them, the short chaos run, last.
+ * The longest suites start first (measured on the 2-core machine this project is built on, longest first), so that
+ * the run does not end waiting on one that started last; most of their time is waiting (on visibility timeouts,
+ * backoffs, deadlines, child processes), which the suites that compute fill. Vitest orders files by the last run's
+ * durations when it has them and by size when it has not, as in a clean clone, which started the longest late.
  */
-const WAITING_SUITES = ['chaos', 'local-cloud', 'request-response', 'runtime-faults'];
+const LONGEST_FIRST = ['chaos', 'local-cloud', 'package', 'cli', 'local-reload', 'request-response', 'stack', 'aws-cli', 'runtime-faults'];
 
-class WaitingSuitesFirst extends BaseSequencer {
+class LongestFirst extends BaseSequencer {
   public override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const rank = (file: TestSpecification) => {
-      const index = WAITING_SUITES.findIndex((name) => file.moduleId.endsWith(`/${name}.test.ts`));
-      return index < 0 ? WAITING_SUITES.length : index;
+      const index = LONGEST_FIRST.findIndex((name) => file.moduleId.endsWith(`/${name}.test.ts`));
+      return index < 0 ? LONGEST_FIRST.length : index;
     };
     return (await super.sort(files)).sort((a, b) => rank(a) - rank(b));
   }
@@ -32,16 +33,21 @@ export default defineConfig({
   test: {
     execArgv: [`--conditions=${SOURCE_CONDITION}`],
     include: ['test/**/*.test.ts'],
-    globalSetup: ['test/setup/example-assembly.ts'],
+    globalSetup: ['test/setup/global.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
     fileParallelism: true,
-    // Twice the cores: the suites that wait leave them idle for the others. At most 8, each with its own emulators.
+    // A fork runs file after file with the modules it has loaded (aws-cdk-lib, the AWS SDK), instead of a fresh process
+    // per file; what a test changes of the process (environment variables, spies) is put back after each test.
+    isolate: false,
+    unstubEnvs: true,
+    restoreMocks: true,
+    // Twice the cores: the suites that wait leave them idle for the others (three forks were slower, six thrashed).
     maxWorkers: Math.min(availableParallelism() * 2, 8),
-    sequence: { sequencer: WaitingSuitesFirst },
+    sequence: { sequencer: LongestFirst },
     // Consumers under test log and emit metrics as in Lambda; the test output stays readable without them.
-    // CDK's built-in CloudFormation validation is off for the forks' synths too (see test/setup/example-assembly.ts).
+    // CDK's built-in CloudFormation validation is off for the forks' synths too (see test/setup/global.ts).
     env: { LOG_LEVEL: 'SILENT', METRICS_DISABLED: 'true', AWS_REGION: 'us-east-1', CDK_VALIDATION: 'false' },
   },
 });

@@ -65,6 +65,7 @@ export class SqsEventSource {
   #invocations = 0;
   #throttled = 0;
   #emptyReceives = 0;
+  #emptyReceivesCutShort = 0;
   #peakPollers = 0;
   #lastGrowth = 0;
   /**
@@ -124,6 +125,14 @@ export class SqsEventSource {
   /** Receives that came back empty: on a quiet queue, one long poll running out every LONG_POLL_SECONDS. */
   public get emptyReceives(): number {
     return this.#emptyReceives;
+  }
+
+  /**
+   * Empty receives that came back before their long poll ran out: the emulator answering a waiting receive on another
+   * poller's message, which SQS does not do. The pollers' turns on a quiet queue keep these away.
+   */
+  public get emptyReceivesCutShort(): number {
+    return this.#emptyReceivesCutShort;
   }
 
   /** Batches the function refused for want of an instance: none, unless something else holds its instances. */
@@ -233,6 +242,7 @@ export class SqsEventSource {
   }
 
   async #receive(count: number, waitSeconds: number): Promise<Message[]> {
+    const started = performance.now();
     const { Messages = [] } = await this.#sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: this.#props.queueUrl,
@@ -243,7 +253,11 @@ export class SqsEventSource {
       }),
       { abortSignal: this.#abort.signal },
     );
-    if (Messages.length === 0) this.#emptyReceives += 1;
+    if (Messages.length === 0) {
+      this.#emptyReceives += 1;
+      // A long poll that ran out took its whole wait (a timer may fire a little early, hence the margin).
+      if (performance.now() - started < waitSeconds * 900) this.#emptyReceivesCutShort += 1;
+    }
     // An empty receive is billed too, but by the hour the mapping polls, not by the message.
     this.#props.meter?.sqsRequest(Messages.length > 0 ? 'ReceiveMessage' : 'ReceiveMessage (empty)');
     return Messages;

@@ -1,15 +1,26 @@
 import { describe, expect, it } from 'vitest';
+import { sharedDynamoDb } from '../helpers/shared-dynamodb.ts';
 import { chaosViolations, formatChaosReport, runChaos, type ChaosReport } from '../../bench/chaos/run.ts';
 
-// The short run of the fault-injection suite (npm run test:chaos is the long one, 10,000 messages per kind).
-describe('Chaos: 200 messages per guaranteed kind under transient faults, timeouts, crashes, poison and duplicates', () => {
+// The short run of the fault-injection suite (npm run test:chaos is the long one, 10,000 messages per kind): a few
+// dozen messages per kind with faults several times as frequent as the long run's, so that each kind meets crashes,
+// stalls, poison and duplicates; the model-based test (runtime-model.test.ts) explores the schedules in depth.
+describe('Chaos: 30 messages per guaranteed kind under transient faults, timeouts, crashes, poison and duplicates', () => {
   let report: ChaosReport;
 
   it('loses nothing, repeats nothing outside a crash window, explains every dead letter, keeps FIFO order', { timeout: 300_000 }, async () => {
     // A generous request deadline (npm run test:chaos keeps the tight 1000 ms): this short run must not fail on how
     // fast a busy machine starts an instance. The primary still stalls past it, so failover is exercised.
-    // A higher crash share than the long run's, so that 200 messages meet crashes on the outside channel.
-    report = await runChaos({ messages: 200, mix: { transient: 0.2, slow: 0.01, crash: 0.03 }, notices: 100, requests: 40, requestDeadlineMs: 5000 });
+    report = await runChaos({
+      messages: 30,
+      mix: { transient: 0.25, slow: 0.02, crash: 0.05 },
+      poison: 0.05,
+      duplicates: 0.05,
+      notices: 20,
+      requests: 10,
+      requestDeadlineMs: 5000,
+      sharedDynamoDb: sharedDynamoDb('chaos'),
+    });
     console.log(formatChaosReport(report));
     expect(chaosViolations(report)).toEqual([]);
   });

@@ -1,5 +1,6 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { spawn, spawnSync } from 'node:child_process';
+import { Readable, Writable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
@@ -8,11 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { channels } from '../../lib/channels.ts';
+import { runMsg } from '../../lib/cli/main.ts';
 import { createClient, type MessagingClient } from '../../lib/client/index.ts';
 import { MessageAttribute, OutputKey } from '../../lib/policy/index.ts';
 import { startLocalCloud, type LocalCloud } from '../../local/index.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { withExampleAssembly } from '../helpers/example-assembly.ts';
+import { sharedDynamoDb } from '../helpers/shared-dynamodb.ts';
 
 const stateDir = `.local-cloud/cli-${randomUUID().slice(0, 8)}`;
 const scratch = mkdtempSync(join(tmpdir(), 'msg-cli-'));
@@ -20,8 +23,13 @@ let cloud: LocalCloud;
 let client: MessagingClient<typeof channels>;
 
 beforeAll(async () => {
-  cloud = await startLocalCloud({ stateDir: withExampleAssembly(stateDir) });
+  cloud = await startLocalCloud({ stateDir: withExampleAssembly(stateDir), sharedDynamoDb: sharedDynamoDb('cli') });
   client = await createClient({ channels, target: 'local', localStateDir: stateDir });
+  // A warm instance of each responder, as a service in use has: `msg request` keeps the policy's deadline (1.5 s,
+  // failover at 0.9 s), and a cold start on a busy machine is not what the CLI's tests are about.
+  for (const key of [OutputKey.primaryFunctionName('quotes'), OutputKey.fallbackFunctionName('quotes')]) {
+    await cloud.functions.get(client.output(key))!.invoke({ sku: 'tea', quantity: 1 });
+  }
 });
 
 afterAll(async () => {
@@ -39,10 +47,27 @@ interface CliResult {
 }
 
 /**
- * Runs the CLI as a user would, in its own process. Asynchronously: the emulators serve from this process,
- * so blocking it would leave the CLI waiting on them.
+ * Runs msg in this process, as bin/msg.ts runs it, on streams of the test's own: the CLI's code and the SDK are loaded
+ * once, where a process of its own per call cost half a second of CPU each. spawnMsg runs the real process, for what
+ * only a process shows (its exit status, its output through a pipe, the environment the AWS SDK reads).
  */
-function msg(args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
+async function msg(args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
+  const collect = () => {
+    const chunks: string[] = [];
+    return { stream: new Writable({ write: (chunk, _encoding, done) => done(void chunks.push(String(chunk))) }), text: () => chunks.join('') };
+  };
+  const [stdout, stderr] = [collect(), collect()];
+  const code = await runMsg(args, {
+    stdin: Readable.from([options.input ?? '']),
+    stdout: stdout.stream,
+    stderr: stderr.stream,
+    env: { ...process.env, MSG_LOCAL_STATE_DIR: stateDir, ...options.env },
+  });
+  return { code, stdout: stdout.text(), stderr: stderr.text().trim(), json: () => JSON.parse(stdout.text()) };
+}
+
+/** msg as a process of its own, as a user runs it; asynchronously, since the emulators serve from this process. */
+function spawnMsg(args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
   const child = spawn(process.execPath, ['bin/msg.js', ...args], {
     env: { ...process.env, MSG_LOCAL_STATE_DIR: stateDir, ...options.env },
   });
@@ -95,7 +120,8 @@ describe('CLI: everyday commands', () => {
     const file = join(scratch, 'order.json');
     writeFileSync(file, order('o-from-file'));
     const fromFile = await msg(['send', 'orders', '--file', file, '--json']);
-    const fromStdin = await msg(['send', 'orders', '-', '--json'], { input: order('o-from-stdin') });
+    // Standard input through a real process: the one this file's runs share is not a stream the test controls.
+    const fromStdin = await spawnMsg(['send', 'orders', '--file', '-', '--json'], { input: order('o-from-stdin') });
     expect([fromFile.code, fromStdin.code]).toStrictEqual([0, 0]);
     // What the consumer applied is what was in the file and on standard input.
     expect(await client.awaitReply(fromFile.json().correlationId, { maxWaitTime: 20 })).toMatchObject({ orderId: 'o-from-file' });
@@ -178,7 +204,7 @@ describe('CLI: msg local', () => {
     const bin = join(scratch, 'bin-without-java');
     mkdirSync(bin, { recursive: true });
     symlinkSync(process.execPath, join(bin, 'node'));
-    const result = await msg(['local', '--ports', '0', '--state-dir', withExampleAssembly(join(scratch, 'no-java'))], { env: { PATH: bin } });
+    const result = await spawnMsg(['local', '--ports', '0', '--state-dir', withExampleAssembly(join(scratch, 'no-java'))], { env: { PATH: bin } });
     expectUserError(result, 'LOCAL_CLOUD_FAILED', 3);
     expect(result.stderr).toContain('DynamoDB Local needs Java 17 or newer, and there is no java on the PATH');
   });
@@ -189,7 +215,7 @@ describe('CLI: msg local', () => {
     await once(holder, 'listening');
     const taken = (holder.address() as AddressInfo).port;
     try {
-      const result = await msg(['local', '--ports', `${taken},0,0`, '--state-dir', withExampleAssembly(join(scratch, 'taken'))]);
+      const result = await spawnMsg(['local', '--ports', `${taken},0,0`, '--state-dir', withExampleAssembly(join(scratch, 'taken'))]);
       expectUserError(result, 'LOCAL_CLOUD_FAILED', 3);
       expect(result.stderr).toContain(`port ${taken} for the SQS emulator is in use`);
     } finally {
@@ -251,6 +277,19 @@ describe('CLI: dead letters', () => {
     expect(purged.json().purged).toBeGreaterThanOrEqual(1);
     expect((await msg(['dlq', 'peek', 'orders', '--json'])).json()).toStrictEqual([]);
   });
+
+  it('prints every byte of a large answer through a pipe before it exits', async () => {
+    // GIVEN dead letters that together are far more than a pipe holds at once (64 KiB)
+    const bodies = [1, 2, 3].map((index) => JSON.stringify({ index, padding: 'x'.repeat(200_000) }));
+    for (const body of bodies) await client.sqs.send(new SendMessageCommand({ QueueUrl: client.output(OutputKey.deadLetterQueueUrl('orders')), MessageBody: body }));
+    // WHEN a process of its own prints them into a pipe
+    const result = await spawnMsg(['dlq', 'peek', 'orders', '--max', '50', '--json']);
+    // THEN the answer arrived whole
+    expect(result.code).toBe(0);
+    // (a letter redriven above may be dead-lettered again meanwhile: only these three are this test's)
+    const printed = (result.json() as { body: string }[]).map((letter) => letter.body);
+    expect(bodies.filter((body) => !printed.includes(body))).toStrictEqual([]);
+  });
 });
 
 
@@ -296,6 +335,10 @@ describe('CLI: bad input gets one line and a non-zero exit', () => {
     expectUserError(await msg(['stats', '--state-dir', stale]), 'LOCAL_CLOUD_NOT_RUNNING', 3);
   });
 
+  it('exits with the status of its kind and one line on stderr, as a process of its own', async () => {
+    expectUserError(await spawnMsg(['send', 'invoices', '{}']), 'UNKNOWN_CHANNEL', 2);
+  });
+
   it('prints errors as one line of JSON under --json', async () => {
     const result = await msg(['send', 'invoices', '{}', '--json']);
     expect(result.code).toBe(2);
@@ -310,12 +353,13 @@ describe('CLI: bad input gets one line and a non-zero exit', () => {
   it('says which environment problem it met: no region, nothing listening', async () => {
     const noConfig = { HOME: scratch, AWS_CONFIG_FILE: join(scratch, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(scratch, 'none'), AWS_EC2_METADATA_DISABLED: 'true' };
     const env = { ...noConfig, AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined, AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' };
-    expectUserError(await msg(['stats', '--target', 'aws'], { env }), 'MISSING_REGION', 3);
-    expectUserError(await msg(['stats', '--target', 'localstack', '--endpoint', 'http://127.0.0.1:9']), 'ENDPOINT_UNREACHABLE', 3);
+    // In processes of their own: the AWS SDK reads the region and credentials from the process's environment.
+    expectUserError(await spawnMsg(['stats', '--target', 'aws'], { env }), 'MISSING_REGION', 3);
+    expectUserError(await spawnMsg(['stats', '--target', 'localstack', '--endpoint', 'http://127.0.0.1:9']), 'ENDPOINT_UNREACHABLE', 3);
   });
 
   it('rejects missing AWS credentials without touching the network', async () => {
     const env = { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '', HOME: scratch, AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: join(scratch, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(scratch, 'none') };
-    expectUserError((await msg(['channels', '--target', 'aws', '--region', 'us-east-1'], { env })), 'MISSING_CREDENTIALS', 3);
+    expectUserError((await spawnMsg(['channels', '--target', 'aws', '--region', 'us-east-1'], { env })), 'MISSING_CREDENTIALS', 3);
   });
 });

@@ -6,18 +6,19 @@ import { createClient, type MessagingClient } from '../../lib/client/index.ts';
 import { defineChannel } from '../../lib/policy/index.ts';
 import { startLocalCloud, type LocalCloud } from '../../local/index.ts';
 import { writeFileAt } from '../helpers/files.ts';
+import { sharedDynamoDb } from '../helpers/shared-dynamodb.ts';
 
 // An app of its own, in a folder inside this repository (ignored by git) so that it imports the library by name as
-// the example does: one guaranteed channel whose handler says which version of its code answered.
+// the example does: one guaranteed channel whose handler's answer tells which code ran.
 mkdirSync('.local-cloud', { recursive: true });
 const appDir = resolve(mkdtempSync('.local-cloud/reload-app-'));
 const notes = defineChannel('notes', { policy: { kind: 'guaranteed', reply: true, timeoutSeconds: 5 }, schema: z.object({ text: z.string() }), replySchema: z.object({ by: z.string() }) });
 
 const write = (path: string, text: string, secondsAgo = 0) => writeFileAt(appDir, path, text, Date.now() / 1000 - secondsAgo);
 
-const handler = (version: string) => `import { guaranteedConsumer } from 'delivery-policies/runtime';
+const firstHandler = `import { guaranteedConsumer } from 'delivery-policies/runtime';
 import { notes } from '../../lib/channels.ts';
-export const handler = guaranteedConsumer({ channel: notes, handle: async () => ({ reply: { by: '${version}' } }) });
+export const handler = guaranteedConsumer({ channel: notes, handle: async () => ({ reply: { by: 'v1' } }) });
 `;
 
 /** The app, with or without the consumer's grant on a second table (named, so that a handler can name it too). */
@@ -57,8 +58,8 @@ export const notes = defineChannel('notes', { policy: { kind: 'guaranteed', repl
 export const channels = { notes };
 `, 60);
   write('bin/app.ts', app(false), 60);
-  write('functions/notes/index.ts', handler('v1'), 60);
-  cloud = await startLocalCloud({ appDir, stateDir: join(appDir, 'state') });
+  write('functions/notes/index.ts', firstHandler, 60);
+  cloud = await startLocalCloud({ appDir, stateDir: join(appDir, 'state'), sharedDynamoDb: sharedDynamoDb('reload') });
   client = await createClient({ channels: { notes }, target: 'local', localStateDir: join(appDir, 'state'), stackName: 'Reload' });
 }, 180_000);
 
@@ -74,29 +75,25 @@ describe('Function: LocalCloud.reload', () => {
     const first = await client.send('notes', { text: 'first' });
     expect(await client.awaitReply(first, { maxWaitTime: 30 })).toStrictEqual({ by: 'v1' });
 
-    // WHEN its source is edited and the cloud reloads
-    write('functions/notes/index.ts', handler('v2'));
+    // WHEN its source is edited (to a handler that writes to a table its role has no grant on) and the cloud reloads
+    write('functions/notes/index.ts', writingHandler);
     const { resynthesized, updated, restartNeeded } = await cloud.reload();
 
-    // THEN the next message is handled by the new code, and what the emulators held before is still there
+    // THEN the next message is handled by the new code (whose write IAM refuses), and what the emulators held before
+    // is still there
     expect(resynthesized).toBe(true);
     expect(updated).toStrictEqual([expect.stringContaining('notes')]);
     expect(restartNeeded).toStrictEqual([]);
-    expect(await client.awaitReply(await client.send('notes', { text: 'second' }), { maxWaitTime: 30 })).toStrictEqual({ by: 'v2' });
+    expect(await client.awaitReply(await client.send('notes', { text: 'before' }), { maxWaitTime: 30 })).toStrictEqual({ by: 'AccessDeniedException' });
     expect(await client.status(first)).toStrictEqual([expect.objectContaining({ status: 'succeeded', reply: { by: 'v1' } })]);
   });
 
-  it("applies a new grant on reload: the call IAM refused before is allowed after, with no restart", { timeout: 120_000 }, async () => {
-    // GIVEN a handler that writes to a table its role has no grant on
-    write('functions/notes/index.ts', writingHandler);
-    await cloud.reload();
-    expect(await client.awaitReply(await client.send('notes', { text: 'before' }), { maxWaitTime: 30 })).toStrictEqual({ by: 'AccessDeniedException' });
-
-    // WHEN the app grants it and the cloud reloads
+  it('applies a new grant on reload: the call IAM refused before is allowed after, with no restart', { timeout: 120_000 }, async () => {
+    // WHEN the app grants the handler's table and the cloud reloads
     write('bin/app.ts', app(true));
     const { resynthesized, restartNeeded } = await cloud.reload();
 
-    // THEN the same call succeeds
+    // THEN the call refused above succeeds
     expect(resynthesized).toBe(true);
     expect(restartNeeded).toStrictEqual([]);
     expect(await client.awaitReply(await client.send('notes', { text: 'after' }), { maxWaitTime: 30 })).toStrictEqual({ by: 'written' });

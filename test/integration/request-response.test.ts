@@ -8,6 +8,7 @@ import { startLocalCloud, type LocalCloud } from '../../local/index.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { synthesizeResponders } from '../fixtures/responders/app.ts';
 import { flaky } from '../fixtures/responders/channel.ts';
+import { sharedDynamoDb } from '../helpers/shared-dynamodb.ts';
 
 const stateDir = `.local-cloud/rr-${randomUUID().slice(0, 8)}`;
 let cloud: LocalCloud;
@@ -18,11 +19,16 @@ let client: MessagingClient;
 // its sleeping responders (60 s) keep every outcome far from a boundary, cold instance or busy machine alike.
 
 beforeAll(async () => {
-  cloud = await startLocalCloud({ cdkOut: synthesizeResponders(`${stateDir}/cdk.out`), stateDir });
+  cloud = await startLocalCloud({ cdkOut: synthesizeResponders(`${stateDir}/cdk.out`), stateDir, sharedDynamoDb: sharedDynamoDb('request-response') });
   client = await createClient({ target: 'local', localStateDir: stateDir, stackName: 'Responders', channels: { flaky } });
-  // Warm one instance of each responder, as a running service would have; each must answer as asked.
-  expect(await client.request('flaky', { primary: 'answer', fallback: 'answer' })).toMatchObject({ responder: 'primary' });
-  expect(await client.request('flaky', { primary: 'throw', fallback: 'answer' })).toMatchObject({ responder: 'fallback' });
+  // Warm instances of each responder, as a running service has, so that no outcome below waits on a cold start: a
+  // responder asked to sleep holds its instance until the function's timeout (5 s) ends it, and the tests that follow
+  // within those seconds need warm ones of their own. Invoked at once, each call starts an instance of its own.
+  const warm = (key: string, instances: number) =>
+    Array.from({ length: instances }, () => cloud.functions.get(client.output(key))!.invoke({ primary: 'answer', fallback: 'answer' }));
+  // One more than the responders asked to sleep below (four primaries, one fallback), each of which any later test
+  // may find still holding its instance.
+  await Promise.all([...warm(OutputKey.primaryFunctionName('flaky'), 5), ...warm(OutputKey.fallbackFunctionName('flaky'), 2)]);
 });
 
 afterAll(async () => {
