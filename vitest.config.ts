@@ -2,8 +2,8 @@ import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
-// Integration suites start real servers (DynamoDB Local is a JVM), so they get generous hook time-outs;
-// these are ceilings against hangs, not performance assertions.
+// Integration suites start real servers and wait on real timeouts, so their time-outs are generous: ceilings against
+// hangs on a machine with every core busy, not performance assertions.
 // This repository runs the library from its TypeScript source: the example imports it by its package name, and the
 // "delivery-policies:source" condition resolves that name to ./lib, ./functions and ./local instead of ./dist. Tests
 // resolve with it, and the forks run with it so that the handlers they bundle resolve the same way.
@@ -34,8 +34,8 @@ export default defineConfig({
     execArgv: [`--conditions=${SOURCE_CONDITION}`],
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/setup/global.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
+    testTimeout: 180_000,
+    hookTimeout: 240_000,
     pool: 'forks',
     fileParallelism: true,
     // A fork runs file after file with the modules it has loaded (aws-cdk-lib, the AWS SDK), instead of a fresh process

@@ -25,7 +25,7 @@ describe('E2E: guaranteed (orders)', () => {
     const ack = await client.send('orders', { orderId, customerId: 'c-1', items: [{ sku: 'apple', quantity: 3 }] });
     expect(ack).toMatchObject({ channel: 'orders', messageId: expect.any(String), correlationId: expect.any(String) });
 
-    const reply = await client.awaitReply(ack, { maxWaitTime: 20 });
+    const reply = await client.awaitReply(ack, { maxWaitTime: 60 });
 
     expect(reply).toMatchObject({ orderId, itemCount: 3, confirmation: expect.stringMatching(/^ORD-[0-9A-F]{10}$/) });
     expect(await stateItem(`order#${orderId}`, 'order')).toMatchObject({ orderId, status: 'accepted', correlationId: ack.correlationId });
@@ -43,7 +43,7 @@ describe('E2E: guaranteed (orders)', () => {
       }),
     );
 
-    await expect(client.awaitReply(correlationId, { maxWaitTime: 20 })).rejects.toThrow(DeadLettered);
+    await expect(client.awaitReply(correlationId, { maxWaitTime: 60 })).rejects.toThrow(DeadLettered);
     const [record] = await client.status(correlationId);
     expect(record).toMatchObject({ status: 'dead-lettered', reason: expect.stringMatching(/^schema violation: customerId: .*items: /) });
     const letters = await eventually(() => peekDeadLetters(client, 'orders', 50), (found) => found.some((letter) => letter.correlationId === correlationId));

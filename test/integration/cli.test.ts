@@ -107,7 +107,7 @@ describe('CLI: everyday commands', () => {
     expect(sent.code).toBe(0);
     const { correlationId } = sent.json();
 
-    const awaited = await msg(['await', correlationId, '--max-wait', '20', '--json']);
+    const awaited = await msg(['await', correlationId, '--max-wait', '60', '--json']);
     expect(awaited.code).toBe(0);
     expect(awaited.json()).toMatchObject({ orderId, itemCount: 2 });
 
@@ -124,8 +124,8 @@ describe('CLI: everyday commands', () => {
     const fromStdin = await spawnMsg(['send', 'orders', '--file', '-', '--json'], { input: order('o-from-stdin') });
     expect([fromFile.code, fromStdin.code]).toStrictEqual([0, 0]);
     // What the consumer applied is what was in the file and on standard input.
-    expect(await client.awaitReply(fromFile.json().correlationId, { maxWaitTime: 20 })).toMatchObject({ orderId: 'o-from-file' });
-    expect(await client.awaitReply(fromStdin.json().correlationId, { maxWaitTime: 20 })).toMatchObject({ orderId: 'o-from-stdin' });
+    expect(await client.awaitReply(fromFile.json().correlationId, { maxWaitTime: 60 })).toMatchObject({ orderId: 'o-from-file' });
+    expect(await client.awaitReply(fromStdin.json().correlationId, { maxWaitTime: 60 })).toMatchObject({ orderId: 'o-from-stdin' });
   });
 
   it('says unknown for an id no consumer has seen, and not tracked on a fire-and-forget channel', async () => {
@@ -137,7 +137,7 @@ describe('CLI: everyday commands', () => {
 
   it('sends and waits for the reply in one command', async () => {
     const orderId = `o-${randomUUID().slice(0, 8)}`;
-    const result = await msg(['send', 'orders', JSON.stringify({ orderId, customerId: 'c-w', items: [{ sku: 'tea', quantity: 3 }] }), '--wait', '--max-wait', '20', '--json']);
+    const result = await msg(['send', 'orders', JSON.stringify({ orderId, customerId: 'c-w', items: [{ sku: 'tea', quantity: 3 }] }), '--wait', '--max-wait', '60', '--json']);
     expect(result.code).toBe(0);
     expect(result.json()).toMatchObject({ channel: 'orders', correlationId: expect.any(String), reply: { orderId, itemCount: 3 } });
   });
@@ -178,7 +178,7 @@ describe('CLI: everyday commands', () => {
 });
 
 describe('CLI: msg local', () => {
-  it('stops the local cloud, emulators and endpoints file included, when the process that started it is killed', { timeout: 120_000 }, async () => {
+  it('stops the local cloud, emulators and endpoints file included, when the process that started it is killed', async () => {
     // GIVEN msg local under a shell, as npm start runs it
     const dir = withExampleAssembly(join(scratch, 'local'));
     const shell = spawn('sh', ['-c', `exec 3>&1; ${JSON.stringify(process.execPath)} bin/msg.js local --ports 0 & echo $! >&3; wait`], {
@@ -194,12 +194,12 @@ describe('CLI: msg local', () => {
     // WHEN the shell dies without passing a signal on (what a SIGTERM to npm does)
     shell.kill('SIGKILL');
     // THEN the orphaned cloud stops by itself, its emulators (DynamoDB Local's JVM too) with it, and leaves no endpoints file
-    expect(await eventually(async () => alive(cloudPid), (running) => !running, 30_000)).toBe(false);
-    for (const endpoint of [sqs, dynamodb, emulators.sqs, emulators.dynamodb]) expect(await eventually(() => refuses(endpoint), (refused) => refused, 30_000)).toBe(true);
+    expect(await eventually(async () => alive(cloudPid), (running) => !running)).toBe(false);
+    for (const endpoint of [sqs, dynamodb, emulators.sqs, emulators.dynamodb]) expect(await eventually(() => refuses(endpoint), (refused) => refused)).toBe(true);
     expect(existsSync(join(dir, 'endpoints.json'))).toBe(false);
   });
 
-  it('says in one line that Java is missing, instead of a spawn error', { timeout: 120_000 }, async () => {
+  it('says in one line that Java is missing, instead of a spawn error', async () => {
     // GIVEN a PATH with node and no java (the assembly is current: nothing is synthesized)
     const bin = join(scratch, 'bin-without-java');
     mkdirSync(bin, { recursive: true });
@@ -209,7 +209,7 @@ describe('CLI: msg local', () => {
     expect(result.stderr).toContain('DynamoDB Local needs Java 17 or newer, and there is no java on the PATH');
   });
 
-  it('serves on the ports it is given, and says so in one line when one is taken', { timeout: 120_000 }, async () => {
+  it('serves on the ports it is given, and says so in one line when one is taken', async () => {
     // GIVEN the port asked for the SQS emulator is held by something else
     const holder = createServer().listen(0, '127.0.0.1');
     await once(holder, 'listening');
@@ -256,7 +256,7 @@ describe('CLI: dead letters', () => {
         MessageAttributes: { [MessageAttribute.correlationId]: { DataType: 'String', StringValue: correlationId } },
       }),
     );
-    await expect(client.awaitReply(correlationId, { maxWaitTime: 20 })).rejects.toThrow(/dead-lettered: invalid JSON/);
+    await expect(client.awaitReply(correlationId, { maxWaitTime: 60 })).rejects.toThrow(/dead-lettered: invalid JSON/);
 
     const peeked = await msg(['dlq', 'peek', 'orders', '--max', '50', '--json']);
     expect(peeked.code).toBe(0);

@@ -123,7 +123,7 @@ describe('Local cloud: event source mappings', () => {
 });
 
 describe('Local cloud: event source mappings scale as Lambda scales them', () => {
-  it('starts at five batches, grows while messages remain up to the local limit though MaximumConcurrency is 50, throttles none, and falls back', { timeout: 120_000 }, async () => {
+  it('starts at five batches, grows while messages remain up to the local limit though MaximumConcurrency is 50, throttles none, and falls back', async () => {
     const mapping = cloud.mappings.find((candidate) => candidate.functionName === out.HoldName)!;
     const fn = cloud.functions.get(out.HoldName!)!;
     // GIVEN an idle mapping: Lambda's initial five concurrent batches
@@ -141,13 +141,13 @@ describe('Local cloud: event source mappings scale as Lambda scales them', () =>
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    await eventually(async () => fn.invocationCount, (count) => count >= sent, 60_000);
+    await eventually(async () => fn.invocationCount, (count) => count >= sent);
     // THEN it grew to the function's local limit and no further, and no batch was throttled
     expect(mapping.peakPollers).toBe(10);
     expect(fn.peakConcurrency).toBe(10);
     expect(mapping.throttled).toBe(0);
     // AND once receives come back empty, the pollers added under load retire
-    expect(await eventually(async () => mapping.pollers, (pollers) => pollers === 5, 30_000)).toBe(5);
+    expect(await eventually(async () => mapping.pollers, (pollers) => pollers === 5)).toBe(5);
   });
 });
 
@@ -158,14 +158,14 @@ describe('Local cloud: event source mappings receive as SQS answers', () => {
   ])('takes each message on a quiet queue with one receive, not one per waiting poller (%s)', async (_, name) => {
     const mapping = cloud.mappings.find((candidate) => candidate.functionName === out[`${name}Name`])!;
     const fn = cloud.functions.get(out[`${name}Name`]!)!;
-    await eventually(async () => mapping.pollers, (pollers) => pollers === 5, 30_000);
+    await eventually(async () => mapping.pollers, (pollers) => pollers === 5);
     const cutShortBefore = mapping.emptyReceivesCutShort;
     // WHEN five messages come one at a time, each once the one before is handled, to a queue five pollers wait on
     for (let index = 0; index < 5; index += 1) {
       const invoked = fn.invocationCount;
       await send(`${name}QueueUrl`, `quiet-${index}`);
-      await eventually(async () => fn.invocationCount, (count) => count > invoked, 30_000);
-      await eventually(async () => fn.busyInstances, (busy) => busy === 0, 30_000);
+      await eventually(async () => fn.invocationCount, (count) => count > invoked);
+      await eventually(async () => fn.busyInstances, (busy) => busy === 0);
     }
     // THEN no poller was answered empty on their account: fauxqs answers every waiting receive when one message
     // comes, and the four pollers not taking it would have come back empty before their long poll ran out, at least
