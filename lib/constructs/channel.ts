@@ -3,7 +3,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { MetricType } from 'aws-cdk-lib/aws-lambda';
 import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { FunctionEnv, resolvePolicy, SQS_MAX_MESSAGE_BYTES, type FireAndForgetPolicy, type GuaranteedPolicy } from '../policy/index.ts';
+import { FunctionEnv, resolvePolicy, SDK_ATTRIBUTE_BYTES, SQS_MAX_MESSAGE_BYTES, type FireAndForgetPolicy, type GuaranteedPolicy } from '../policy/index.ts';
 import type { ChannelBaseProps } from './channel-base.ts';
 import { ConsumerFunction } from './consumer-function.ts';
 
@@ -55,7 +55,9 @@ export class Channel extends Construct {
       enforceSSL: true,
       visibilityTimeout: Duration.seconds(policy.visibilityTimeoutSeconds),
       retentionPeriod: Duration.seconds(policy.retentionPeriodSeconds),
-      maxMessageSizeBytes: SQS_MAX_MESSAGE_BYTES,
+      // The channel's limit, enforced by SQS for senders behind the SDK's back too; the DLQ takes SQS's whole 1 MiB,
+      // which leaves every copy room for its reason (a policy rule keeps that room).
+      maxMessageSizeBytes: policy.maxMessageBytes + SDK_ATTRIBUTE_BYTES,
       ...(fifo ? { fifo: true, contentBasedDeduplication: false } : {}),
       ...(this.deadLetterQueue && policy.kind === 'guaranteed'
         ? { deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: policy.maxReceiveCount } }

@@ -27,3 +27,33 @@ export function longestHealthyWaitSeconds(
   for (let attempt = 1; attempt < policy.maxAttempts; attempt += 1) total += backoffSeconds(policy, attempt);
   return total;
 }
+
+/**
+ * The longest a receive can keep a message hidden: a visibility timeout (an attempt that crashed or timed out), or an
+ * attempt that ran its whole timeout after a batching window and then set the longest backoff, or (an outside effect)
+ * stepped back for another delivery's whole lease.
+ */
+export function longestReceiveSeconds(
+  policy: Pick<GuaranteedPolicy, 'visibilityTimeoutSeconds' | 'maxBatchingWindowSeconds' | 'timeoutSeconds' | 'backoffMaxSeconds' | 'leaseSeconds' | 'effect'>,
+): number {
+  const delayAfterAttempt = Math.max(policy.backoffMaxSeconds, policy.effect === 'outside' ? policy.leaseSeconds : 0);
+  return Math.max(policy.visibilityTimeoutSeconds, policy.maxBatchingWindowSeconds + policy.timeoutSeconds + delayAfterAttempt);
+}
+
+/**
+ * The longest a message can stay in its queue while the policy still lets it be received: every receive the queue's
+ * redrive backstop allows, each as long as it can last. After it, the message is in the DLQ. Receives that run no
+ * attempt (throttles, records held behind a failed one in their group, step-backs) count here, though not against
+ * maxAttempts, which is why the bound is the backstop's and not the attempt budget's.
+ */
+export function longestQueueLifeSeconds(
+  policy: Pick<GuaranteedPolicy, 'maxReceiveCount' | 'visibilityTimeoutSeconds' | 'maxBatchingWindowSeconds' | 'timeoutSeconds' | 'backoffMaxSeconds' | 'leaseSeconds' | 'effect'>,
+): number {
+  return policy.maxReceiveCount * longestReceiveSeconds(policy);
+}
+
+/**
+ * How long before SQS's retention runs out the alarms must have fired: an hour for a person to act (redrive, fix the
+ * consumer) before the queue deletes what is stuck, which it does without a DLQ copy.
+ */
+export const ALARM_LEAD_SECONDS = 3600;

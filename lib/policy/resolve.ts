@@ -1,3 +1,4 @@
+import { ALARM_LEAD_SECONDS, longestQueueLifeSeconds, longestReceiveSeconds } from './backoff.ts';
 import { PolicyError, type PolicyViolation } from './errors.ts';
 import type {
   DeliveryPolicy,
@@ -9,6 +10,7 @@ import type {
   RequestResponsePolicy,
   RequestResponsePolicyInput,
 } from './types.ts';
+import { DEAD_LETTER_COPY_RESERVE_BYTES, SDK_ATTRIBUTE_BYTES, SQS_MAX_MESSAGE_BYTES } from './wire.ts';
 
 /** SQS limits the rules below are built from. */
 export const SQS_MIN_RETENTION_SECONDS = 60;
@@ -76,7 +78,23 @@ const consumerRules = <P extends GuaranteedPolicy | FireAndForgetPolicy>(): Rule
       `must be at least 6 × timeout + batching window (${minimumVisibility(p)}), so that a message is not redelivered while Lambda still holds it`,
   },
   integerIn<P>('visibilityTimeoutSeconds', 0, SQS_MAX_VISIBILITY_SECONDS),
+  {
+    field: 'maxMessageBytes',
+    holds: (p) => wholeIn(p.maxMessageBytes, MIN_MESSAGE_BYTES, largestMessage(p)),
+    rule: (p) =>
+      p.kind === 'guaranteed'
+        ? `must be a whole number from ${MIN_MESSAGE_BYTES} to ${largestMessage(p)}: SQS's ${SQS_MAX_MESSAGE_BYTES} bytes less the SDK's attributes and what the runtime adds to a message's DLQ copy (its reason), so that every message the queue takes fits its DLQ`
+        : `must be a whole number from ${MIN_MESSAGE_BYTES} to ${largestMessage(p)}: SQS's ${SQS_MAX_MESSAGE_BYTES} bytes less the SDK's attributes`,
+  },
 ];
+
+/** SQS's smallest maximum message size. */
+const MIN_MESSAGE_BYTES = 1024;
+
+/** The largest message body a channel may take: its queue's limit holds the SDK's attributes too, and a DLQ copy more. */
+function largestMessage(policy: GuaranteedPolicy | FireAndForgetPolicy): number {
+  return SQS_MAX_MESSAGE_BYTES - SDK_ATTRIBUTE_BYTES - (policy.kind === 'guaranteed' ? DEAD_LETTER_COPY_RESERVE_BYTES : 0);
+}
 
 const guaranteedRules: Rule<GuaranteedPolicy>[] = [
   ...consumerRules<GuaranteedPolicy>(),
@@ -99,6 +117,12 @@ const guaranteedRules: Rule<GuaranteedPolicy>[] = [
     rule: () => 'must be 0 for a FIFO channel: Lambda rejects a batching window on a FIFO queue mapping',
   },
   integerIn('retentionPeriodSeconds', SQS_MIN_RETENTION_SECONDS, SQS_MAX_RETENTION_SECONDS),
+  {
+    field: 'retentionPeriodSeconds',
+    holds: (p) => p.retentionPeriodSeconds >= longestQueueLifeSeconds(p) + ALARM_LEAD_SECONDS,
+    rule: (p) =>
+      `must cover every receive the policy allows (${p.maxReceiveCount}, each hiding the message for up to ${longestReceiveSeconds(p)} s: ${longestQueueLifeSeconds(p)} s) and an hour for the alarms to be acted on (${longestQueueLifeSeconds(p) + ALARM_LEAD_SECONDS} in all), or SQS deletes a message still being retried, with no DLQ copy`,
+  },
   {
     field: 'retentionPeriodSeconds',
     holds: (p) => p.retentionPeriodSeconds < p.dlqRetentionPeriodSeconds,
@@ -174,8 +198,15 @@ function consumerDefaults(input: GuaranteedPolicyInput | FireAndForgetPolicyInpu
     maxConcurrency: input.maxConcurrency,
     provisionedPollers: input.provisionedPollers,
     visibilityTimeoutSeconds: minimumVisibility({ timeoutSeconds, maxBatchingWindowSeconds }),
+    maxMessageBytes: input.maxMessageBytes ?? DEFAULT_MESSAGE_BYTES,
   };
 }
+
+/**
+ * 256 KiB: SQS's classic limit, and what a consumer can still record, since a DynamoDB item holds 400 KB. A channel
+ * whose consumer never stores its messages whole may take more, up to the largest its queue and DLQ can carry.
+ */
+const DEFAULT_MESSAGE_BYTES = 262_144;
 
 function resolveGuaranteed(input: GuaranteedPolicyInput): GuaranteedPolicy {
   const consumer = consumerDefaults(input);
@@ -226,6 +257,25 @@ function violations<P>(policy: P, rules: readonly Rule<P>[]): PolicyViolation[] 
 }
 
 /**
+ * A policy with its defaults applied and no rule checked: what resolvePolicy checks, for whoever must explain a policy
+ * that does not resolve (the property test of the rules reads it).
+ */
+export function policyWithDefaults(input: GuaranteedPolicyInput): GuaranteedPolicy;
+export function policyWithDefaults(input: FireAndForgetPolicyInput): FireAndForgetPolicy;
+export function policyWithDefaults(input: RequestResponsePolicyInput): RequestResponsePolicy;
+export function policyWithDefaults(input: PolicyInput): DeliveryPolicy;
+export function policyWithDefaults(input: PolicyInput): DeliveryPolicy {
+  switch (input.kind) {
+    case 'guaranteed':
+      return resolveGuaranteed(input);
+    case 'fire-and-forget':
+      return resolveFireAndForget(input);
+    case 'request-response':
+      return resolveRequestResponse(input);
+  }
+}
+
+/**
  * Applies a policy's defaults and checks every rule, throwing one PolicyError that lists each violation.
  * The result is what constructs deploy and what the runtime reads back from `CHANNEL_POLICY`.
  */
@@ -240,18 +290,12 @@ export function resolvePolicy(channel: string, input: PolicyInput): DeliveryPoli
     ]);
   }
   switch (input.kind) {
-    case 'guaranteed': {
-      const policy = resolveGuaranteed(input);
-      return check(channel, policy, guaranteedRules);
-    }
-    case 'fire-and-forget': {
-      const policy = resolveFireAndForget(input);
-      return check(channel, policy, fireAndForgetRules);
-    }
-    case 'request-response': {
-      const policy = resolveRequestResponse(input);
-      return check(channel, policy, requestResponseRules);
-    }
+    case 'guaranteed':
+      return check(channel, resolveGuaranteed(input), guaranteedRules);
+    case 'fire-and-forget':
+      return check(channel, resolveFireAndForget(input), fireAndForgetRules);
+    case 'request-response':
+      return check(channel, resolveRequestResponse(input), requestResponseRules);
     default:
       throw new PolicyError(channel, [
         { field: 'kind', value: (input as { kind: unknown }).kind, rule: "must be 'request-response', 'guaranteed' or 'fire-and-forget'" },

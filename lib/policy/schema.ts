@@ -27,3 +27,24 @@ export function check<S extends Schema>(schema: S, value: unknown): Checked<z.ou
   }
   return { success: true, data: result.value as z.output<S> };
 }
+
+/** A value as it travels: its JSON text, and that text read back, which is what the other side checks and parses. */
+export type OnTheWire = { readonly success: true; readonly json: string; readonly value: unknown } | { readonly success: false; readonly issues: string };
+
+/**
+ * A value ready to travel as a schema's input: messages, replies and answers go as JSON and are parsed by the schema on
+ * the side that reads them. So the check is of the JSON read back, not of the value in memory: a value the schema
+ * accepts only before JSON (a Date, a field left undefined) is refused where it is made, and a transform runs once,
+ * where the value is read, never on a value already transformed.
+ */
+export function onTheWire(schema: Schema, value: unknown): OnTheWire {
+  let json: string;
+  try {
+    json = JSON.stringify(value) ?? 'null';
+  } catch (error) {
+    return { success: false, issues: `(root): cannot be written as JSON: ${(error as Error).message}` };
+  }
+  const read = JSON.parse(json) as unknown;
+  const checked = check(schema, read);
+  return checked.success ? { success: true, json, value: read } : { success: false, issues: checked.issues };
+}

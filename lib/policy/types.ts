@@ -38,6 +38,12 @@ export interface ConsumerOptions {
    * minimum 2..200, maximum 2..2000. @default - on-demand polling
    */
   readonly provisionedPollers?: ProvisionedPollers;
+  /**
+   * The largest message body the channel takes, in bytes, checked by the SDK and by the queue itself (whose limit
+   * adds room for the SDK's attributes). 1024..1048320 (fire-and-forget), ..1031936 (guaranteed, whose DLQ copies
+   * carry a reason too). @default 262144 (256 KiB, which a consumer can still record in a 400 KB DynamoDB item)
+   */
+  readonly maxMessageBytes?: number;
 }
 
 export interface ProvisionedPollers {

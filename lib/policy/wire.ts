@@ -3,8 +3,14 @@
  * SDK (which writes it). Plain constants: changing one here changes every side at once.
  */
 
-/** SQS's limit for one message, body and attributes together (1 MiB since 2025); every queue is made to take it. */
+/** SQS's limit for one message, body and attributes together (1 MiB since 2025): every DLQ takes it. */
 export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
+
+/**
+ * What the SDK's own attributes take at most (a correlation id of up to 128 characters, sentAt, expiresAt), with room
+ * to spare: a queue's size limit is its channel's maxMessageBytes plus this.
+ */
+export const SDK_ATTRIBUTE_BYTES = 256;
 
 /**
  * The longest dead-letter reason a DLQ copy carries as an attribute (the lifecycle record keeps it whole). With the
@@ -12,6 +18,13 @@ export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
  */
 export const DEAD_LETTER_REASON_MAX_CHARS = 1000;
 export const DEAD_LETTER_ATTRIBUTE_BYTES = 4 * DEAD_LETTER_REASON_MAX_CHARS + 100;
+
+/**
+ * Room a guaranteed queue's size limit leaves below its DLQ's, for what the runtime adds to a copy there: the reason
+ * and attempt count, a correlation id for a message sent without one, and the fold of a sender's attributes beyond
+ * SQS's ten into one. So a copy of any message the queue takes fits its DLQ.
+ */
+export const DEAD_LETTER_COPY_RESERVE_BYTES = 16_384;
 
 /** SQS message attributes the SDK and runtime exchange. */
 export const MessageAttribute = {

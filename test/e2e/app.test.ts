@@ -50,6 +50,13 @@ describe('E2E: guaranteed (orders)', () => {
     expect(letters.find((letter) => letter.correlationId === correlationId)).toMatchObject({ attempts: 1, reason: (record as { reason: string }).reason });
   });
 
+  it('takes no order larger than its consumer can record, from the SDK or behind its back', async () => {
+    // An order item holds the order whole, and a DynamoDB item holds 400 KB: the channel takes 256 KiB at most.
+    const large = { orderId: `o-${randomUUID().slice(0, 8)}`, customerId: 'c-1', items: [{ sku: 'x'.repeat(300_000), quantity: 1 }] };
+    await expect(client.send('orders', large)).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
+    await expect(client.sqs.send(new SendMessageCommand({ QueueUrl: client.output(OutputKey.queueUrl('orders')), MessageBody: JSON.stringify(large) }))).rejects.toThrow();
+  });
+
   it('says unknown for a correlation id no consumer has seen', async () => {
     const unknown = randomUUID();
     expect(await client.status(unknown)).toStrictEqual([{ status: 'unknown', correlationId: unknown }]);

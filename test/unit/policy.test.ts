@@ -22,6 +22,7 @@ describe('Function: resolvePolicy defaults', () => {
       leaseSeconds: 40,
       reply: false,
       fifo: false,
+      maxMessageBytes: 262_144,
     });
   });
 
@@ -57,13 +58,18 @@ const violations: [string, PolicyInput, RegExp][] = [
   ['receive count', { kind: 'guaranteed', maxReceiveCount: 1001 }, /^orders: maxReceiveCount must be a whole number from 2 to 1000, but 1001 was provided$/],
   ['receive backstop above the attempt budget', { kind: 'guaranteed', maxAttempts: 5, maxReceiveCount: 5 }, /^orders: maxReceiveCount must be above maxAttempts \(5\): it is the backstop behind the runtime's attempt budget, .* but 5 was provided$/],
   ['FIFO takes no batching window', { kind: 'guaranteed', fifo: true, maxBatchingWindowSeconds: 1 }, /^orders: maxBatchingWindowSeconds must be 0 for a FIFO channel: Lambda rejects a batching window on a FIFO queue mapping, but 1 was provided$/],
-  ['backoff past 12 h from the receipt', { kind: 'guaranteed', timeoutSeconds: 60, backoffMaxSeconds: 43_200 }, /^orders: backoffMaxSeconds must be at most 43140 \(SQS's 12-hour visibility limit from the receipt, less the function's timeout of 60\), but 43200 was provided$/],
+  ['backoff past 12 h from the receipt', { kind: 'guaranteed', timeoutSeconds: 60, backoffMaxSeconds: 43_200 }, /^orders: backoffMaxSeconds must be at most 43140 \(SQS's 12-hour visibility limit from the receipt, less the function's timeout of 60\), but 43200 was provided$/m],
   ['lease past 12 h from the receipt', { kind: 'guaranteed', timeoutSeconds: 60, leaseSeconds: 43_200 }, /^orders: leaseSeconds must be at most 43140 /],
-  ['retention range', { kind: 'guaranteed', retentionPeriodSeconds: 30 }, /^orders: retentionPeriodSeconds must be a whole number from 60 to 1209600, but 30 was provided$/],
+  ['retention range', { kind: 'guaranteed', retentionPeriodSeconds: 30 }, /^orders: retentionPeriodSeconds must be a whole number from 60 to 1209600, but 30 was provided$/m],
   ['DLQ outlives the queue', { kind: 'guaranteed', retentionPeriodSeconds: 1_209_600 }, /^orders: retentionPeriodSeconds must be shorter than the DLQ's retention \(1209600\), because a standard DLQ keeps the original enqueue time/],
   ['backoff cap below base', { kind: 'guaranteed', backoffBaseSeconds: 10, backoffMaxSeconds: 5 }, /^orders: backoffMaxSeconds must be at least backoffBaseSeconds \(10\), but 5 was provided$/],
-  ['backoff above visibility limit', { kind: 'guaranteed', backoffMaxSeconds: 50_000 }, /^orders: backoffMaxSeconds must be a whole number from 1 to 43200, but 50000/],
+  ['backoff above visibility limit', { kind: 'guaranteed', backoffMaxSeconds: 50_000 }, /^orders: backoffMaxSeconds must be a whole number from 1 to 43200, but 50000/m],
   ['lease shorter than the timeout', { kind: 'guaranteed', timeoutSeconds: 30, leaseSeconds: 30 }, /^orders: leaseSeconds must be a whole number longer than the function's timeout \(30\), or a live attempt could be overtaken, but 30 was provided$/],
+  // The two policies that lost messages: SQS deleted them while they were still being retried.
+  ['retention shorter than a visibility timeout', { kind: 'guaranteed', retentionPeriodSeconds: 120, timeoutSeconds: 30 }, /^orders: retentionPeriodSeconds must cover every receive the policy allows \(20, each hiding the message for up to 330 s: 6600 s\) and an hour for the alarms to be acted on \(10200 in all\), or SQS deletes a message still being retried, with no DLQ copy, but 120 was provided$/],
+  ['retention shorter than the retries', { kind: 'guaranteed', maxAttempts: 30, backoffMaxSeconds: 43_000, retentionPeriodSeconds: 86_400 }, /^orders: retentionPeriodSeconds must cover every receive the policy allows \(120, each hiding the message for up to 43030 s: 5163600 s\)/m],
+  ['message size above what a DLQ copy can carry', { kind: 'guaranteed', maxMessageBytes: 1_048_576 }, /^orders: maxMessageBytes must be a whole number from 1024 to 1031936: SQS's 1048576 bytes less the SDK's attributes and what the runtime adds to a message's DLQ copy \(its reason\), so that every message the queue takes fits its DLQ, but 1048576 was provided$/],
+  ['message size below SQS minimum', { kind: 'fire-and-forget', maxMessageBytes: 100 }, /^orders: maxMessageBytes must be a whole number from 1024 to 1048320: SQS's 1048576 bytes less the SDK's attributes, but 100 was provided$/],
   ['time to live range', { kind: 'fire-and-forget', timeToLiveSeconds: 0 }, /^orders: timeToLiveSeconds must be a whole number from 1 to 1209600, but 0 was provided$/],
   ['deadline range', { kind: 'request-response', deadlineMs: 50 }, /^orders: deadlineMs must be a whole number from 100 to 900000, but 50 was provided$/],
   ['hedge fraction range', { kind: 'request-response', hedgeAfterFraction: 1 }, /^orders: hedgeAfterFraction must be between 0 and 1 \(exclusive\)/],
