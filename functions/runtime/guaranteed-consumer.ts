@@ -1,7 +1,7 @@
 import { ChangeMessageVisibilityBatchCommand, ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { z } from 'zod';
-import { backoffSeconds, check, MessageAttribute, SQS_MAX_VISIBILITY_SECONDS, type ChannelDefinition, type Schema as AnySchema, type GuaranteedPolicy, type LifecycleRecord, type ReplyInputOf } from '../../lib/policy/index.ts';
+import { backoffSeconds, MessageAttribute, onTheWire, SQS_MAX_VISIBILITY_SECONDS, type ChannelDefinition, type Schema as AnySchema, type GuaranteedPolicy, type LifecycleRecord, type ReplyInputOf } from '../../lib/policy/index.ts';
 import { BatchDeadline } from './batch-deadline.ts';
 import { defaultClients, endpointsFromEnv, policyFromEnv, type ChannelEndpoints, type ConsumerClients } from './config.ts';
 import { sendToDeadLetterQueue } from './dead-letter.ts';
@@ -252,11 +252,12 @@ export class GuaranteedConsumer<Schema extends AnySchema, ReplySchema extends An
   #replyOf(outcome: HandlerOutcome<unknown>): unknown {
     if (!this.#policy.reply) return undefined;
     const schema = this.#options.channel.replySchema;
-    // A reply that breaks its schema is a handler bug the caller must not receive: it fails the attempt.
+    // A reply that breaks its schema is a handler bug the caller must not receive: it fails the attempt. It is kept
+    // as the schema's input, which the caller's SDK parses when it reads it.
     if (!schema) return outcome.reply;
-    const reply = check(schema, outcome.reply);
+    const reply = onTheWire(schema, outcome.reply);
     if (!reply.success) throw new Error(`the handler's reply breaks the reply schema: ${reply.issues}`);
-    return reply.data;
+    return reply.value;
   }
 
   #retryAfterFailure(record: SQSRecord, logger: Logger, delaySeconds: number, reason: string): Promise<RecordResult> {

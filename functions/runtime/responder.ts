@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { check, type ChannelDefinition, type Schema as AnySchema } from '../../lib/policy/index.ts';
+import { check, onTheWire, type ChannelDefinition, type Schema as AnySchema } from '../../lib/policy/index.ts';
 import { InvalidMessageError } from './errors.ts';
 import { createTelemetry, type Logger } from './telemetry.ts';
 
@@ -17,13 +17,14 @@ export interface ResponderOptions<Schema extends AnySchema, ReplySchema extends 
  */
 export function responder<Schema extends AnySchema, ReplySchema extends AnySchema>(options: ResponderOptions<Schema, ReplySchema>) {
   const telemetry = createTelemetry(options.channel.name, { role: options.role });
-  return async (event: unknown, context?: Context): Promise<z.output<ReplySchema>> => {
+  return async (event: unknown, context?: Context): Promise<z.input<ReplySchema>> => {
     telemetry.startInvocation(context);
     const request = check(options.channel.schema, event);
     if (!request.success) throw new InvalidMessageError(`${options.channel.name}: invalid request: ${request.issues}`);
     const answer = await options.handle(request.data, { logger: telemetry.logger });
-    const reply = check(options.channel.replySchema, answer);
+    // The answer goes as the reply schema's input: the caller's SDK parses it, so a transform runs once, there.
+    const reply = onTheWire(options.channel.replySchema, answer);
     if (!reply.success) throw new Error(`${options.channel.name}: the ${options.role} responder broke its reply schema: ${reply.issues}`);
-    return reply.data;
+    return reply.value as z.input<ReplySchema>;
   };
 }

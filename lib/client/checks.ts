@@ -1,11 +1,8 @@
-import { check, DEAD_LETTER_ATTRIBUTE_BYTES, SQS_MAX_MESSAGE_BYTES, type Catalog, type ChannelDefinition, type PolicyKind, type Schema } from '../policy/index.ts';
+import { onTheWire, type Catalog, type ChannelDefinition, type PolicyKind, type Schema } from '../policy/index.ts';
 import { MessageTooLarge, SchemaViolation, UnknownChannel, WrongPolicy } from './errors.ts';
 
-/**
- * Room kept below SQS's limit: the SDK's own attributes (correlationId, sentAt, expiresAt), and what the runtime adds
- * to a DLQ copy (the reason and the attempt count), so that every message the SDK sends also fits its DLQ.
- */
-const ATTRIBUTE_ALLOWANCE_BYTES = 256 + DEAD_LETTER_ATTRIBUTE_BYTES;
+/** Lambda's limit on a synchronous invocation's payload: what a request-response channel takes. */
+const INVOKE_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 
 /** What a call does with a channel, and the policies that allow it. */
 const USES = {
@@ -34,14 +31,18 @@ export function channelFor(channels: Catalog, name: string, use?: keyof typeof U
   return channel;
 }
 
-/** Checks a payload against the channel's schema and SQS's size limit, returning the body to send. */
+/**
+ * The body to send for a payload: its JSON, checked as the consumer will check it (see onTheWire), within the
+ * channel's size limit. What goes is the schema's input; its transforms run once, on the consumer's side.
+ */
 export function encodePayload(channel: ChannelDefinition, payload: unknown): string {
-  const checked = check(channel.schema, payload);
-  if (!checked.success) throw new SchemaViolation(`${channel.name}: the payload breaks the channel's schema: ${checked.issues}`);
-  const body = JSON.stringify(checked.data);
-  const bytes = Buffer.byteLength(body, 'utf8') + ATTRIBUTE_ALLOWANCE_BYTES;
-  if (bytes > SQS_MAX_MESSAGE_BYTES) {
-    throw new MessageTooLarge(`${channel.name}: the message is ${bytes} bytes with its attributes, over SQS's ${SQS_MAX_MESSAGE_BYTES}`);
+  const wire = onTheWire(channel.schema, payload);
+  if (!wire.success) throw new SchemaViolation(`${channel.name}: the payload breaks the channel's schema: ${wire.issues}`);
+  const bytes = Buffer.byteLength(wire.json, 'utf8');
+  const limit = channel.policy.kind === 'request-response' ? INVOKE_MAX_PAYLOAD_BYTES : channel.policy.maxMessageBytes;
+  if (bytes > limit) {
+    const whose = channel.policy.kind === 'request-response' ? "Lambda's limit for a synchronous invocation" : "the channel's maxMessageBytes";
+    throw new MessageTooLarge(`${channel.name}: the message is ${bytes} bytes, over ${whose} (${limit})`);
   }
-  return body;
+  return wire.json;
 }

@@ -5,10 +5,10 @@ import { SendMessageBatchCommand, SendMessageCommand, SQSClient, type MessageAtt
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { catalogProblem, MessageAttribute, OutputKey, StateKeys, type Catalog, type LifecycleRecord, type PayloadOf, type PolicyKind, type ReplyOf } from '../policy/index.ts';
+import { catalogProblem, check, MessageAttribute, OutputKey, StateKeys, type Catalog, type LifecycleRecord, type PayloadOf, type PolicyKind, type ReplyOf } from '../policy/index.ts';
 import { discover, type AwsClientConfig, type Discovered, type DiscoveryOptions } from './discovery.ts';
 import { channelFor, encodePayload } from './checks.ts';
-import { DeadLettered, InvalidArgument, InvalidJson, ReplyTimeout, StackNotDeployed } from './errors.ts';
+import { DeadLettered, InvalidArgument, InvalidJson, ReplyTimeout, SchemaViolation, StackNotDeployed } from './errors.ts';
 import { requestWithFallback, type Answer, type RequestOptions } from './request.ts';
 
 /**
@@ -297,7 +297,7 @@ export class MessagingClient<Channels extends Catalog = Catalog> {
     for (;;) {
       const records = await this.status(target, { abortSignal, channel });
       const record = records.find((candidate) => candidate.status === 'succeeded' || candidate.status === 'dead-lettered');
-      if (record?.status === 'succeeded') return (record as LifecycleRecord).reply;
+      if (record?.status === 'succeeded') return this.#replyOf(record as LifecycleRecord);
       if (record?.status === 'dead-lettered') throw new DeadLettered(`${correlationId} was dead-lettered: ${(record as LifecycleRecord).reason ?? 'no reason recorded'}`);
       const remaining = giveUpAt - Date.now();
       if (remaining <= 0) {
@@ -307,6 +307,18 @@ export class MessagingClient<Channels extends Catalog = Catalog> {
       await sleep(Math.min(delay, remaining), undefined, { signal: abortSignal });
       delay = Math.min(delay * 2, maxDelay * 1000);
     }
+  }
+
+  /**
+   * A stored reply as the caller gets it: the reply schema's output. The consumer keeps the schema's input, so that a
+   * transform runs once, here, as for every message on its way in.
+   */
+  #replyOf(record: LifecycleRecord): unknown {
+    const schema = Object.hasOwn(this.channels, record.channel) ? this.channels[record.channel]!.replySchema : undefined;
+    if (!schema) return record.reply;
+    const reply = check(schema, record.reply);
+    if (!reply.success) throw new SchemaViolation(`${record.channel}: the reply to ${record.correlationId} breaks the reply schema: ${reply.issues}`);
+    return reply.data;
   }
 
   public destroy(): void {

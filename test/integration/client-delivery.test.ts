@@ -16,6 +16,7 @@ import type { GetMetricStatisticsCommandInput } from '@aws-sdk/client-cloudwatch
 import { channelStats, MessagingClient, redriveDeadLetters, type AwsClientConfig } from '../../lib/client/index.ts';
 import { defineChannel, MessageAttribute, OutputKey } from '../../lib/policy/index.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators.ts';
+import { GuaranteedConsumer } from '../../functions/runtime/index.ts';
 import { RuntimeHarness } from '../helpers/runtime-harness.ts';
 
 const harness = new RuntimeHarness();
@@ -310,5 +311,45 @@ describe('Function: MessagingClient, by the AWS SDK v3 conventions', () => {
     await expect(client.send('events', { id: 'a' }, { idempotencyKey: 'has space' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(client.send('events', { id: 'a' }, { idempotencyKey: 'x'.repeat(129) })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(client.send('events', { id: 'a' }, { idempotencyKey: 'a', correlationId: 'b' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+});
+
+describe('Function: a schema with transforms, from the SDK through the consumer and back', () => {
+  // Each side parses what it reads: the consumer the message's JSON, the SDK the stored reply. What travels is the
+  // schema's input, so a transform runs once, where its output is wanted.
+  const invoices = defineChannel('invoices', {
+    policy: { kind: 'guaranteed', reply: true },
+    schema: z.object({ amount: z.string().transform(Number) }),
+    replySchema: z.object({ total: z.string().transform(Number) }),
+  });
+
+  it('applies a message whose schema transforms it, and hands back the reply transformed', async () => {
+    const pair = await harness.queuePair({ maxReceiveCount: 5 });
+    const client = await clientFor(invoices, pair);
+    const handled: unknown[] = [];
+    const consumer = new GuaranteedConsumer({
+      channel: invoices,
+      endpoints: { tableName: harness.tableName, queueUrl: pair.queueUrl, deadLetterQueueUrl: pair.deadLetterQueueUrl },
+      clients: { sqs: harness.sqs, dynamo: harness.dynamo },
+      handle: async ({ amount }) => {
+        handled.push(amount);
+        return { reply: { total: String(amount * 2) } };
+      },
+    });
+    // WHEN the SDK sends the schema's input and the consumer takes it
+    const ack = await client.send('invoices', { amount: '12' });
+    const response = await consumer.processBatch(harness.event(await harness.receive(pair.queueUrl, 1), pair.queueArn));
+    // THEN the handler saw the output once transformed, the message was applied, and the reply comes back as output
+    expect(response).toStrictEqual({ batchItemFailures: [] });
+    expect(handled).toStrictEqual([12]);
+    expect(await client.awaitReply(ack)).toStrictEqual({ total: 24 });
+    expect(await depth(pair.deadLetterQueueUrl)).toBe(0);
+  });
+
+  it('refuses at send a payload the schema accepts only before JSON', async () => {
+    const dated = defineChannel('dated', { policy: { kind: 'guaranteed' }, schema: z.object({ at: z.date() }) });
+    const client = await clientFor(dated, await harness.queuePair({ maxReceiveCount: 5 }));
+    // A Date becomes a string in JSON, which the consumer's z.date() would refuse: dead-lettered, had it been sent.
+    await expect(client.send('dated', { at: new Date() })).rejects.toMatchObject({ code: 'SCHEMA_VIOLATION' });
   });
 });
