@@ -4,12 +4,12 @@ import type { z } from 'zod';
 import { backoffSeconds, MessageAttribute, onTheWire, SQS_MAX_VISIBILITY_SECONDS, type ChannelDefinition, type Schema as AnySchema, type GuaranteedPolicy, type LifecycleRecord, type ReplyInputOf } from '../../lib/policy/index.ts';
 import { BatchDeadline } from './batch-deadline.ts';
 import { defaultClients, endpointsFromEnv, policyFromEnv, type ChannelEndpoints, type ConsumerClients } from './config.ts';
-import { sendToDeadLetterQueue } from './dead-letter.ts';
+import { DeadLetterCopyTooLarge, recordAsSent, sendToDeadLetterQueue, type Verdict } from './dead-letter.ts';
 import { ConsumerConfigurationError, PermanentError, permanentDynamoFailure, reasonOf } from './errors.ts';
 import { LifecycleStore, type AttemptRecord, type MessageIdentity } from './lifecycle-store.ts';
 import { parseMessage } from './parse.ts';
 import { createTelemetry, type Telemetry } from './telemetry.ts';
-import type { BatchResponse, HandlerOutcome, MessageContext, RecordOutcome } from './types.ts';
+import type { BatchResponse, HandlerOutcome, MessageContext, RecordOutcome, TransactWrite } from './types.ts';
 
 export interface GuaranteedConsumerOptions<Schema extends AnySchema, ReplySchema extends AnySchema | undefined> {
   readonly channel: ChannelDefinition<Schema, ReplySchema, 'guaranteed'>;
@@ -138,7 +138,8 @@ export class GuaranteedConsumer<Schema extends AnySchema, ReplySchema extends An
     return { outcome: 'skipped-after-group-failure' };
   }
 
-  async #processRecord(record: SQSRecord): Promise<RecordResult> {
+  async #processRecord(delivered: SQSRecord): Promise<RecordResult> {
+    const record = recordAsSent(delivered);
     const id = identityOf(this.#options.channel.name, record);
     const logger = this.#loggerFor(id);
     const parsed = parseMessage(this.#options.channel.schema, record.body);
@@ -152,25 +153,91 @@ export class GuaranteedConsumer<Schema extends AnySchema, ReplySchema extends An
         const claim = await this.#store.claim(id, this.#policy.leaseSeconds, this.#clock());
         if (claim.outcome === 'duplicate') return this.#applied('duplicate', logger);
         if (claim.outcome === 'held') return this.#stepBack(record, id, logger, claim.leaseUntil);
+        if (claim.outcome === 'effect-applied') {
+          // This very message was dead-lettered with its effect applied, and its DLQ copy may not have been sent; any
+          // other delivery (a redrive, a repeated send) is a duplicate of an effect already applied.
+          if (claim.messageId !== id.messageId) return this.#applied('duplicate', logger);
+          return this.#sentToDeadLetterQueue(record, logger, { reason: claim.reason, attempts: id.attempt, correlationId: id.correlationId });
+        }
         leaseToken = claim.token;
       }
       handlerRan = true;
       const outcome = await this.#options.handle(parsed.payload, context);
-      const writes = outcome.writes ?? [];
-      if (writes.length > MAX_HANDLER_WRITES) {
-        throw new PermanentError(`the handler returned ${writes.length} writes; one transaction holds ${MAX_HANDLER_WRITES} besides the lifecycle record`);
-      }
-      const reply = this.#replyOf(outcome);
-      if (leaseToken) {
-        const completed = await this.#store.complete(id, leaseToken, writes, reply, this.#clock());
-        if (!completed) logger.warn('lease lost before completion: another delivery took the message over');
-        return this.#applied('succeeded', logger);
-      }
+      if (leaseToken) return await this.#complete(record, id, logger, leaseToken, outcome);
+      const { writes, reply } = this.#resultOf(outcome);
       const committed = await this.#store.commit(id, writes, reply, this.#clock());
       return this.#applied(committed === 'duplicate' ? 'duplicate' : 'succeeded', logger);
     } catch (error) {
       return this.#afterFailure(record, id, error, logger, { handlerRan, leaseToken });
     }
+  }
+
+  /** The writes and reply of a handler's result, or the reason they cannot be kept: a handler bug, never transient. */
+  #resultOf(outcome: HandlerOutcome<unknown>): { writes: readonly TransactWrite[]; reply: unknown } {
+    const writes = outcome.writes ?? [];
+    if (writes.length > MAX_HANDLER_WRITES) {
+      throw new PermanentError(`the handler returned ${writes.length} writes; one transaction holds ${MAX_HANDLER_WRITES} besides the lifecycle record`);
+    }
+    return { writes, reply: this.#replyOf(outcome) };
+  }
+
+  /**
+   * Completes an outside effect, which is out in the world once its handler has returned. A result that cannot be kept
+   * (a reply breaking its schema, writes DynamoDB refuses for good) must not run the handler again, as a retry or a
+   * redrive would: the message is dead-lettered as applied. Only a transient failure of the completion is retried, and
+   * runs the effect again: the window README documents.
+   */
+  async #complete(record: SQSRecord, id: MessageIdentity, logger: Logger, leaseToken: string, outcome: HandlerOutcome<unknown>): Promise<RecordResult> {
+    let result;
+    try {
+      result = this.#resultOf(outcome);
+    } catch (error) {
+      return this.#deadLetterApplied(record, id, logger, leaseToken, reasonOf(error));
+    }
+    try {
+      const completed = await this.#store.complete(id, leaseToken, result.writes, result.reply, this.#clock());
+      if (!completed) logger.warn('lease lost before completion: another delivery took the message over');
+      return this.#applied('succeeded', logger);
+    } catch (error) {
+      const permanent = permanentDynamoFailure(error);
+      if (permanent === undefined) throw error;
+      return this.#deadLetterApplied(record, id, logger, leaseToken, permanent);
+    }
+  }
+
+  /**
+   * Dead-letters a message whose outside effect was applied: the lifecycle record says so first (no delivery claims it
+   * again from then on), then the copy goes to the DLQ, for a person to see. If the copy cannot be sent, the message
+   * comes back and its next delivery sends it, running nothing.
+   */
+  async #deadLetterApplied(record: SQSRecord, id: MessageIdentity, logger: Logger, leaseToken: string, why: string): Promise<RecordResult> {
+    const reason = `its effect was applied, but its result cannot be kept, so it is not run again: ${why}`;
+    try {
+      const written = await this.#store.recordDeadLettered(id, { reason, increment: 0, leaseToken, effectApplied: true, now: this.#clock() });
+      if (written === 'superseded') {
+        logger.warn('its effect was applied, but another delivery has taken the message over');
+        return { outcome: 'retry' };
+      }
+    } catch (error) {
+      // The lease holds until it expires; a later delivery then takes the message over: the completion window.
+      logger.error('its effect was applied, but the lifecycle record could not say so; delivering again', { error: reasonOf(error) });
+      return { outcome: 'retry' };
+    }
+    return this.#sentToDeadLetterQueue(record, logger, { reason, attempts: id.attempt, correlationId: id.correlationId });
+  }
+
+  /** Sends the copy of a message whose lifecycle record is already terminal; a copy not sent brings the message back. */
+  async #sentToDeadLetterQueue(record: SQSRecord, logger: Logger, verdict: Verdict): Promise<RecordResult> {
+    try {
+      await sendToDeadLetterQueue(this.#clients.sqs, this.#endpoints.deadLetterQueueUrl!, record, verdict);
+    } catch (error) {
+      logger.error('could not send the DLQ copy; the message comes back for it', { error: reasonOf(error) });
+      this.#telemetry.count('failed');
+      return { outcome: 'retry' };
+    }
+    this.#telemetry.count('deadLettered');
+    logger.error('message dead-lettered', { reason: verdict.reason });
+    return { outcome: 'dead-lettered' };
   }
 
   #applied(outcome: 'succeeded' | 'duplicate', logger: Logger): RecordResult {
@@ -303,6 +370,7 @@ export class GuaranteedConsumer<Schema extends AnySchema, ReplySchema extends An
         correlationId: id.correlationId,
       });
     } catch (error) {
+      if (error instanceof DeadLetterCopyTooLarge) return this.#leaveToRedrivePolicy(record, id, logger, attempt, error);
       // Not in the DLQ, so it must not be deleted: report it failed and let SQS deliver it again.
       logger.error('could not dead-letter the message; it stays on the queue', { reason: attempt.reason, error: reasonOf(error) });
       this.#telemetry.count('failed');
@@ -321,6 +389,22 @@ export class GuaranteedConsumer<Schema extends AnySchema, ReplySchema extends An
     this.#telemetry.count('deadLettered');
     logger.error('message dead-lettered', { reason: attempt.reason });
     return { outcome: 'dead-lettered' };
+  }
+
+  /**
+   * No DLQ copy can carry the message with its reason (a queue not built by a Channel took it near SQS's limit): the
+   * lifecycle record says dead-lettered and why, and the message comes back at once, receive after receive, until the
+   * queue's redrive policy moves it whole, as it is.
+   */
+  async #leaveToRedrivePolicy(record: SQSRecord, id: MessageIdentity, logger: Logger, attempt: Omit<AttemptRecord, 'now'>, cause: DeadLetterCopyTooLarge): Promise<RecordResult> {
+    const reason = `${attempt.reason} (${cause.message}: the queue's redrive policy moves it after ${this.#policy.maxReceiveCount} receives)`;
+    try {
+      await this.#store.recordDeadLettered(id, { ...attempt, reason, now: this.#clock() });
+    } catch (error) {
+      logger.error('could not record the dead-lettering', { error: reasonOf(error) });
+    }
+    logger.error('message left to the redrive policy', { reason });
+    return this.#retryLater(record, logger, 0);
   }
 
   #loggerFor(id: MessageIdentity): Logger {

@@ -23,7 +23,9 @@ export type CommitResult = 'committed' | 'duplicate';
 export type ClaimResult =
   | { readonly outcome: 'claimed'; readonly token: string }
   | { readonly outcome: 'held'; readonly leaseUntil: number }
-  | { readonly outcome: 'duplicate' };
+  | { readonly outcome: 'duplicate' }
+  /** Its effect was applied and its result refused (see GuaranteedConsumer): never run again. Which delivery did it, and why. */
+  | { readonly outcome: 'effect-applied'; readonly messageId: string; readonly reason: string };
 
 /** How a failed or dead-lettered attempt is written down. */
 export interface AttemptRecord {
@@ -35,6 +37,8 @@ export interface AttemptRecord {
   readonly leaseToken?: string;
   /** The history read before the write; when it is long, the write keeps only its latest events. */
   readonly priorHistory?: readonly LifecycleEvent[];
+  /** The attempt applied an outside effect before it failed: no delivery may run the handler again. */
+  readonly effectApplied?: true;
 }
 
 /** 'superseded': the write's condition failed, because another delivery applied the message, owns its lease now, or dead-lettered this very SQS message. */
@@ -83,7 +87,7 @@ export class LifecycleStore {
           ...this.#key(id),
           UpdateExpression: `${this.#identitySet()}, #status = :inProgress, #leaseUntil = :leaseUntil, #leaseToken = :token, #attempts = if_not_exists(#attempts, :zero) + :one, #history = list_append(if_not_exists(#history, :empty), :event)`,
           ConditionExpression:
-            'attribute_not_exists(#pk) OR (#status <> :succeeded AND (attribute_not_exists(#leaseUntil) OR #leaseUntil < :now))',
+            'attribute_not_exists(#pk) OR (#status <> :succeeded AND attribute_not_exists(#effectApplied) AND (attribute_not_exists(#leaseUntil) OR #leaseUntil < :now))',
           ExpressionAttributeNames: { ...NAMES, '#pk': StateKeys.partitionKey },
           ExpressionAttributeValues: {
             ...this.#identityValues(id, now),
@@ -105,6 +109,7 @@ export class LifecycleStore {
       if (error instanceof ConditionalCheckFailedException) {
         const old = error.Item as RawRecord | undefined;
         if (old?.status?.S === 'succeeded') return { outcome: 'duplicate' };
+        if (old?.effectApplied?.BOOL) return { outcome: 'effect-applied', messageId: old.messageId?.S ?? '', reason: old.reason?.S ?? '' };
         return { outcome: 'held', leaseUntil: Number(old?.leaseUntil?.N ?? now) };
       }
       throw error;
@@ -168,7 +173,7 @@ export class LifecycleStore {
           ...this.#key(id),
           UpdateExpression: `${this.#identitySet()}, #status = :status, #reason = :reason, #attempts = if_not_exists(#attempts, :zero) + :increment, ${
             status === 'dead-lettered' ? '#attemptsBeforeRedrive = if_not_exists(#attempts, :zero) + :increment, ' : ''
-          }${
+          }${attempt.effectApplied ? '#effectApplied = :true, ' : ''}${
             trimmed ? '#history = :latest' : '#history = list_append(if_not_exists(#history, :empty), :event)'
           }${attempt.leaseToken ? ' REMOVE #leaseUntil, #leaseToken' : ''}`,
           // A late failure report must not overwrite the record of a delivery that already succeeded.
@@ -186,6 +191,7 @@ export class LifecycleStore {
             ':latest': [...history.slice(-(MAX_HISTORY_EVENTS - 1)), event],
             ':token': attempt.leaseToken,
             ':deadLettered': 'dead-lettered' satisfies LifecycleStatus,
+            ':true': true,
           },
         })),
       );
@@ -285,6 +291,7 @@ const NAMES = {
   '#leaseToken': 'leaseToken',
   '#history': 'history',
   '#attemptsBeforeRedrive': 'attemptsBeforeRedrive',
+  '#effectApplied': 'effectApplied',
   '#ttl': StateKeys.timeToLive,
 } as const;
 
@@ -309,6 +316,8 @@ interface RawRecord {
   readonly messageId?: { readonly S?: string };
   readonly completedAt?: { readonly N?: string };
   readonly leaseUntil?: { readonly N?: string };
+  readonly effectApplied?: { readonly BOOL?: boolean };
+  readonly reason?: { readonly S?: string };
   readonly history?: { readonly L?: readonly { readonly M?: { readonly attempt?: { readonly N?: string } } }[] };
 }
 

@@ -8,9 +8,10 @@ import {
   SendMessageCommand,
   StartMessageMoveTaskCommand,
   type Message,
+  type MessageAttributeValue,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { MessageAttribute, OutputKey } from '../policy/index.ts';
+import { DEAD_LETTER_ATTRIBUTES, MessageAttribute, OutputKey, unfoldAttributes } from '../policy/index.ts';
 import type { MessagingClient } from './client.ts';
 import { channelFor } from './checks.ts';
 
@@ -153,7 +154,13 @@ async function redriveByHand(client: MessagingClient, queueUrl: string, deadLett
  * answer was lost still sends it once.
  */
 function resendOf(message: Message) {
-  const { [MessageAttribute.deadLetterReason]: _reason, [MessageAttribute.deadLetterAttempts]: _attempts, ...attributes } = message.MessageAttributes ?? {};
+  const copied = message.MessageAttributes ?? {};
+  // The sender's attributes as sent: those the copy folded into one unfolded, the runtime's dead-letter ones dropped.
+  const unfolded = Object.entries(unfoldAttributes(copied[MessageAttribute.foldedAttributes]?.StringValue)).map(([name, value]): [string, MessageAttributeValue] => [
+    name,
+    { DataType: value.DataType, StringValue: value.StringValue, ...(value.BinaryValue !== undefined ? { BinaryValue: Buffer.from(value.BinaryValue, 'base64') } : {}) },
+  ]);
+  const attributes = Object.fromEntries([...unfolded, ...Object.entries(copied).filter(([name]) => !DEAD_LETTER_ATTRIBUTES.includes(name))]);
   const groupId = message.Attributes?.MessageGroupId;
   return {
     MessageBody: message.Body!,

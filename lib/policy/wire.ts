@@ -38,7 +38,41 @@ export const MessageAttribute = {
   deadLetterReason: 'deadLetterReason',
   /** Number. How many receives the message had when the runtime dead-lettered it. */
   deadLetterAttempts: 'deadLetterAttempts',
+  /**
+   * String, JSON. On a DLQ copy whose sender's attributes and the runtime's would be more than SQS's ten: the sender's,
+   * folded into one (see foldAttributes). The runtime and the redrive unfold them, so a handler sees them as sent.
+   */
+  foldedAttributes: 'deadLetterFoldedAttributes',
 } as const;
+
+/** The attributes only the runtime sets on a DLQ copy: none of them is the sender's, and a redrive drops them. */
+export const DEAD_LETTER_ATTRIBUTES: readonly string[] = [MessageAttribute.deadLetterReason, MessageAttribute.deadLetterAttempts, MessageAttribute.foldedAttributes];
+
+/** SQS takes at most ten attributes on a message. */
+export const SQS_MAX_ATTRIBUTES = 10;
+
+/** A message attribute as SQS's API has it, binary values in base64: the form folded attributes take in JSON. */
+export interface WireAttribute {
+  readonly DataType: string;
+  readonly StringValue?: string;
+  readonly BinaryValue?: string;
+}
+
+/** The sender's attributes folded into one attribute's value. */
+export function foldAttributes(attributes: Readonly<Record<string, WireAttribute>>): string {
+  return JSON.stringify(attributes);
+}
+
+/** The attributes folded into a DLQ copy's one attribute, or none if its value is not what foldAttributes wrote. */
+export function unfoldAttributes(folded: string | undefined): Record<string, WireAttribute> {
+  if (folded === undefined) return {};
+  try {
+    const parsed = JSON.parse(folded) as unknown;
+    return parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, WireAttribute>) : {};
+  } catch {
+    return {};
+  }
+}
 
 /** Environment variables the constructs give every consumer and responder. */
 export const FunctionEnv = {
@@ -98,6 +132,11 @@ export interface LifecycleRecord {
   readonly reply?: unknown;
   /** Epoch milliseconds until which an 'outside' effect's claim holds. */
   readonly leaseUntil?: number;
+  /**
+   * An 'outside' effect was applied and its result could not be kept (a reply breaking its schema, writes DynamoDB
+   * refuses): the message is dead-lettered, and no delivery, a redrive's included, runs its handler again.
+   */
+  readonly effectApplied?: boolean;
   readonly history: readonly LifecycleEvent[];
 }
 

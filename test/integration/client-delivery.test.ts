@@ -4,6 +4,7 @@ import {
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
+  SendMessageCommand,
   SetQueueAttributesCommand,
   type Message,
   type SendMessageBatchCommandInput,
@@ -14,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { GetMetricStatisticsCommandInput } from '@aws-sdk/client-cloudwatch';
 import { channelStats, MessagingClient, redriveDeadLetters, type AwsClientConfig } from '../../lib/client/index.ts';
-import { defineChannel, MessageAttribute, OutputKey } from '../../lib/policy/index.ts';
+import { defineChannel, foldAttributes, MessageAttribute, OutputKey } from '../../lib/policy/index.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators.ts';
 import { GuaranteedConsumer } from '../../functions/runtime/index.ts';
 import { RuntimeHarness } from '../helpers/runtime-harness.ts';
@@ -87,6 +88,31 @@ describe('Function: redriveDeadLetters by hand (receive → send → delete)', (
       { correlationId, group: 'customer-7', body: JSON.stringify({ id: 'poison' }) },
     ]);
     expect(await depth(pair.deadLetterQueueUrl)).toBe(0);
+  });
+
+  it("brings a copy whose sender's attributes the runtime folded back with them unfolded, and without the reason", async () => {
+    // GIVEN a copy as the runtime writes one for a message of ten attributes: nine of the sender's folded into one
+    const channel = defineChannel('folded', { policy: { kind: 'guaranteed' }, schema });
+    const pair = await harness.queuePair({ maxReceiveCount: 5 });
+    const client = await clientFor(channel, pair);
+    const sent = Object.fromEntries(Array.from({ length: 9 }, (_, n) => [`attribute${n}`, { DataType: 'String', StringValue: `value ${n}` }]));
+    await harness.sqs.send(new SendMessageCommand({
+      QueueUrl: pair.deadLetterQueueUrl,
+      MessageBody: JSON.stringify({ id: 'x' }),
+      MessageAttributes: {
+        [MessageAttribute.correlationId]: { DataType: 'String', StringValue: 'c-folded' },
+        [MessageAttribute.foldedAttributes]: { DataType: 'String', StringValue: foldAttributes(sent) },
+        [MessageAttribute.deadLetterReason]: { DataType: 'String', StringValue: 'account closed' },
+        [MessageAttribute.deadLetterAttempts]: { DataType: 'Number', StringValue: '1' },
+      },
+    }));
+    // WHEN it is redriven THEN the message is back as it was sent
+    expect(await redriveDeadLetters(client, 'folded')).toMatchObject({ moved: 1, failed: 0 });
+    const [back] = await harness.receive(pair.queueUrl, 1);
+    expect(Object.fromEntries(Object.entries(back!.MessageAttributes!).map(([name, value]) => [name, value.StringValue]))).toStrictEqual({
+      ...Object.fromEntries(Object.entries(sent).map(([name, value]) => [name, value.StringValue])),
+      [MessageAttribute.correlationId]: 'c-folded',
+    });
   });
 
   it('returns while a live consumer keeps dead-lettering what it moves, moving only what was there when it started', async () => {

@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ChangeMessageVisibilityCommand, DeleteMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +18,7 @@ afterAll(() => harness.stop());
 const { consumerFor, countApplication, appliedCount, lifecycle, store } = guaranteedFixture(harness);
 
 /** Sends one message and receives it, returning the SQS event a consumer would get. */
-async function received(pair: { queueUrl: string; queueArn: string }, body: object, options: { correlationId?: string } = {}) {
+async function received(pair: { queueUrl: string; queueArn: string }, body: object, options: { correlationId?: string; attributes?: Record<string, string> } = {}) {
   await harness.send(pair.queueUrl, body, options);
   const messages = await harness.receive(pair.queueUrl, 1);
   expect(messages).toHaveLength(1);
@@ -226,6 +227,136 @@ describe('Function: GuaranteedConsumer, dead letters', () => {
     expect(await harness.receive(pair.deadLetterQueueUrl, 1, 0)).toHaveLength(0);
     expect(await appliedCount(correlationId)).toBe(1);
     expect(await lifecycle(correlationId)).toMatchObject({ status: 'succeeded', attempts: 1 });
+  });
+});
+
+/**
+ * Moves each DLQ copy back to its queue as SQS's StartMessageMoveTask does: body and attributes as they are (the
+ * runtime's dead-letter attributes included), under a new message id.
+ */
+async function moveBack(pair: { queueUrl: string; deadLetterQueueUrl: string }): Promise<number> {
+  const copies = await harness.receive(pair.deadLetterQueueUrl, 10);
+  for (const copy of copies) {
+    await harness.sqs.send(new SendMessageCommand({ QueueUrl: pair.queueUrl, MessageBody: copy.Body!, MessageAttributes: copy.MessageAttributes }));
+    await harness.sqs.send(new DeleteMessageCommand({ QueueUrl: pair.deadLetterQueueUrl, ReceiptHandle: copy.ReceiptHandle! }));
+  }
+  return copies.length;
+}
+
+describe('Function: GuaranteedConsumer, an outside effect whose result cannot be kept', () => {
+  // An outside effect is out in the world once its handler returns. A result the runtime cannot keep is a handler's bug,
+  // and retrying or redriving would apply the effect again: the message is dead-lettered as applied, and never run again.
+  const replySchema = z.object({ ok: z.boolean() });
+
+  async function outsideConsumer(result: (id: string, tableName: string) => { writes?: object[]; reply?: unknown }) {
+    const policy = resolvePolicy('tests', { kind: 'guaranteed', effect: 'outside', reply: true, timeoutSeconds: 5 });
+    const pair = await harness.queuePair({ maxReceiveCount: policy.maxReceiveCount });
+    const effects: string[] = [];
+    const consumer = new GuaranteedConsumer({
+      channel: defineChannel('tests', { policy, schema: z.object({ id: z.string() }), replySchema }),
+      policy,
+      handle: async ({ id }, { tableName }) => {
+        effects.push(id);
+        return result(id, tableName) as never;
+      },
+      endpoints: { tableName: harness.tableName, queueUrl: pair.queueUrl, deadLetterQueueUrl: pair.deadLetterQueueUrl },
+      clients: { sqs: harness.sqs, dynamo: harness.dynamo },
+    });
+    return { pair, consumer, effects };
+  }
+
+  it.each([
+    ['a reply that breaks the reply schema', () => ({ reply: { ok: 'yes' } }), /the handler's reply breaks the reply schema: ok: /],
+    ['more writes than one transaction holds', (id: string, tableName: string) => ({ writes: Array.from({ length: 100 }, (_, n) => countApplication(`${id}-${n}`, tableName)), reply: { ok: true } }), /the handler returned 100 writes/],
+  ])('applies it once after %s: dead-lettered as applied, and neither a redelivery nor a redrive runs it again', async (_case, result, why) => {
+    const { pair, consumer, effects } = await outsideConsumer(result);
+    const correlationId = randomUUID();
+    const { event } = await received(pair, { id: correlationId }, { correlationId });
+
+    // WHEN the handler has applied its effect and its result cannot be kept
+    expect(await consumer.processBatch(event)).toStrictEqual({ batchItemFailures: [] });
+    // THEN the message is dead-lettered, the record saying the effect was applied and why
+    expect(await lifecycle(correlationId)).toMatchObject({ status: 'dead-lettered', effectApplied: true, reason: expect.stringMatching(why) });
+    expect(await lifecycle(correlationId)).not.toHaveProperty('leaseToken');
+
+    // AND a redelivery of the same message, and a redrive of its copy, run nothing
+    expect(await consumer.processBatch(event)).toStrictEqual({ batchItemFailures: [] });
+    expect(await moveBack(pair)).toBeGreaterThanOrEqual(1);
+    const redriven = harness.event(await harness.receive(pair.queueUrl, 10), pair.queueArn);
+    expect(await consumer.processBatch(redriven)).toStrictEqual({ batchItemFailures: [] });
+    expect(effects).toStrictEqual([correlationId]);
+    expect(await lifecycle(correlationId)).toMatchObject({ status: 'dead-lettered', effectApplied: true });
+  });
+});
+
+describe('Function: GuaranteedConsumer, DLQ copies SQS takes', () => {
+  it('dead-letters a message with ten attributes of its own, and hands them back whole after a redrive', async () => {
+    let failing = true;
+    const seen: string[][] = [];
+    const { pair, consumer } = await consumerFor({}, async (_payload, { record }) => {
+      if (failing) throw new PermanentError('account closed');
+      seen.push(Object.keys(record.messageAttributes).sort());
+      return {};
+    });
+    // GIVEN a message sent behind the SDK's back with nine attributes and its correlation id: SQS's ten
+    const attributes = Object.fromEntries(Array.from({ length: 9 }, (_, n) => [`attribute${n}`, `value ${n}`]));
+    const correlationId = randomUUID();
+    const { event } = await received(pair, { id: 'x' }, { correlationId, attributes });
+
+    // WHEN it is dead-lettered THEN its copy is in the DLQ with its reason
+    expect(await consumer.processBatch(event)).toStrictEqual({ batchItemFailures: [] });
+    expect(await lifecycle(correlationId)).toMatchObject({ status: 'dead-lettered', reason: 'PermanentError: account closed' });
+    const [copy] = await harness.receive(pair.deadLetterQueueUrl, 1);
+    expect(copy?.MessageAttributes?.[MessageAttribute.deadLetterReason]?.StringValue).toBe('PermanentError: account closed');
+    expect(Object.keys(copy!.MessageAttributes!).length).toBeLessThanOrEqual(10);
+    await harness.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: pair.deadLetterQueueUrl, ReceiptHandle: copy!.ReceiptHandle!, VisibilityTimeout: 0 }));
+
+    // AND once redriven, its handler sees the attributes it was sent with
+    failing = false;
+    await moveBack(pair);
+    expect(await consumer.processBatch(harness.event(await harness.receive(pair.queueUrl, 1), pair.queueArn))).toStrictEqual({ batchItemFailures: [] });
+    expect(seen).toStrictEqual([[...Object.keys(attributes), MessageAttribute.correlationId].sort()]);
+  });
+
+  it('dead-letters a message near SQS limit, sent behind the SDK, with as much of its reason as fits', async () => {
+    const { pair, consumer } = await consumerFor({}, async () => {
+      throw new PermanentError(`account closed: ${'because '.repeat(200)}`);
+    });
+    const correlationId = randomUUID();
+    const body = JSON.stringify({ id: 'x', padding: 'x'.repeat(SQS_MAX_MESSAGE_BYTES - 400) });
+    await harness.send(pair.queueUrl, body, { correlationId });
+    const messages = await harness.receive(pair.queueUrl, 1);
+
+    expect(await consumer.processBatch(harness.event(messages, pair.queueArn))).toStrictEqual({ batchItemFailures: [] });
+
+    const [copy] = await harness.receive(pair.deadLetterQueueUrl, 1);
+    expect(copy?.Body).toBe(body);
+    expect(copy?.MessageAttributes?.[MessageAttribute.deadLetterReason]?.StringValue).toMatch(/^PermanentError: account closed: because .*…$/);
+    expect((await lifecycle(correlationId))?.reason).toMatch(/because $/);
+  });
+
+  it('leaves a message no copy can carry to the redrive policy, its record terminal with the reason, nothing lost', async () => {
+    const { pair, consumer, policy } = await consumerFor({ maxAttempts: 1, maxReceiveCount: 2 }, async () => {
+      throw new PermanentError('account closed');
+    });
+    const correlationId = randomUUID();
+    // (its body and correlation id take SQS's whole limit: no room for a reason)
+    const wrapping = JSON.stringify({ id: 'x', padding: '' }).length + `${MessageAttribute.correlationId}String${correlationId}`.length;
+    const body = JSON.stringify({ id: 'x', padding: 'x'.repeat(SQS_MAX_MESSAGE_BYTES - wrapping) });
+    await harness.send(pair.queueUrl, body, { correlationId });
+    const messages = await harness.receive(pair.queueUrl, 1);
+    const event = harness.event(messages, pair.queueArn);
+
+    expect(await consumer.processBatch(event)).toStrictEqual({ batchItemFailures: [{ itemIdentifier: messages[0]!.MessageId }] });
+
+    expect(await lifecycle(correlationId)).toMatchObject({ status: 'dead-lettered', reason: expect.stringMatching(/^PermanentError: account closed \(no DLQ copy of .* fits .*redrive policy moves it after 2 receives\)$/) });
+    // The message comes back at once (not after a backoff) and, past its receives, SQS moves it as it is
+    expect(policy.maxReceiveCount).toBe(2);
+    const again = await harness.receive(pair.queueUrl, 1);
+    expect(again[0]?.Body).toBe(body);
+    expect((await consumer.processBatch(harness.event(again, pair.queueArn))).batchItemFailures).toHaveLength(1);
+    expect(await harness.receive(pair.queueUrl, 1)).toStrictEqual([]);
+    expect((await harness.receive(pair.deadLetterQueueUrl, 1))[0]?.Body).toBe(body);
   });
 });
 
