@@ -15,14 +15,15 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { handleOrder } from '../functions/orders/handle.ts';
 import { GuaranteedConsumer } from '../functions/runtime/index.ts';
 import { orders } from '../lib/channels.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/emulators.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '../local/emulators.ts';
 import { RuntimeHarness } from '../test/helpers/runtime-harness.ts';
 
 process.env.LOG_LEVEL ??= 'SILENT';
 process.env.METRICS_DISABLED ??= 'true';
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 1000);
 
-const harness = new RuntimeHarness();
+const dynamodb = await startDynamoDbLocal();
+const harness = new RuntimeHarness({ endpoint: dynamodb.endpoint, tablePrefix: 'bench-' });
 await harness.start();
 
 /** A DynamoDB client that counts its requests. */
@@ -62,7 +63,7 @@ const oursInput = await batchesOfOrders();
 const consumer = new GuaranteedConsumer({
   channel: orders,
   handle: handleOrder,
-  endpoints: { tableName: harness.tableName, queueUrl: oursInput.pair.queueUrl, deadLetterQueueUrl: oursInput.pair.deadLetterQueueUrl },
+  endpoints: { tableName: harness.tableName, lifecycleTableName: harness.lifecycleTableName, queueUrl: oursInput.pair.queueUrl, deadLetterQueueUrl: oursInput.pair.deadLetterQueueUrl },
   clients: { sqs: harness.sqs, dynamo: ours.document },
 });
 let started = performance.now();
@@ -115,3 +116,4 @@ console.log(`| Powertools batch + idempotency + order write + status write | ${(
 ours.raw.destroy();
 theirs.raw.destroy();
 await harness.stop();
+await dynamodb.stop();

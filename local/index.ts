@@ -147,6 +147,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const eventSources: SqsEventSource[] = [];
   let invokeApi: InvokeApi | undefined;
   const gateways: IamGateway[] = [];
+  const tables: ProvisionedTable[] = [];
   const stop = async () => {
     rmSync(join(stateDir, 'endpoints.json'), { force: true });
     await Promise.allSettled(eventSources.map((source) => source.stop()));
@@ -177,7 +178,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const authorizer = new Authorizer([], new Map());
     let [sqsEndpoint, dynamodbEndpoint] = [sqsEmulator.endpoint, dynamodb.endpoint];
     if (iam) {
-      gateways.push(new IamGateway('sqs', sqsEmulator.endpoint, authorizer, options.meter), new IamGateway('dynamodb', dynamodb.endpoint, authorizer, options.meter));
+      gateways.push(
+        new IamGateway('sqs', sqsEmulator.endpoint, authorizer, { meter: options.meter }),
+        new IamGateway('dynamodb', dynamodb.endpoint, authorizer, { meter: options.meter, partitionKeyOf: (table) => tables.find((candidate) => candidate.name === table)?.partitionKey }),
+      );
       [sqsEndpoint, dynamodbEndpoint] = await Promise.all([gateways[0]!.listen(ports.sqs), gateways[1]!.listen(ports.dynamodb)]);
     }
     invokeApi = new InvokeApi(functions, eventSources, iam ? authorizer : undefined);
@@ -211,7 +215,6 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
 
     const outputs: Record<string, Record<string, string>> = {};
     const queues: ProvisionedQueue[] = [];
-    const tables: ProvisionedTable[] = [];
     const skipped: string[] = [];
     for (const stack of stacks) {
       const built = new Map<string, ResourceAttributes>();

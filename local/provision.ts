@@ -34,6 +34,8 @@ export interface ProvisionedQueue {
 export interface ProvisionedTable {
   readonly logicalId: string;
   readonly name: string;
+  /** The partition key's attribute: what dynamodb:LeadingKeys conditions read. */
+  readonly partitionKey: string;
 }
 
 /** A name like CloudFormation's (stack-logicalId), stable across restarts so logs and scripts can rely on it. */
@@ -112,7 +114,8 @@ export async function provisionTables(
     }
     const arn = tableArn(name);
     built.set(logicalId, { ref: name, attributes: { Arn: arn } });
-    tables.push({ logicalId, name });
+    const partitionKey = (properties.KeySchema as KeySchemaElement[]).find((key) => key.KeyType === 'HASH')!.AttributeName!;
+    tables.push({ logicalId, name, partitionKey });
   }
   return tables;
 }

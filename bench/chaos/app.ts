@@ -16,7 +16,16 @@ export function synthesizeChaos(outdir: string, quotesDefinition: typeof chaosQu
     [chaosNotices.name]: here('notices.ts'),
     [chaosQuotes.name]: { primary: here('quotes-primary.ts'), fallback: here('quotes-fallback.ts') },
   };
-  new ChannelCatalog(new Stack(app, 'Chaos'), 'Channels', { channels: { ...chaosChannels, chaosQuotes: quotesDefinition }, entries });
+  // What each handler reads and writes of the state table (faults.ts and effects.ts): the fault switch, its counters,
+  // the FIFO groups' order lists, the deliveries an invocation gave up on, the notices.
+  const guaranteed = { read: ['chaos#'], write: ['applied#', 'unfinished#'] };
+  const stateAccess = {
+    [guaranteedChannels.transactional.name]: guaranteed,
+    [guaranteedChannels.outside.name]: guaranteed,
+    [guaranteedChannels.fifo.name]: { read: guaranteed.read, write: [...guaranteed.write, 'group#'] },
+    [chaosNotices.name]: { write: ['notice#'] },
+  };
+  new ChannelCatalog(new Stack(app, 'Chaos'), 'Channels', { channels: { ...chaosChannels, chaosQuotes: quotesDefinition }, entries, stateAccess });
   app.synth();
   return outdir;
 }

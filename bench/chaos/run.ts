@@ -1,6 +1,6 @@
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, ScanCommand, type ScanCommandInput } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { createClient, queueDepth, redriveDeadLetters, type MessagingClient } from '../../lib/client/index.ts';
@@ -260,22 +260,32 @@ interface Snapshot {
   readonly gaveUp: Set<string>;
 }
 
-/** What the handlers and the runtime left in the table. */
+/** What the handlers left in the state table, and the runtime in the lifecycle table. */
 async function snapshot(client: MessagingClient, table: string): Promise<Snapshot> {
   const taken: Snapshot = { applied: new Map(), lifecycles: new Map(), groupOrders: new Map(), gaveUp: new Set() };
+  for (const item of await scan(client, table)) {
+    const [prefix, key] = String(item.pk).split(/#(.*)/s) as [string, string];
+    if (prefix === 'applied') taken.applied.set(key, item as unknown as AppliedCount);
+    else if (prefix === 'group') taken.groupOrders.set(key, item.applied as number[]);
+    else if (prefix === 'unfinished') for (const messageId of item.messageIds as string[]) taken.gaveUp.add(`${key}/${messageId}`);
+  }
+  for (const item of await scan(client, client.output(OutputKey.lifecycleTableName))) {
+    const record = item as unknown as LifecycleRecord;
+    taken.lifecycles.set(record.correlationId, record);
+  }
+  return taken;
+}
+
+/** Every item of a table, page after page. */
+async function scan(client: MessagingClient, table: string, filter: Partial<ScanCommandInput> = {}): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
-    const page = await client.dynamo.send(new ScanCommand({ TableName: table, ExclusiveStartKey: startKey, ConsistentRead: true }));
-    for (const item of page.Items ?? []) {
-      const [prefix, key] = String(item.pk).split(/#(.*)/s) as [string, string];
-      if (prefix === 'applied') taken.applied.set(key, item as unknown as AppliedCount);
-      else if (prefix === 'msg') taken.lifecycles.set(key, item as unknown as LifecycleRecord);
-      else if (prefix === 'group') taken.groupOrders.set(key, item.applied as number[]);
-      else if (prefix === 'unfinished') for (const messageId of item.messageIds as string[]) taken.gaveUp.add(`${key}/${messageId}`);
-    }
+    const page = await client.dynamo.send(new ScanCommand({ TableName: table, ExclusiveStartKey: startKey, ConsistentRead: true, ...filter }));
+    items.push(...(page.Items ?? []));
     startKey = page.LastEvaluatedKey;
   } while (startKey);
-  return taken;
+  return items;
 }
 
 /** One channel's messages against what the table says happened to them, before and after the redrive. */
@@ -358,13 +368,11 @@ async function noticesUnderExpiry(client: MessagingClient, table: string, count:
     );
   }
   await drained(client, 'chaosNotices');
-  const notices: { pk: string; decidedAt: number | null; expiresAt: number }[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await client.dynamo.send(new ScanCommand({ TableName: table, ExclusiveStartKey: startKey, FilterExpression: 'begins_with(pk, :notice)', ExpressionAttributeValues: { ':notice': 'notice#' } }));
-    notices.push(...((page.Items ?? []) as typeof notices));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  const notices = (await scan(client, table, { FilterExpression: 'begins_with(pk, :notice)', ExpressionAttributeValues: { ':notice': 'notice#' } })) as {
+    pk: string;
+    decidedAt: number | null;
+    expiresAt: number;
+  }[];
   return {
     sent: count,
     expiredSent: expiredCount,

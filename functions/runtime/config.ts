@@ -6,7 +6,10 @@ import { ConsumerConfigurationError } from './errors.ts';
 
 /** Where a consumer's channel lives; read from the environment the constructs set, or given by a test. */
 export interface ChannelEndpoints {
+  /** The application's data, which handlers write (MessageContext.tableName). */
   readonly tableName: string;
+  /** The lifecycle records; a guaranteed consumer needs it. */
+  readonly lifecycleTableName?: string;
   readonly queueUrl?: string;
   readonly deadLetterQueueUrl?: string;
 }
@@ -22,6 +25,7 @@ export function endpointsFromEnv(env: NodeJS.ProcessEnv = process.env): ChannelE
   if (!tableName) throw new ConsumerConfigurationError(`${FunctionEnv.stateTableName} is not set`);
   return {
     tableName,
+    lifecycleTableName: env[FunctionEnv.lifecycleTableName],
     queueUrl: env[FunctionEnv.queueUrl],
     deadLetterQueueUrl: env[FunctionEnv.deadLetterQueueUrl],
   };

@@ -68,11 +68,11 @@ export class GuaranteedConsumer<Schema extends AnySchema, ReplySchema extends An
     this.#options = options;
     this.#policy = policy;
     this.#endpoints = options.endpoints ?? endpointsFromEnv();
-    if (!this.#endpoints.queueUrl || !this.#endpoints.deadLetterQueueUrl) {
-      throw new ConsumerConfigurationError(`${options.channel.name}: a guaranteed consumer needs its queue and DLQ URLs`);
+    if (!this.#endpoints.queueUrl || !this.#endpoints.deadLetterQueueUrl || !this.#endpoints.lifecycleTableName) {
+      throw new ConsumerConfigurationError(`${options.channel.name}: a guaranteed consumer needs its queue and DLQ URLs and its lifecycle table`);
     }
     this.#clients = options.clients ?? defaultClients();
-    this.#store = new LifecycleStore(this.#clients.dynamo, this.#endpoints.tableName);
+    this.#store = new LifecycleStore(this.#clients.dynamo, this.#endpoints.lifecycleTableName);
     this.#telemetry = createTelemetry(options.channel.name);
     this.#clock = options.clock ?? Date.now;
   }

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
+  LifecycleKeys,
   LIFECYCLE_RETENTION_SECONDS,
-  StateKeys,
   type LifecycleEvent,
   type LifecycleRecord,
   type LifecycleStatus,
@@ -88,7 +88,7 @@ export class LifecycleStore {
           UpdateExpression: `${this.#identitySet()}, #status = :inProgress, #leaseUntil = :leaseUntil, #leaseToken = :token, #attempts = if_not_exists(#attempts, :zero) + :one, #history = list_append(if_not_exists(#history, :empty), :event)`,
           ConditionExpression:
             'attribute_not_exists(#pk) OR (#status <> :succeeded AND attribute_not_exists(#effectApplied) AND (attribute_not_exists(#leaseUntil) OR #leaseUntil < :now))',
-          ExpressionAttributeNames: { ...NAMES, '#pk': StateKeys.partitionKey },
+          ExpressionAttributeNames: { ...NAMES, '#pk': LifecycleKeys.partitionKey },
           ExpressionAttributeValues: {
             ...this.#identityValues(id, now),
             ':inProgress': 'in-progress' satisfies LifecycleStatus,
@@ -146,7 +146,7 @@ export class LifecycleStore {
     const { Item } = await this.#dynamo.send(
       new GetCommand({
         TableName: this.#tableName,
-        Key: { [StateKeys.partitionKey]: StateKeys.lifecyclePartition(correlationId), [StateKeys.sortKey]: StateKeys.lifecycleSort(channel) },
+        Key: { [LifecycleKeys.partitionKey]: LifecycleKeys.of(channel, correlationId) },
         ConsistentRead: true,
       }),
     );
@@ -178,7 +178,7 @@ export class LifecycleStore {
           }${attempt.leaseToken ? ' REMOVE #leaseUntil, #leaseToken' : ''}`,
           // A late failure report must not overwrite the record of a delivery that already succeeded.
           ConditionExpression: `(attribute_not_exists(#pk) OR #status <> :succeeded)${ownership}${stale}`,
-          ExpressionAttributeNames: { ...NAMES, '#pk': StateKeys.partitionKey },
+          ExpressionAttributeNames: { ...NAMES, '#pk': LifecycleKeys.partitionKey },
           ExpressionAttributeValues: {
             ...this.#identityValues(id, attempt.now),
             ':status': status,
@@ -239,7 +239,7 @@ export class LifecycleStore {
     return {
       ...this.#key(id),
       UpdateExpression: `${this.#identitySet()}, #status = :succeeded, #completedAt = :now, #reply = :reply, #attempts = if_not_exists(#attempts, :zero) + :increment, #history = list_append(if_not_exists(#history, :empty), :event)`,
-      ExpressionAttributeNames: { ...NAMES, '#pk': StateKeys.partitionKey },
+      ExpressionAttributeNames: { ...NAMES, '#pk': LifecycleKeys.partitionKey },
       ExpressionAttributeValues: {
         ...this.#identityValues(id, now),
         ':succeeded': 'succeeded' satisfies LifecycleStatus,
@@ -256,7 +256,7 @@ export class LifecycleStore {
   #key(id: MessageIdentity) {
     return {
       TableName: this.#tableName,
-      Key: { [StateKeys.partitionKey]: StateKeys.lifecyclePartition(id.correlationId), [StateKeys.sortKey]: StateKeys.lifecycleSort(id.channel) },
+      Key: { [LifecycleKeys.partitionKey]: LifecycleKeys.of(id.channel, id.correlationId) },
     };
   }
 
@@ -292,7 +292,7 @@ const NAMES = {
   '#history': 'history',
   '#attemptsBeforeRedrive': 'attemptsBeforeRedrive',
   '#effectApplied': 'effectApplied',
-  '#ttl': StateKeys.timeToLive,
+  '#ttl': LifecycleKeys.timeToLive,
 } as const;
 
 /**

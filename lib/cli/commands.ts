@@ -214,11 +214,15 @@ export const COMMANDS: readonly Command[] = [
     name: 'await',
     usage: '<correlationId>',
     summary: "wait for a guaranteed message's reply",
-    options: { 'max-wait': { type: 'string', value: 'SECONDS', help: 'how long to wait (default 30)' } },
-    parse: (_channels, args, values) => {
+    options: {
+      'max-wait': { type: 'string', value: 'SECONDS', help: 'how long to wait (default 30)' },
+      channel: { type: 'string', value: 'NAME', help: 'its channel (default: any channel that keeps replies)' },
+    },
+    parse: (channels, args, values) => {
       const correlationId = need(args, 0, 'the correlation id');
       const maxWaitTime = numberOption(values, 'max-wait');
-      return (client) => client.awaitReply(correlationId, { maxWaitTime });
+      const channel = typeof values.channel === 'string' ? channelFor(channels, values.channel, 'reply').name : undefined;
+      return (client) => client.awaitReply(correlationId, { maxWaitTime, ...(channel ? { channel } : {}) });
     },
   },
   {

@@ -2,13 +2,13 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient, type MessageAttributeValue } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { catalogProblem, check, MessageAttribute, OutputKey, StateKeys, type Catalog, type LifecycleRecord, type PayloadOf, type PolicyKind, type ReplyOf } from '../policy/index.ts';
+import { catalogProblem, check, LifecycleKeys, MessageAttribute, OutputKey, type Catalog, type ChannelDefinition, type LifecycleRecord, type PayloadOf, type PolicyKind, type ReplyOf } from '../policy/index.ts';
 import { discover, type AwsClientConfig, type Discovered, type DiscoveryOptions } from './discovery.ts';
 import { channelFor, encodePayload } from './checks.ts';
-import { DeadLettered, InvalidArgument, InvalidJson, ReplyTimeout, SchemaViolation, StackNotDeployed } from './errors.ts';
+import { DeadLettered, InvalidArgument, InvalidJson, ReplyTimeout, SchemaViolation, StackNotDeployed, WrongPolicy } from './errors.ts';
 import { requestWithFallback, type Answer, type RequestOptions } from './request.ts';
 
 /**
@@ -232,10 +232,17 @@ export class MessagingClient<Channels extends Catalog = Catalog> {
     const channel = channelFor(this.channels, channelName, 'request');
     const deadlineMs = options.deadlineMs ?? channel.policy.deadlineMs;
     const hedgeAfterFraction = options.hedgeAfterFraction ?? channel.policy.hedgeAfterFraction;
-    if (!(deadlineMs > 0)) throw new InvalidArgument(`the deadline must be a positive number of milliseconds, not ${deadlineMs}`);
+    // A responder runs at most its timeout, sized from the policy's deadline: a longer deadline waits for an answer
+    // that can no longer come (and past 2^31 - 1 ms, a timer fires at once).
+    const longest = channel.policy.timeoutSeconds * 1000;
+    if (!(deadlineMs > 0 && deadlineMs <= longest)) {
+      throw new InvalidArgument(`${channelName}: the deadline must be a positive number of milliseconds up to its responders' timeout (${longest}), not ${deadlineMs}`);
+    }
     if (hedgeAfterFraction !== undefined && !(hedgeAfterFraction > 0 && hedgeAfterFraction < 1)) {
       throw new InvalidArgument(`the hedge fraction must be between 0 and 1, not ${hedgeAfterFraction}`);
     }
+    const failoverAfterFraction = options.failoverAfterFraction ?? 0.6;
+    if (!(failoverAfterFraction > 0 && failoverAfterFraction <= 1)) throw new InvalidArgument(`the failover fraction must be above 0 and at most 1, not ${failoverAfterFraction}`);
     return requestWithFallback<ReplyOf<Channels[Name]>>(this.lambda, {
       channel: channelName,
       body: encodePayload(channel, payload),
@@ -243,67 +250,79 @@ export class MessagingClient<Channels extends Catalog = Catalog> {
       fallback: channel.policy.fallback ? this.output(OutputKey.fallbackFunctionName(channelName)) : undefined,
       deadlineMs,
       hedgeAfterFraction,
-      failoverAfterFraction: options.failoverAfterFraction ?? 0.6,
+      failoverAfterFraction,
       replySchema: channel.replySchema,
       abortSignal: options.abortSignal,
     });
   }
 
   /**
-   * Where a message is: its lifecycle records (one per channel that saw its correlation id). Without one, given its
-   * acknowledgement it is 'queued' (SQS has it); given only an id, 'unknown'. On a fire-and-forget channel,
-   * 'not-tracked'.
+   * Where a message is: its lifecycle records (one per guaranteed channel that saw its correlation id). Without one,
+   * given its acknowledgement it is 'queued' (SQS has it); given only an id, 'unknown'. On a fire-and-forget or
+   * request-response channel, 'not-tracked'. A record past its time to live counts as none: DynamoDB deletes expired
+   * items within days, not at once.
    */
   public async status(target: string | Acknowledgement, options: StatusOptions = {}): Promise<MessageStatus[]> {
     const { correlationId, channel = options.channel } = typeof target === 'string' ? { correlationId: target } : target;
-    if (channel !== undefined && channelFor(this.channels, channel).policy.kind === 'fire-and-forget') {
+    if (channel !== undefined && channelFor(this.channels, channel).policy.kind !== 'guaranteed') {
       return [{ status: 'not-tracked', correlationId, channel }];
     }
-    const { Items = [] } = await this.dynamo.send(
-      new QueryCommand({
-        TableName: this.output(OutputKey.stateTableName),
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': StateKeys.partitionKey },
-        ExpressionAttributeValues: { ':pk': StateKeys.lifecyclePartition(correlationId) },
-        ConsistentRead: true,
-      }),
-      { abortSignal: options.abortSignal },
-    );
-    const records = Items.map(({ pk: _pk, sk: _sk, leaseToken: _token, expiresAt: _ttl, ...record }) => record as LifecycleRecord).filter(
-      (record) => channel === undefined || record.channel === channel,
-    );
+    const channels = channel !== undefined ? [channel] : Object.values(this.channels).filter((candidate) => candidate.policy.kind === 'guaranteed').map((candidate) => candidate.name);
+    const records = await this.#records(correlationId, channels, options.abortSignal);
     if (records.length > 0) return records;
     return [typeof target === 'object' ? { status: 'queued', correlationId, channel: target.channel } : { status: 'unknown', correlationId }];
+  }
+
+  /** The live lifecycle records of a correlation id on the given channels: one BatchGetItem per 100 of them. */
+  async #records(correlationId: string, channels: readonly string[], abortSignal: AbortSignal | undefined): Promise<LifecycleRecord[]> {
+    const table = this.output(OutputKey.lifecycleTableName);
+    const found: Record<string, unknown>[] = [];
+    for (let index = 0; index < channels.length; index += 100) {
+      let keys: Record<string, unknown>[] | undefined = channels.slice(index, index + 100).map((name) => ({ [LifecycleKeys.partitionKey]: LifecycleKeys.of(name, correlationId) }));
+      // Keys DynamoDB left unprocessed (a throttle) are asked for again.
+      while (keys && keys.length > 0) {
+        const answer: BatchGetCommandOutput = await this.dynamo.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: keys, ConsistentRead: true } } }), { abortSignal });
+        found.push(...(answer.Responses?.[table] ?? []));
+        keys = answer.UnprocessedKeys?.[table]?.Keys;
+      }
+    }
+    const now = Date.now() / 1000;
+    return found
+      .filter((item) => !(typeof item[LifecycleKeys.timeToLive] === 'number' && (item[LifecycleKeys.timeToLive] as number) < now))
+      .map(({ [LifecycleKeys.partitionKey]: _key, [LifecycleKeys.timeToLive]: _ttl, leaseToken: _token, ...record }) => record as unknown as LifecycleRecord)
+      .sort((a, b) => channels.indexOf(a.channel) - channels.indexOf(b.channel));
   }
 
   /**
    * Waits for a guaranteed message's reply, like an AWS SDK waiter: it reads the lifecycle record with a delay
    * doubling from minDelay to maxDelay, for at most maxWaitTime seconds. Resolves with the reply once applied;
    * throws DeadLettered with the reason, or ReplyTimeout when the time is up. Given the acknowledgement (or the
-   * channel), the reply has the channel's reply type.
+   * channel), the reply has the channel's reply type; given only an id, it is looked for on every channel that keeps
+   * replies, and two channels that both have it are a mistake to resolve by naming one.
    */
   public awaitReply<Name extends ChannelNameOf<Channels, 'guaranteed'>>(acknowledgement: Acknowledgement<Name>, options?: Omit<AwaitReplyOptions, 'channel'>): Promise<ReplyOf<Channels[Name]>>;
   public awaitReply<Name extends ChannelNameOf<Channels, 'guaranteed'>>(correlationId: string, options: AwaitReplyOptions<Name> & { channel: Name }): Promise<ReplyOf<Channels[Name]>>;
   public awaitReply(correlationId: string, options?: Omit<AwaitReplyOptions, 'channel'>): Promise<unknown>;
   public async awaitReply(target: string | Acknowledgement, options: AwaitReplyOptions = {}): Promise<unknown> {
     const { correlationId, channel = options.channel } = typeof target === 'string' ? { correlationId: target } : target;
-    if (channel !== undefined) channelFor(this.channels, channel, 'reply');
+    const channels = channel !== undefined ? [replyChannel(this.channels, channel).name] : Object.values(this.channels).filter(keepsReplies).map((candidate) => candidate.name);
+    if (channels.length === 0) throw new WrongPolicy('no channel of this catalog keeps replies (a guaranteed channel with reply: true)');
     const { maxWaitTime = 30, minDelay = 0.05, maxDelay = 1, abortSignal } = options;
-    if (!(maxWaitTime > 0) || !(minDelay > 0) || !(maxDelay >= minDelay)) {
-      throw new InvalidArgument(`awaitReply needs maxWaitTime > 0 and 0 < minDelay <= maxDelay (seconds), not ${maxWaitTime}, ${minDelay}, ${maxDelay}`);
+    if (!(maxWaitTime > 0) || !(minDelay > 0) || !(maxDelay >= minDelay) || maxWaitTime * 1000 > MAX_TIMER_MS) {
+      throw new InvalidArgument(`awaitReply needs 0 < maxWaitTime <= ${MAX_TIMER_MS / 1000} and 0 < minDelay <= maxDelay (seconds), not ${maxWaitTime}, ${minDelay}, ${maxDelay}`);
     }
     const giveUpAt = Date.now() + maxWaitTime * 1000;
     let delay = minDelay * 1000;
     for (;;) {
-      const records = await this.status(target, { abortSignal, channel });
-      const record = records.find((candidate) => candidate.status === 'succeeded' || candidate.status === 'dead-lettered');
-      if (record?.status === 'succeeded') return this.#replyOf(record as LifecycleRecord);
-      if (record?.status === 'dead-lettered') throw new DeadLettered(`${correlationId} was dead-lettered: ${(record as LifecycleRecord).reason ?? 'no reason recorded'}`);
-      const remaining = giveUpAt - Date.now();
-      if (remaining <= 0) {
-        const last = records[0];
-        throw new ReplyTimeout(`no reply for ${correlationId} within ${maxWaitTime} s (status: ${last?.status ?? 'unknown'})`);
+      const records = await this.#records(correlationId, channels, abortSignal);
+      if (records.length > 1) {
+        throw new InvalidArgument(`${correlationId} names messages on ${records.map((record) => record.channel).join(' and ')}: give the channel`);
       }
+      const [record] = records;
+      if (record?.status === 'succeeded') return this.#replyOf(record);
+      if (record?.status === 'dead-lettered') throw new DeadLettered(`${correlationId} was dead-lettered: ${record.reason ?? 'no reason recorded'}`);
+      const remaining = giveUpAt - Date.now();
+      if (remaining <= 0) throw new ReplyTimeout(`no reply for ${correlationId} within ${maxWaitTime} s (status: ${record?.status ?? 'unknown'})`);
       await sleep(Math.min(delay, remaining), undefined, { signal: abortSignal });
       delay = Math.min(delay * 2, maxDelay * 1000);
     }
@@ -358,4 +377,18 @@ function checkedKey(key: string | undefined): string | undefined {
     throw new InvalidArgument(`an idempotency key is 1 to 128 printable ASCII characters without spaces, not ${JSON.stringify(key.slice(0, 40))}`);
   }
   return key;
+}
+
+/** The longest setTimeout waits: a longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function keepsReplies(channel: ChannelDefinition): boolean {
+  return channel.policy.kind === 'guaranteed' && channel.policy.reply;
+}
+
+/** The named channel, which must keep replies: awaiting one from a channel that keeps none would wait for nothing. */
+function replyChannel(channels: Catalog, name: string): ChannelDefinition {
+  const channel = channelFor(channels, name, 'reply');
+  if (!keepsReplies(channel)) throw new WrongPolicy(`${name} keeps no replies (its policy has no reply: true); use status to see what became of a message`);
+  return channel;
 }

@@ -8,7 +8,8 @@ import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { catalogProblem, OutputKey, SenderEnv, type Catalog, type ChannelDefinition } from '../policy/index.ts';
 import { BatchResponseGuard } from './batch-response-guard.ts';
-import { Channel } from './channel.ts';
+import { Channel, type StateAccess } from './channel.ts';
+import { LifecycleTable } from './lifecycle-table.ts';
 import { Operations } from './channel-alarms.ts';
 import { Responder } from './responder.ts';
 import { StateTable } from './state-table.ts';
@@ -28,9 +29,14 @@ export interface ChannelCatalogProps {
   readonly handlersDir?: string;
   /** Handler modules elsewhere than the convention, per channel name. */
   readonly entries?: Readonly<Record<string, HandlerEntry>>;
-  /** @default - a new StateTable with `stateRemovalPolicy` */
+  /** The application's data, which handlers write. @default - a new StateTable with `stateRemovalPolicy` */
   readonly stateTable?: StateTable;
-  /** @default RemovalPolicy.RETAIN */
+  /**
+   * What each channel's consumer may do on the state table, by key prefix (`{ orders: { write: ['order#'] } }`):
+   * its role reaches those items and nothing else of the table. @default - no consumer reaches the state table
+   */
+  readonly stateAccess?: Readonly<Record<string, StateAccess>>;
+  /** The state table's and the lifecycle table's. @default RemovalPolicy.RETAIN */
   readonly stateRemovalPolicy?: RemovalPolicy;
   /**
    * Where alarms notify: an existing topic, 'create' for a new KMS-encrypted one, or 'none' for alarms that notify
@@ -51,6 +57,8 @@ export interface ChannelCatalogProps {
  */
 export class ChannelCatalog extends Construct {
   public readonly stateTable: StateTable;
+  /** The guaranteed channels' lifecycle records, apart from the application's data. */
+  public readonly lifecycleTable: LifecycleTable;
   /** The guaranteed and fire-and-forget channels, by name. */
   public readonly channels: Readonly<Record<string, Channel>>;
   /** The request-response channels, by name. */
@@ -60,11 +68,16 @@ export class ChannelCatalog extends Construct {
   public constructor(scope: Construct, id: string, props: ChannelCatalogProps) {
     super(scope, id);
     this.stateTable = props.stateTable ?? new StateTable(this, 'State', { removalPolicy: props.stateRemovalPolicy });
+    this.lifecycleTable = new LifecycleTable(this, 'Lifecycle', { removalPolicy: props.stateRemovalPolicy });
     const handlersDir = resolve(props.handlersDir ?? 'functions');
     const channels: Record<string, Channel> = {};
     const responders: Record<string, Responder> = {};
     const problem = catalogProblem(props.channels);
     if (problem) throw new Error(`channel catalog: ${problem}`);
+    for (const name of Object.keys(props.stateAccess ?? {})) {
+      const kind = Object.hasOwn(props.channels, name) ? props.channels[name]!.policy.kind : undefined;
+      if (kind === undefined || kind === 'request-response') throw new Error(`channel catalog: stateAccess.${name} names no guaranteed or fire-and-forget channel of this catalog`);
+    }
     for (const definition of Object.values(props.channels)) {
       const entry = props.entries?.[definition.name];
       if (definition.policy.kind === 'request-response') {
@@ -80,6 +93,8 @@ export class ChannelCatalog extends Construct {
         channels[definition.name] = new Channel(this, definition.name, {
           definition,
           stateTable: this.stateTable,
+          lifecycleTable: this.lifecycleTable,
+          stateAccess: props.stateAccess?.[definition.name],
           entry: existingHandler(definition, 'consumer', entry ?? join(handlersDir, definition.name, 'index.ts')),
         });
       }
@@ -128,14 +143,15 @@ export class ChannelCatalog extends Construct {
 
   /** Lets `grantee` read messages' lifecycle records and replies (the SDK's status and awaitReply), nothing else. */
   public grantReadReplies(grantee: IGrantable): void {
-    this.stateTable.table.grant(grantee, 'dynamodb:Query');
-    expose(grantee, OutputKey.stateTableName, this.stateTable.tableName);
+    this.lifecycleTable.grantReadRecords(grantee);
+    expose(grantee, OutputKey.lifecycleTableName, this.lifecycleTable.tableName);
   }
 
   /** The outputs are the wire contract: their keys are how the SDK, the CLI and the local cloud find each endpoint. */
   #outputEndpoints(): void {
     const output = (key: string, value: string) => new CfnOutput(this, key, { key, value });
     output(OutputKey.stateTableName, this.stateTable.tableName);
+    output(OutputKey.lifecycleTableName, this.lifecycleTable.tableName);
     for (const channel of Object.values(this.channels)) {
       output(OutputKey.queueUrl(channel.name), channel.queue.queueUrl);
       output(OutputKey.consumerFunctionName(channel.name), channel.consumer.functionName);

@@ -6,10 +6,25 @@ import { Construct } from 'constructs';
 import { FunctionEnv, resolvePolicy, SDK_ATTRIBUTE_BYTES, SQS_MAX_MESSAGE_BYTES, type FireAndForgetPolicy, type GuaranteedPolicy } from '../policy/index.ts';
 import type { ChannelBaseProps } from './channel-base.ts';
 import { ConsumerFunction } from './consumer-function.ts';
+import { grantByKeyPrefix, ITEM_ACTIONS } from './key-grants.ts';
+import type { LifecycleTable } from './lifecycle-table.ts';
 
 export interface ChannelProps extends ChannelBaseProps {
   /** Path of the consumer's handler module (exporting `handler`), built on functions/runtime. */
   readonly entry: string;
+  /** Where a guaranteed consumer keeps its lifecycle records; a fire-and-forget one keeps none. */
+  readonly lifecycleTable: LifecycleTable;
+  /**
+   * What the consumer may do on the state table, by key prefix: the effects its handler writes (or reads). Nothing
+   * beyond: its role has no other grant on the table. @default - no access to the state table
+   */
+  readonly stateAccess?: StateAccess;
+}
+
+/** Key prefixes of the state table a consumer reads or writes; `''` covers every key. */
+export interface StateAccess {
+  readonly read?: readonly string[];
+  readonly write?: readonly string[];
 }
 
 /**
@@ -84,6 +99,7 @@ export class Channel extends Construct {
       environment: {
         [FunctionEnv.queueUrl]: this.queue.queueUrl,
         ...(this.deadLetterQueue ? { [FunctionEnv.deadLetterQueueUrl]: this.deadLetterQueue.queueUrl } : {}),
+        ...(policy.kind === 'guaranteed' ? { [FunctionEnv.lifecycleTableName]: props.lifecycleTable.tableName } : {}),
       },
     });
     this.consumer.addEventSource(
@@ -103,9 +119,12 @@ export class Channel extends Construct {
 
     // The event source grants receive, delete, visibility changes and attribute reads on the queue.
     this.deadLetterQueue?.grantSendMessages(this.consumer);
-    // Guaranteed consumers read lifecycle records in their conditions; fire-and-forget ones only write effects.
-    if (policy.kind === 'guaranteed') props.stateTable.table.grantReadWriteData(this.consumer);
-    else props.stateTable.table.grantWriteData(this.consumer);
+    // Least privilege: a guaranteed consumer reaches its own channel's lifecycle records and nothing else of that table,
+    // so no other consumer can read, rewrite or delete them; the state table only where the app grants it.
+    if (policy.kind === 'guaranteed') props.lifecycleTable.grantRecords(this.consumer, definition.name);
+    const { read = [], write = [] } = props.stateAccess ?? {};
+    if (read.length > 0) grantByKeyPrefix(props.stateTable.table, this.consumer, ITEM_ACTIONS.read, read);
+    if (write.length > 0) grantByKeyPrefix(props.stateTable.table, this.consumer, ITEM_ACTIONS.write, write);
   }
 
   /** Lets a sender (a function, a role) put messages on this channel. */

@@ -1,5 +1,6 @@
 export { ChannelCatalog, type ChannelCatalogProps, type HandlerEntry } from './catalog.ts';
-export { Channel, type ChannelProps } from './channel.ts';
+export { Channel, type ChannelProps, type StateAccess } from './channel.ts';
+export { LifecycleTable, type LifecycleTableProps } from './lifecycle-table.ts';
 export { Responder, type ResponderProps } from './responder.ts';
 export { StateTable, type StateTableProps } from './state-table.ts';
 export { ConsumerFunction, type ConsumerFunctionProps } from './consumer-function.ts';

@@ -79,7 +79,10 @@ export const FunctionEnv = {
   channelName: 'CHANNEL_NAME',
   /** The resolved policy as JSON. */
   channelPolicy: 'CHANNEL_POLICY',
+  /** The application's data, which handlers write. */
   stateTableName: 'STATE_TABLE_NAME',
+  /** The guaranteed consumers' lifecycle records. */
+  lifecycleTableName: 'LIFECYCLE_TABLE_NAME',
   queueUrl: 'QUEUE_URL',
   deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
   /** The CloudWatch namespace of the runtime's metrics. @default 'DeliveryPolicies' */
@@ -96,15 +99,24 @@ export const SenderEnv = {
   output: (outputKey: string) => `${SENDER_ENV_PREFIX}${outputKey}`,
 } as const;
 
-/** The state table's single-table key layout. */
+/** The state table's single-table key layout: the application's data, which handlers write. */
 export const StateKeys = {
   partitionKey: 'pk',
   sortKey: 'sk',
   /** Epoch seconds; DynamoDB's TTL deletes the item after it. */
   timeToLive: 'expiresAt',
-  /** One lifecycle record per message and channel; `status(correlationId)` queries the partition. */
-  lifecyclePartition: (correlationId: string) => `msg#${correlationId}`,
-  lifecycleSort: (channel: string) => `lifecycle#${channel}`,
+} as const;
+
+/**
+ * The lifecycle table's key: one record per message and channel, under its channel's prefix, which is what a
+ * consumer's role is granted (channel names hold no '#', so one channel's prefix never covers another's).
+ */
+export const LifecycleKeys = {
+  partitionKey: 'pk',
+  /** Epoch seconds; DynamoDB's TTL deletes the record after it. */
+  timeToLive: 'expiresAt',
+  of: (channel: string, correlationId: string) => `${channel}#${correlationId}`,
+  prefix: (channel: string) => `${channel}#`,
 } as const;
 
 /** How long lifecycle records are kept: long enough to outlive any redrive of a 14-day DLQ. */
@@ -155,4 +167,5 @@ export const OutputKey = {
   primaryFunctionName: (channel: string) => `${channel}PrimaryFunctionName`,
   fallbackFunctionName: (channel: string) => `${channel}FallbackFunctionName`,
   stateTableName: 'StateTableName',
+  lifecycleTableName: 'LifecycleTableName',
 } as const;

@@ -25,6 +25,8 @@ export class DeliveryPoliciesStack extends Stack {
     super(scope, id, props);
     this.catalog = new ChannelCatalog(this, 'Channels', {
       channels,
+      // Each consumer reaches only the items its handler writes: orders its orders, presence its rooms.
+      stateAccess: { orders: { write: ['order#'] }, presence: { write: ['presence#'] } },
       alarmTopic: props.alarmTopic,
       alarmEmail: props.alarmEmail,
       stateRemovalPolicy: props.stateRemovalPolicy,

@@ -52,8 +52,8 @@ export class Authorizer {
       'aws:principaltype': 'AssumedRole',
       'aws:requestedregion': LOCAL_REGION,
     };
-    for (const { action, resource } of authorizations) {
-      const request = { principalArn: identity.roleArn, account: LOCAL_ACCOUNT, action, resource, context };
+    for (const { action, resource, context: keys } of authorizations) {
+      const request = { principalArn: identity.roleArn, account: LOCAL_ACCOUNT, action, resource, context: { ...context, ...keys } };
       const decision = evaluate(request, identity.policies, this.#resourcePolicies.get(resource.replace(/\/index\/.*$/, '')));
       if (decision.allowed) continue;
       const caller = `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/${identity.roleArn.split('/').pop()}/${identity.functionName}`;

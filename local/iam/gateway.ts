@@ -4,7 +4,7 @@ import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, 
 import { listenOnLoopback } from '../emulators.ts';
 import type { UsageMeter } from '../meter.ts';
 import type { Authorizer } from './authorizer.ts';
-import { accessKeyOf, dynamodbAuthorizations, dynamodbCall, parseJson, sqsAuthorizations, sqsCall, type ApiCall } from './requests.ts';
+import { accessKeyOf, dynamodbAuthorizations, dynamodbCall, parseJson, sqsAuthorizations, sqsCall, type ApiCall, type PartitionKeyOf } from './requests.ts';
 
 export type GatewayService = 'sqs' | 'dynamodb';
 
@@ -20,12 +20,15 @@ export class IamGateway {
   readonly #server: Server;
   readonly #agent = new Agent({ keepAlive: true });
   readonly #meter: UsageMeter | undefined;
+  readonly #partitionKeyOf: PartitionKeyOf;
 
-  public constructor(service: GatewayService, upstream: string, authorizer: Authorizer, meter?: UsageMeter) {
+  /** @param partitionKeyOf - each table's partition key, known once the tables are created, for dynamodb:LeadingKeys */
+  public constructor(service: GatewayService, upstream: string, authorizer: Authorizer, options: { meter?: UsageMeter; partitionKeyOf?: PartitionKeyOf } = {}) {
     this.#service = service;
     this.#upstream = new URL(upstream);
     this.#authorizer = authorizer;
-    this.#meter = meter;
+    this.#meter = options.meter;
+    this.#partitionKeyOf = options.partitionKeyOf ?? (() => undefined);
     this.#server = createServer((request, response) => void this.#handle(request, response));
   }
 
@@ -49,7 +52,7 @@ export class IamGateway {
       const call = this.#service === 'sqs' ? sqsCall(request.headers, request.url, text) : dynamodbCall(request.headers, text);
       const accessKey = accessKeyOf(request.headers, request.url);
       if (this.#authorizer.checks(accessKey)) {
-        const message = this.#authorizer.denial(accessKey, this.#service === 'sqs' ? sqsAuthorizations(call) : dynamodbAuthorizations(call));
+        const message = this.#authorizer.denial(accessKey, this.#service === 'sqs' ? sqsAuthorizations(call) : dynamodbAuthorizations(call, this.#partitionKeyOf));
         if (message) return accessDenied(this.#service, request.headers, response, message);
       }
       this.#forward(request, response, body, this.#meter ? this.#count(call) : undefined, true);

@@ -29,8 +29,8 @@ export interface AuthorizationRequest {
   /** service:Operation, e.g. dynamodb:PutItem. */
   readonly action: string;
   readonly resource: string;
-  /** Condition keys, lower-cased (aws:securetransport → 'true'). */
-  readonly context: Readonly<Record<string, string>>;
+  /** Condition keys, lower-cased (aws:securetransport → 'true'); a multivalued key (dynamodb:leadingkeys) has a list. */
+  readonly context: Readonly<Record<string, string | readonly string[]>>;
 }
 
 export type Decision =
@@ -131,17 +131,38 @@ const COMPARISONS: Record<string, { compare: Comparison; negated: boolean }> = {
   NumericGreaterThanEquals: { compare: (actual, expected) => Number(actual) >= Number(expected), negated: false },
 };
 
-function parseOperator(operator: string): { ifExists: boolean; compare: Comparison; negated: boolean } | 'Null' | undefined {
+/** How a condition compares a key that may hold several values: ForAllValues:, ForAnyValue:, or the key's one value. */
+type SetOperator = 'all' | 'any' | 'single';
+
+interface ParsedOperator {
+  readonly set: SetOperator;
+  readonly ifExists: boolean;
+  readonly compare: Comparison;
+  readonly negated: boolean;
+}
+
+function parseOperator(operator: string): ParsedOperator | 'Null' | undefined {
   if (operator === 'Null') return 'Null';
-  const ifExists = operator.endsWith('IfExists');
-  const comparison = COMPARISONS[ifExists ? operator.slice(0, -'IfExists'.length) : operator];
-  return comparison && { ifExists, ...comparison };
+  const [qualifier, name] = operator.includes(':') ? (operator.split(':', 2) as [string, string]) : [undefined, operator];
+  const set: SetOperator | undefined = qualifier === undefined ? 'single' : qualifier === 'ForAllValues' ? 'all' : qualifier === 'ForAnyValue' ? 'any' : undefined;
+  if (!set) return undefined;
+  const ifExists = name.endsWith('IfExists');
+  const comparison = COMPARISONS[ifExists ? name.slice(0, -'IfExists'.length) : name];
+  return comparison && { set, ifExists, ...comparison };
+}
+
+/** Whether one value of the request satisfies the operator: any expected value matches (a negated one: none does). */
+function satisfies(operator: ParsedOperator, actual: string, expected: readonly string[]): boolean {
+  const matches = expected.some((wanted) => operator.compare(actual, wanted));
+  return operator.negated ? !matches : matches;
 }
 
 /**
- * Every operator, and every key under it, must hold; a key holds if any of its values matches (for a negated
- * operator, if none does). A key missing from the request fails a positive operator and passes a negated one, unless
- * IfExists makes it pass. Single-valued keys only: the local calls carry no multivalued ones.
+ * Every operator, and every key under it, must hold. A single-valued key holds if its value satisfies the operator; a
+ * key missing from the request fails a positive operator and passes a negated one, unless IfExists makes it pass.
+ * ForAllValues holds if every value of the request's key satisfies the operator, and so also when the key is missing
+ * or empty, as in AWS (which is why a LeadingKeys condition grants no Scan: the Scan is simply not granted);
+ * ForAnyValue holds if at least one does.
  */
 function conditionsHold(conditions: NonNullable<PolicyStatement['Condition']>, context: AuthorizationRequest['context']): boolean {
   return Object.entries(conditions).every(([operator, keys]) => {
@@ -149,11 +170,13 @@ function conditionsHold(conditions: NonNullable<PolicyStatement['Condition']>, c
     if (!parsed) return false;
     return Object.entries(keys).every(([key, value]) => {
       const expected = (Array.isArray(value) ? value : [value]).map(String);
-      const actual = context[key.toLowerCase()];
+      const found = context[key.toLowerCase()];
+      const actual: readonly string[] | undefined = found === undefined ? undefined : typeof found === 'string' ? [found] : found;
       if (parsed === 'Null') return expected.some((wanted) => (wanted.toLowerCase() === 'true') === (actual === undefined));
-      if (actual === undefined) return parsed.ifExists || parsed.negated;
-      const matches = expected.some((wanted) => parsed.compare(actual, wanted));
-      return parsed.negated ? !matches : matches;
+      if (parsed.set === 'all') return (actual ?? []).every((one) => satisfies(parsed, one, expected));
+      if (parsed.set === 'any') return (actual ?? []).some((one) => satisfies(parsed, one, expected));
+      if (actual === undefined || actual.length === 0) return parsed.ifExists || parsed.negated;
+      return actual.some((one) => satisfies(parsed, one, expected));
     });
   });
 }

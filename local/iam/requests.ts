@@ -9,7 +9,12 @@ import { queueArn, tableArn } from '../intrinsics.ts';
 export interface Authorization {
   readonly action: string;
   readonly resource: string;
+  /** Condition keys this call sets for this check, lower-cased: dynamodb:leadingkeys, the partition keys it touches. */
+  readonly context?: Readonly<Record<string, readonly string[]>>;
 }
+
+/** A table's partition key attribute, by the table's name: what dynamodb:LeadingKeys reads from each call. */
+export type PartitionKeyOf = (tableName: string) => string | undefined;
 
 /** One API call as its service reads it: the operation and its input. */
 export interface ApiCall {
@@ -69,21 +74,29 @@ const PARTIQL_ACTIONS: Record<string, string> = {
   DELETE: 'dynamodb:PartiQLDelete',
 };
 
-export function dynamodbAuthorizations({ operation, input }: ApiCall): Authorization[] {
-  const onTable = (action: string, table: unknown, index?: unknown): Authorization => ({
-    action,
-    resource: typeof table === 'string' ? `${tableArn(table)}${typeof index === 'string' ? `/index/${index}` : ''}` : '*',
-  });
+export function dynamodbAuthorizations({ operation, input }: ApiCall, partitionKeyOf: PartitionKeyOf = () => undefined): Authorization[] {
+  const onTable = (action: string, table: unknown, index?: unknown, keys?: readonly unknown[]): Authorization => {
+    const name = typeof table === 'string' ? table : undefined;
+    const leading = name === undefined || keys === undefined ? undefined : leadingKeys(partitionKeyOf(name.split('/').pop()!), keys);
+    return {
+      action,
+      resource: name === undefined ? '*' : `${tableArn(name)}${typeof index === 'string' ? `/index/${index}` : ''}`,
+      ...(leading ? { context: { 'dynamodb:leadingkeys': leading } } : {}),
+    };
+  };
   switch (operation) {
     case 'BatchGetItem':
+      return Object.entries((input.RequestItems as Record<string, { Keys?: unknown[] }> | undefined) ?? {}).map(([table, { Keys = [] }]) => onTable('dynamodb:BatchGetItem', table, undefined, Keys));
     case 'BatchWriteItem':
-      return Object.keys((input.RequestItems as object | undefined) ?? {}).map((table) => onTable(`dynamodb:${operation}`, table));
+      return Object.entries((input.RequestItems as Record<string, { PutRequest?: { Item?: unknown }; DeleteRequest?: { Key?: unknown } }[]> | undefined) ?? {}).map(([table, requests]) =>
+        onTable('dynamodb:BatchWriteItem', table, undefined, requests.map((request) => request.PutRequest?.Item ?? request.DeleteRequest?.Key)),
+      );
     case 'TransactWriteItems':
-      return ((input.TransactItems as Record<string, { TableName?: unknown }>[] | undefined) ?? []).flatMap((item) =>
-        Object.entries(item).map(([kind, element]) => onTable(TRANSACT_WRITE_ACTIONS[kind] ?? `dynamodb:${kind}`, element.TableName)),
+      return ((input.TransactItems as Record<string, { TableName?: unknown; Key?: unknown; Item?: unknown }>[] | undefined) ?? []).flatMap((item) =>
+        Object.entries(item).map(([kind, element]) => onTable(TRANSACT_WRITE_ACTIONS[kind] ?? `dynamodb:${kind}`, element.TableName, undefined, [element.Key ?? element.Item])),
       );
     case 'TransactGetItems':
-      return ((input.TransactItems as { Get?: { TableName?: unknown } }[] | undefined) ?? []).map((item) => onTable('dynamodb:GetItem', item.Get?.TableName));
+      return ((input.TransactItems as { Get?: { TableName?: unknown; Key?: unknown } }[] | undefined) ?? []).map((item) => onTable('dynamodb:GetItem', item.Get?.TableName, undefined, [item.Get?.Key]));
     case 'ExecuteStatement':
       return [partiql(String(input.Statement ?? ''), onTable)];
     case 'BatchExecuteStatement':
@@ -91,9 +104,52 @@ export function dynamodbAuthorizations({ operation, input }: ApiCall): Authoriza
       const statements = (input.Statements ?? input.TransactStatements) as { Statement?: unknown }[] | undefined;
       return (statements ?? []).map((statement) => partiql(String(statement.Statement ?? ''), onTable));
     }
+    case 'GetItem':
+    case 'UpdateItem':
+    case 'DeleteItem':
+      return [onTable(`dynamodb:${operation}`, input.TableName, undefined, [input.Key])];
+    case 'PutItem':
+      return [onTable('dynamodb:PutItem', input.TableName, undefined, [input.Item])];
+    case 'Query':
+      return [onTable('dynamodb:Query', input.TableName, input.IndexName, input.IndexName === undefined ? queriedKeys(input, partitionKeyOf) : undefined)];
     default:
       return [onTable(`dynamodb:${operation}`, input.TableName, input.IndexName)];
   }
+}
+
+/**
+ * The partition key values of the items a call names, as dynamodb:LeadingKeys holds them; undefined when the table's
+ * key is unknown or an item names none (IAM then has no value for the key: ForAllValues holds, ForAnyValue does not).
+ */
+function leadingKeys(partitionKey: string | undefined, items: readonly unknown[]): string[] | undefined {
+  if (partitionKey === undefined) return undefined;
+  const values = items.map((item) => attributeText((item as Record<string, unknown> | undefined)?.[partitionKey]));
+  return values.every((value) => value !== undefined) ? (values as string[]) : undefined;
+}
+
+/** An attribute value's text, as IAM compares it: {"S": "a"} → "a", {"N": "1"} → "1", {"B": …} → its base64. */
+function attributeText(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const { S, N, B } = value as { S?: unknown; N?: unknown; B?: unknown };
+  const text = S ?? N ?? B;
+  return typeof text === 'string' ? text : undefined;
+}
+
+/** The partition key a Query names: `#pk = :value` in its KeyConditionExpression (either way round), or KeyConditions. */
+function queriedKeys(input: Record<string, unknown>, partitionKeyOf: PartitionKeyOf): unknown[] | undefined {
+  const table = typeof input.TableName === 'string' ? input.TableName : undefined;
+  const partitionKey = table === undefined ? undefined : partitionKeyOf(table.split('/').pop()!);
+  if (partitionKey === undefined) return undefined;
+  const legacy = (input.KeyConditions as Record<string, { AttributeValueList?: unknown[] }> | undefined)?.[partitionKey]?.AttributeValueList?.[0];
+  if (legacy !== undefined) return [{ [partitionKey]: legacy }];
+  const names = (input.ExpressionAttributeNames as Record<string, string> | undefined) ?? {};
+  const values = (input.ExpressionAttributeValues as Record<string, unknown> | undefined) ?? {};
+  const named = (token: string) => (token.startsWith('#') ? names[token] : token);
+  for (const [, left, right] of String(input.KeyConditionExpression ?? '').matchAll(/([#:]?[\w]+)\s*=\s*([#:]?[\w]+)/g)) {
+    const [name, value] = left!.startsWith(':') ? [right!, left!] : [left!, right!];
+    if (named(name) === partitionKey && value.startsWith(':')) return [{ [partitionKey]: values[value] }];
+  }
+  return undefined;
 }
 
 /** A PartiQL statement's verb and table: SELECT … FROM "t", INSERT INTO "t", UPDATE "t", DELETE FROM "t". */

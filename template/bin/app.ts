@@ -5,4 +5,5 @@ import { channels } from '../lib/channels.ts';
 const app = new App();
 const stack = new Stack(app, 'App', { env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION } });
 // Every channel of lib/channels.ts, its handler from functions/<name>/; alarms, dashboard and outputs included.
-new ChannelCatalog(stack, 'Channels', { channels });
+// stateAccess: the items of the state table each consumer may write (by key prefix), and nothing else of it.
+new ChannelCatalog(stack, 'Channels', { channels, stateAccess: { tasks: { write: ['task#'] } } });

@@ -151,7 +151,7 @@ export async function modelRunner(harness: RuntimeHarness, kind: ModelKind) {
     const consumer = new GuaranteedConsumer({
       channel: defineChannel('model', { policy, schema }),
       policy,
-      endpoints: { tableName: harness.tableName, queueUrl: pair.queueUrl, deadLetterQueueUrl: pair.deadLetterQueueUrl },
+      endpoints: { tableName: harness.tableName, lifecycleTableName: harness.lifecycleTableName, queueUrl: pair.queueUrl, deadLetterQueueUrl: pair.deadLetterQueueUrl },
       clients: { sqs, dynamo },
       clock: () => now,
       handle,
@@ -204,7 +204,7 @@ export async function modelRunner(harness: RuntimeHarness, kind: ModelKind) {
     const violations: string[] = [];
     if (pending.size > 0) violations.push(`${[...pending].join(', ')} neither applied nor dead-lettered after ${receives} receives`);
     const deadLetters = await drain(pair.deadLetterQueueUrl);
-    const store = new LifecycleStore(harness.dynamo, harness.tableName);
+    const store = new LifecycleStore(harness.dynamo, harness.lifecycleTableName);
     const before = new Map(await Promise.all(ids.map(async (id) => [id, await store.get(id, 'model')] as const)));
     for (const [id, record] of before) {
       // One known gap: a duplicate delivery that claims after its sibling dead-lettered the message, then crashes,

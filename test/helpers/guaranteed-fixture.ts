@@ -22,7 +22,7 @@ export function guaranteedFixture(harness: RuntimeHarness) {
       channel,
       handle,
       policy,
-      endpoints: { tableName: harness.tableName, queueUrl: pair.queueUrl, deadLetterQueueUrl: pair.deadLetterQueueUrl },
+      endpoints: { tableName: harness.tableName, lifecycleTableName: harness.lifecycleTableName, queueUrl: pair.queueUrl, deadLetterQueueUrl: pair.deadLetterQueueUrl },
       clients: options.clients ?? { sqs: harness.sqs, dynamo: harness.dynamo },
       clock: options.clock,
     });
@@ -40,7 +40,7 @@ export function guaranteedFixture(harness: RuntimeHarness) {
     return Item?.applied as number | undefined;
   }
 
-  const store = () => new LifecycleStore(harness.dynamo, harness.tableName);
+  const store = () => new LifecycleStore(harness.dynamo, harness.lifecycleTableName);
   const lifecycle = (correlationId: string) => store().get(correlationId, 'tests');
 
   return { consumerFor, countApplication, appliedCount, lifecycle, store };

@@ -11,7 +11,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startSqsEmulator, type RunningEmulator } from '../../local/emulators.ts';
-import { MessageAttribute, StateKeys } from '../../lib/policy/index.ts';
+import { LifecycleKeys, MessageAttribute, StateKeys } from '../../lib/policy/index.ts';
+import type { SharedDynamoDb } from '../../local/index.ts';
 import { toRecord } from '../../local/sqs-event-source.ts';
 import { sharedDynamoDb } from './shared-dynamodb.ts';
 
@@ -23,14 +24,18 @@ export class RuntimeHarness {
   public sqs!: SQSClient;
   public dynamo!: DynamoDBDocumentClient;
   public readonly tableName: string;
+  /** The lifecycle records' table, keyed as the LifecycleTable construct keys it. */
+  public readonly lifecycleTableName: string;
   /** For tests that build a client of their own (with faults injected) against the same DynamoDB Local. */
   public readonly dynamoEndpoint: string;
   #sqsEmulator: RunningEmulator | undefined;
 
-  public constructor() {
-    const { endpoint, tablePrefix } = sharedDynamoDb('runtime');
+  /** @param dynamodb - the DynamoDB Local to use; the test run's shared one by default */
+  public constructor(dynamodb: SharedDynamoDb = sharedDynamoDb('runtime')) {
+    const { endpoint, tablePrefix } = dynamodb;
     this.dynamoEndpoint = endpoint;
     this.tableName = `${tablePrefix}state`;
+    this.lifecycleTableName = `${tablePrefix}lifecycle`;
   }
 
   public async start(): Promise<void> {
@@ -51,6 +56,14 @@ export class RuntimeHarness {
           { AttributeName: StateKeys.partitionKey, AttributeType: 'S' },
           { AttributeName: StateKeys.sortKey, AttributeType: 'S' },
         ],
+      }),
+    );
+    await raw.send(
+      new CreateTableCommand({
+        TableName: this.lifecycleTableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: [{ AttributeName: LifecycleKeys.partitionKey, KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: LifecycleKeys.partitionKey, AttributeType: 'S' }],
       }),
     );
   }

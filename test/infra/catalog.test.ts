@@ -67,14 +67,14 @@ describe('ChannelCatalog', () => {
     // THEN its environment names exactly those endpoints, under the keys discovery reads
     const [, sender] = Object.entries(template.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('Sender'))!;
     expect(Object.keys(sender!.Properties.Environment.Variables).sort()).toStrictEqual(
-      [OutputKey.queueUrl('orders'), OutputKey.primaryFunctionName('quotes'), OutputKey.fallbackFunctionName('quotes'), OutputKey.stateTableName].map(SenderEnv.output).sort(),
+      [OutputKey.queueUrl('orders'), OutputKey.primaryFunctionName('quotes'), OutputKey.fallbackFunctionName('quotes'), OutputKey.lifecycleTableName].map(SenderEnv.output).sort(),
     );
-    // AND its role may send to the orders queue, invoke both responders and query the table, and nothing else
+    // AND its role may send to the orders queue, invoke both responders and read lifecycle records, and nothing else
     const statements = Object.values(template.findResources('AWS::IAM::Policy'))
       .filter((policy) => JSON.stringify(policy.Properties.Roles).includes('SenderServiceRole'))
       .flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
     expect(new Set(statements.flatMap((statement) => [statement.Action].flat()))).toStrictEqual(
-      new Set(['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'lambda:InvokeFunction', 'dynamodb:Query']),
+      new Set(['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'lambda:InvokeFunction', 'dynamodb:GetItem', 'dynamodb:BatchGetItem']),
     );
     const logicalIdOf = (prefix: string, type: string) => Object.keys(template.findResources(type)).find((id) => id.startsWith(prefix))!;
     const resourcesOf = (action: string) => JSON.stringify(statements.filter((statement) => [statement.Action].flat().includes(action)).map((statement) => statement.Resource));
@@ -83,7 +83,8 @@ describe('ChannelCatalog', () => {
     for (const responder of ['ChannelsquotesPrimary', 'ChannelsquotesFallback']) {
       expect(resourcesOf('lambda:InvokeFunction')).toContain(logicalIdOf(responder, 'AWS::Lambda::Function'));
     }
-    expect(resourcesOf('dynamodb:Query')).toContain(logicalIdOf('ChannelsState', 'AWS::DynamoDB::GlobalTable'));
+    expect(resourcesOf('dynamodb:GetItem')).toContain(logicalIdOf('ChannelsLifecycle', 'AWS::DynamoDB::GlobalTable'));
+    expect(resourcesOf('dynamodb:GetItem')).not.toContain(logicalIdOf('ChannelsState', 'AWS::DynamoDB::GlobalTable'));
   });
 
   it('refuses a grant on a channel of the wrong policy', () => {

@@ -1,6 +1,13 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import type { Template } from 'aws-cdk-lib/assertions';
 import { channelStack } from './helpers.ts';
+
+/** Every statement of every IAM policy of a template. */
+const statementsOf = (template: Template) =>
+  Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+    (policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown; Condition?: unknown }[],
+  );
 
 describe('Channel: guaranteed', () => {
   // GIVEN the defaults: timeout 30 s, no batching window
@@ -69,12 +76,34 @@ describe('Channel: guaranteed', () => {
     });
   });
 
-  it('grants the consumer sending to the DLQ and reading and writing the table, on those resources only', () => {
-    const policies = Object.values(template.findResources('AWS::IAM::Policy'));
-    const statements = policies.flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
-    const actions = statements.flatMap((statement) => [statement.Action].flat());
-    expect(actions).toEqual(expect.arrayContaining(['sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem']));
+  it('grants the consumer its own queue, its DLQ, and its own channel\'s lifecycle records, and nothing of the state table', () => {
+    const statements = statementsOf(template);
     expect(statements.some((statement) => statement.Resource === '*')).toBe(false);
+    expect(new Set(statements.flatMap((statement) => [statement.Action].flat()))).toStrictEqual(
+      new Set(['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'dynamodb:GetItem', 'dynamodb:UpdateItem']),
+    );
+    // Only items keyed under its own channel: no other consumer's record, and no Scan, Query or DeleteItem at all
+    const lifecycle = statements.filter((statement) => [statement.Action].flat().some((action) => action.startsWith('dynamodb:')));
+    expect(lifecycle).toStrictEqual([
+      expect.objectContaining({ Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['payments#*'] } } }),
+    ]);
+    expect(JSON.stringify(lifecycle)).toContain('LifecycleTable');
+  });
+});
+
+describe('Channel: the state table, where the app grants it', () => {
+  it('grants a consumer the items of the key prefixes it names, reads and writes apart, and nothing else of the table', () => {
+    const { template } = channelStack('orders', { kind: 'guaranteed' }, { write: ['order#'], read: ['price#', 'stock#'] });
+    const state = statementsOf(template).filter((statement) => JSON.stringify(statement.Resource).includes('StateTable'));
+    expect(state).toStrictEqual([
+      expect.objectContaining({ Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'], Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['price#*', 'stock#*'] } } }),
+      expect.objectContaining({ Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:ConditionCheckItem'], Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['order#*'] } } }),
+    ]);
+  });
+
+  it('gives a fire-and-forget consumer no lifecycle records at all', () => {
+    const { template } = channelStack('presence', { kind: 'fire-and-forget' }, { write: ['presence#'] });
+    expect(JSON.stringify(statementsOf(template))).not.toContain('LifecycleTable');
   });
 });
 

@@ -1,7 +1,8 @@
 import { App, Stack, type AppProps } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { z } from 'zod';
-import { Channel } from '../../lib/constructs/channel.ts';
+import { Channel, type StateAccess } from '../../lib/constructs/channel.ts';
+import { LifecycleTable } from '../../lib/constructs/lifecycle-table.ts';
 import { Responder } from '../../lib/constructs/responder.ts';
 import { StateTable } from '../../lib/constructs/state-table.ts';
 import { defineChannel, type PolicyInput } from '../../lib/policy/index.ts';
@@ -23,11 +24,11 @@ export const templateApp = (props: AppProps = {}) =>
   });
 
 /** GIVEN a stack holding one channel with this policy. */
-export function channelStack(name: string, policy: PolicyInput) {
+export function channelStack(name: string, policy: PolicyInput, stateAccess?: StateAccess) {
   const stack = new Stack(templateApp(), 'Test');
   const stateTable = new StateTable(stack, 'State');
   const definition = defineChannel(name, { policy, schema: z.object({ id: z.string() }) });
-  const channel = new Channel(stack, 'Channel', { definition, stateTable, entry: ordersEntry });
+  const channel = new Channel(stack, 'Channel', { definition, stateTable, lifecycleTable: new LifecycleTable(stack, 'Lifecycle'), entry: ordersEntry, stateAccess });
   return { stack, channel, template: Template.fromStack(stack) };
 }
 

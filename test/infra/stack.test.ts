@@ -21,6 +21,7 @@ describe('DeliveryPoliciesStack', () => {
     expect(outputs).toStrictEqual(
       [
         OutputKey.stateTableName,
+        OutputKey.lifecycleTableName,
         OutputKey.queueUrl('orders'),
         OutputKey.deadLetterQueueUrl('orders'),
         OutputKey.consumerFunctionName('orders'),

@@ -30,7 +30,7 @@ const schema = z.object({ id: z.string(), padding: z.string().optional() });
 async function clientFor(channel: ReturnType<typeof defineChannel>, queues: { queueUrl: string; deadLetterQueueUrl?: string }, clientConfig?: AwsClientConfig) {
   const endpoint = await harness.sqs.config.endpoint!();
   const sqs = `${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}`;
-  const outputs: Record<string, string> = { [OutputKey.queueUrl(channel.name)]: queues.queueUrl, [OutputKey.stateTableName]: harness.tableName };
+  const outputs: Record<string, string> = { [OutputKey.queueUrl(channel.name)]: queues.queueUrl, [OutputKey.stateTableName]: harness.tableName, [OutputKey.lifecycleTableName]: harness.lifecycleTableName };
   if (queues.deadLetterQueueUrl) outputs[OutputKey.deadLetterQueueUrl(channel.name)] = queues.deadLetterQueueUrl;
   const client = new MessagingClient(
     { target: 'local', region: LOCAL_REGION, endpoints: { sqs, dynamodb: harness.dynamoEndpoint }, credentials: { ...LOCAL_CREDENTIALS }, outputs },
@@ -253,8 +253,9 @@ describe('Function: MessagingClient, by the AWS SDK v3 conventions', () => {
   });
 
   it('stops awaiting a reply when its abortSignal fires, long before maxWaitTime', async () => {
-    const client = await clientFor(events, await harness.queuePair({ maxReceiveCount: 5 }));
-    const { correlationId } = await client.send('events', { id: 'never-consumed' });
+    const replying = defineChannel('replying', { policy: { kind: 'guaranteed', reply: true }, schema });
+    const client = await clientFor(replying, await harness.queuePair({ maxReceiveCount: 5 }));
+    const { correlationId } = await client.send('replying', { id: 'never-consumed' });
     const controller = new AbortController();
     // The signal fires as the first read of the (absent) record comes back, so it lands on the wait before the next.
     let reads = 0;
@@ -355,7 +356,7 @@ describe('Function: a schema with transforms, from the SDK through the consumer 
     const handled: unknown[] = [];
     const consumer = new GuaranteedConsumer({
       channel: invoices,
-      endpoints: { tableName: harness.tableName, queueUrl: pair.queueUrl, deadLetterQueueUrl: pair.deadLetterQueueUrl },
+      endpoints: { tableName: harness.tableName, lifecycleTableName: harness.lifecycleTableName, queueUrl: pair.queueUrl, deadLetterQueueUrl: pair.deadLetterQueueUrl },
       clients: { sqs: harness.sqs, dynamo: harness.dynamo },
       handle: async ({ amount }) => {
         handled.push(amount);

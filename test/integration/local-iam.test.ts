@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,8 @@ import { functionAccessKey } from '../../local/iam/identities.ts';
 import { startLocalCloud, UsageMeter, type LocalCloud } from '../../local/index.ts';
 import { synthesizeFixture } from '../fixtures/local-cloud/app.ts';
 import { sharedDynamoDb } from '../helpers/shared-dynamodb.ts';
+import { withExampleAssembly } from '../helpers/example-assembly.ts';
+import { LifecycleKeys, OutputKey } from '../../lib/policy/index.ts';
 
 /**
  * IAM in the local cloud, on the fixture's writer deployed twice: GrantedWriter holds grants on the Audit table, the
@@ -145,5 +147,44 @@ describe('Local cloud: IAM enforced on what functions call', () => {
     expect(await auditItem(unchecked, key)).toStrictEqual({ pk: key });
     expect(unchecked.iam).toStrictEqual({ enforced: false, exceptions: [] });
     expect(unchecked.skipped).toEqual(expect.arrayContaining([expect.stringMatching(/AWS::IAM::Role \(not emulated locally\)/)]));
+  });
+});
+
+describe('Local cloud: IAM enforced on the example app, least privilege by construction', () => {
+  // Each consumer signs as itself, with the credentials the local cloud gave its instances.
+  let example: LocalCloud;
+  const stateDirOfExample = `${stateDir}/example`;
+  beforeAll(async () => {
+    example = await startLocalCloud({ stateDir: withExampleAssembly(stateDirOfExample), sharedDynamoDb: sharedDynamoDb('iam-example') });
+  });
+  afterAll(() => example?.stop());
+
+  const asConsumer = (channel: string) => {
+    const { environment } = example.functions.get(example.outputs.DeliveryPolicies![OutputKey.consumerFunctionName(channel)]!)!.props;
+    const credentials = { accessKeyId: environment.AWS_ACCESS_KEY_ID!, secretAccessKey: environment.AWS_SECRET_ACCESS_KEY! };
+    return DynamoDBDocumentClient.from(new DynamoDBClient({ region: example.endpoints.region, endpoint: example.endpoints.dynamodb, credentials, maxAttempts: 1 }));
+  };
+  const lifecycleTable = () => example.outputs.DeliveryPolicies![OutputKey.lifecycleTableName]!;
+  const refusal = (call: Promise<unknown>) => call.then(() => 'allowed', (error: Error) => error.name);
+
+  it("denies the fire-and-forget consumer deleting, or reading, a guaranteed channel's lifecycle record", async () => {
+    const presence = asConsumer('presence');
+    const key = { [LifecycleKeys.partitionKey]: LifecycleKeys.of('orders', randomUUID()) };
+    expect(await refusal(presence.send(new DeleteCommand({ TableName: lifecycleTable(), Key: key })))).toBe('AccessDeniedException');
+    expect(await refusal(presence.send(new GetCommand({ TableName: lifecycleTable(), Key: key })))).toBe('AccessDeniedException');
+    presence.destroy();
+  });
+
+  it("lets the orders consumer read its own records, and denies it another channel's, a Scan, a Query and the state table's other items", async () => {
+    const orders = asConsumer('orders');
+    const own = { [LifecycleKeys.partitionKey]: LifecycleKeys.of('orders', randomUUID()) };
+    expect(await refusal(orders.send(new GetCommand({ TableName: lifecycleTable(), Key: own })))).toBe('allowed');
+    expect(await refusal(orders.send(new GetCommand({ TableName: lifecycleTable(), Key: { pk: LifecycleKeys.of('invoices', 'x') } })))).toBe('AccessDeniedException');
+    expect(await refusal(orders.send(new ScanCommand({ TableName: lifecycleTable() })))).toBe('AccessDeniedException');
+    expect(await refusal(orders.send(new QueryCommand({ TableName: lifecycleTable(), KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': own.pk } })))).toBe('AccessDeniedException');
+    const state = example.outputs.DeliveryPolicies![OutputKey.stateTableName]!;
+    expect(await refusal(orders.send(new PutCommand({ TableName: state, Item: { pk: `presence#lobby`, sk: 'user#x' } })))).toBe('AccessDeniedException');
+    expect(await refusal(orders.send(new PutCommand({ TableName: state, Item: { pk: `order#${randomUUID()}`, sk: 'order' } })))).toBe('allowed');
+    orders.destroy();
   });
 });

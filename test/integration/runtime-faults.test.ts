@@ -177,7 +177,7 @@ describe('Function: GuaranteedConsumer, dead letters', () => {
       channel,
       policy,
       handle: async () => ({}),
-      endpoints: { tableName: harness.tableName, queueUrl: pair.queueUrl, deadLetterQueueUrl: pair.deadLetterQueueUrl },
+      endpoints: { tableName: harness.tableName, lifecycleTableName: harness.lifecycleTableName, queueUrl: pair.queueUrl, deadLetterQueueUrl: pair.deadLetterQueueUrl },
       clients: { sqs: harness.sqs, dynamo: harness.dynamo },
     });
     const correlationId = randomUUID();
@@ -259,7 +259,7 @@ describe('Function: GuaranteedConsumer, an outside effect whose result cannot be
         effects.push(id);
         return result(id, tableName) as never;
       },
-      endpoints: { tableName: harness.tableName, queueUrl: pair.queueUrl, deadLetterQueueUrl: pair.deadLetterQueueUrl },
+      endpoints: { tableName: harness.tableName, lifecycleTableName: harness.lifecycleTableName, queueUrl: pair.queueUrl, deadLetterQueueUrl: pair.deadLetterQueueUrl },
       clients: { sqs: harness.sqs, dynamo: harness.dynamo },
     });
     return { pair, consumer, effects };
@@ -450,7 +450,7 @@ describe('Function: LifecycleStore, an SDK retry after an unseen commit', () => 
       },
       { step: 'deserialize', name: 'dropFirstAnswer' },
     );
-    return { store: new LifecycleStore(DynamoDBDocumentClient.from(raw), harness.tableName), calls, answersDropped: () => answersDropped, destroy: () => raw.destroy() };
+    return { store: new LifecycleStore(DynamoDBDocumentClient.from(raw), harness.lifecycleTableName), calls, answersDropped: () => answersDropped, destroy: () => raw.destroy() };
   }
 
   it('answers the retry with the first commit instead of calling it a duplicate', async () => {

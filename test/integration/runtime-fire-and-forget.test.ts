@@ -21,7 +21,7 @@ async function consumerFor(handle: (payload: z.infer<typeof schema>) => Promise<
     channel: defineChannel('notices', { policy, schema }),
     policy,
     handle: (payload) => handle(payload),
-    endpoints: { tableName: harness.tableName, queueUrl: pair.queueUrl },
+    endpoints: { tableName: harness.tableName, lifecycleTableName: harness.lifecycleTableName, queueUrl: pair.queueUrl },
     clients: { sqs: harness.sqs, dynamo: harness.dynamo },
   });
   return { consumer, pair };
@@ -72,7 +72,7 @@ describe('Handler: presence', () => {
     const consumer = new FireAndForgetConsumer({
       channel: presence,
       handle: handlePresence,
-      endpoints: { tableName: harness.tableName, queueUrl: pair.queueUrl },
+      endpoints: { tableName: harness.tableName, lifecycleTableName: harness.lifecycleTableName, queueUrl: pair.queueUrl },
       clients: { sqs: harness.sqs, dynamo: harness.dynamo },
     });
     const userId = randomUUID();

@@ -171,7 +171,7 @@ describe('Function: GuaranteedConsumer, leases', () => {
     }, { clock: () => now });
     const correlationId = randomUUID();
     // A first delivery claimed the message and crashed before completing.
-    const store = new LifecycleStore(harness.dynamo, harness.tableName);
+    const store = new LifecycleStore(harness.dynamo, harness.lifecycleTableName);
     expect((await store.claim({ correlationId, channel: 'tests', messageId: 'crashed', attempt: 1 }, 6, now)).outcome).toBe('claimed');
 
     await harness.send(pair.queueUrl, { id: 'x' }, { correlationId });
@@ -224,7 +224,7 @@ describe('Function: GuaranteedConsumer, FIFO', () => {
 
 describe('Function: GuaranteedConsumer, bookkeeping', () => {
   it('never lets a late failure report overwrite a success', async () => {
-    const store = new LifecycleStore(harness.dynamo, harness.tableName);
+    const store = new LifecycleStore(harness.dynamo, harness.lifecycleTableName);
     const id = { correlationId: randomUUID(), channel: 'tests', messageId: 'm', attempt: 1 };
     expect(await store.commit(id, [], null, Date.now())).toBe('committed');
     await store.recordFailure(id, { reason: 'late', now: Date.now(), increment: 1 });

@@ -18,7 +18,7 @@ describe('Handler: orders', () => {
     const consumer = new GuaranteedConsumer({
       channel: orders,
       handle: handleOrder,
-      endpoints: { tableName: harness.tableName, queueUrl: pair.queueUrl, deadLetterQueueUrl: pair.deadLetterQueueUrl },
+      endpoints: { tableName: harness.tableName, lifecycleTableName: harness.lifecycleTableName, queueUrl: pair.queueUrl, deadLetterQueueUrl: pair.deadLetterQueueUrl },
       clients: { sqs: harness.sqs, dynamo: harness.dynamo },
     });
     const correlationId = randomUUID();
@@ -29,7 +29,7 @@ describe('Handler: orders', () => {
 
     const { Item } = await harness.dynamo.send(new GetCommand({ TableName: harness.tableName, Key: { pk: `order#${order.orderId}`, sk: 'order' } }));
     expect(Item).toMatchObject({ ...order, status: 'accepted', correlationId });
-    const record = await new LifecycleStore(harness.dynamo, harness.tableName).get(correlationId, 'orders');
+    const record = await new LifecycleStore(harness.dynamo, harness.lifecycleTableName).get(correlationId, 'orders');
     expect(record).toMatchObject({ status: 'succeeded', reply: { orderId: order.orderId, itemCount: 3, confirmation: Item!.confirmation } });
   });
 });

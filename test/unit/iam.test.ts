@@ -8,7 +8,7 @@ const ROLE = 'arn:aws:iam::000000000000:role/Writer';
 const TABLE = 'arn:aws:dynamodb:us-east-1:000000000000:table/Audit';
 const QUEUE = 'arn:aws:sqs:us-east-1:000000000000:inbox';
 
-const request = (action: string, resource: string, context: Record<string, string> = { 'aws:securetransport': 'true' }): AuthorizationRequest => ({
+const request = (action: string, resource: string, context: AuthorizationRequest['context'] = { 'aws:securetransport': 'true' }): AuthorizationRequest => ({
   principalArn: ROLE,
   account: '000000000000',
   action,
@@ -135,5 +135,40 @@ describe('Class: Authorizer', () => {
     );
     authorizer.replace([{ ...identity, policies: [allow('sqs:*', QUEUE)] }], new Map());
     expect(authorizer.mappingDenial('writer', QUEUE)).toBeUndefined();
+  });
+});
+
+describe('Function: evaluate, multivalued condition keys (dynamodb:LeadingKeys)', () => {
+  const ownRecords = allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], TABLE, { Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['orders#*'] } } });
+  const withKeys = (action: string, keys?: string[]) => request(action, TABLE, { 'aws:securetransport': 'true', ...(keys ? { 'dynamodb:leadingkeys': keys } : {}) });
+
+  it('allows only when every partition key the call touches matches (ForAllValues)', () => {
+    expect(evaluate(withKeys('dynamodb:UpdateItem', ['orders#1']), [ownRecords]).allowed).toBe(true);
+    expect(evaluate(withKeys('dynamodb:UpdateItem', ['presence#1']), [ownRecords]).allowed).toBe(false);
+    expect(evaluate(withKeys('dynamodb:GetItem', ['orders#1', 'presence#1']), [ownRecords]).allowed).toBe(false);
+    expect(evaluate(withKeys('dynamodb:GetItem', ['ordersAndMore#1']), [ownRecords]).allowed).toBe(false);
+  });
+
+  it('holds ForAllValues, and fails ForAnyValue, on a call that names no partition key, as AWS does', () => {
+    expect(evaluate(withKeys('dynamodb:GetItem'), [ownRecords]).allowed).toBe(true);
+    const any = allow('dynamodb:GetItem', TABLE, { Condition: { 'ForAnyValue:StringEquals': { 'dynamodb:LeadingKeys': ['orders#1'] } } });
+    expect(evaluate(withKeys('dynamodb:GetItem'), [any]).allowed).toBe(false);
+    expect(evaluate(withKeys('dynamodb:GetItem', ['x', 'orders#1']), [any]).allowed).toBe(true);
+    expect(unsupportedConditions(ownRecords)).toStrictEqual([]);
+  });
+});
+
+describe('Function: dynamodbAuthorizations, the partition keys a call touches', () => {
+  const partitionKeyOf = (table: string) => (table === 'Audit' ? 'pk' : undefined);
+  const leading = (operation: string, input: object) => dynamodbAuthorizations({ operation, input: input as Record<string, unknown> }, partitionKeyOf).map((check) => check.context?.['dynamodb:leadingkeys']);
+
+  it('reads them from keys, items, queries, batches and transactions, and from none for a Scan', () => {
+    expect(leading('GetItem', { TableName: 'Audit', Key: { pk: { S: 'orders#1' } } })).toStrictEqual([['orders#1']]);
+    expect(leading('PutItem', { TableName: 'Audit', Item: { pk: { S: 'orders#2' }, n: { N: '1' } } })).toStrictEqual([['orders#2']]);
+    expect(leading('Query', { TableName: 'Audit', KeyConditionExpression: '#k = :v', ExpressionAttributeNames: { '#k': 'pk' }, ExpressionAttributeValues: { ':v': { S: 'orders#3' } } })).toStrictEqual([['orders#3']]);
+    expect(leading('Query', { TableName: 'Audit', KeyConditionExpression: ':v = pk AND sk > :s', ExpressionAttributeValues: { ':v': { S: 'orders#4' }, ':s': { S: 'a' } } })).toStrictEqual([['orders#4']]);
+    expect(leading('BatchWriteItem', { RequestItems: { Audit: [{ PutRequest: { Item: { pk: { S: 'a' } } } }, { DeleteRequest: { Key: { pk: { S: 'b' } } } }] } })).toStrictEqual([['a', 'b']]);
+    expect(leading('TransactWriteItems', { TransactItems: [{ Update: { TableName: 'Audit', Key: { pk: { S: 'a' } } } }, { Put: { TableName: 'Other', Item: { pk: { S: 'b' } } } }] })).toStrictEqual([['a'], undefined]);
+    expect(leading('Scan', { TableName: 'Audit' })).toStrictEqual([undefined]);
   });
 });
