@@ -10,12 +10,13 @@ import {
   type SendMessageBatchCommandInput,
   type SendMessageBatchCommandOutput,
 } from '@aws-sdk/client-sqs';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { GetMetricStatisticsCommandInput } from '@aws-sdk/client-cloudwatch';
 import { channelStats, MessagingClient, redriveDeadLetters, type AwsClientConfig } from '../../lib/client/index.ts';
-import { defineChannel, foldAttributes, MessageAttribute, OutputKey } from '../../lib/policy/index.ts';
+import { defineChannel, foldAttributes, LifecycleKeys, MessageAttribute, OutputKey } from '../../lib/policy/index.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators.ts';
 import { GuaranteedConsumer } from '../../functions/runtime/index.ts';
 import { RuntimeHarness } from '../helpers/runtime-harness.ts';
@@ -378,5 +379,47 @@ describe('Function: a schema with transforms, from the SDK through the consumer 
     const client = await clientFor(dated, await harness.queuePair({ maxReceiveCount: 5 }));
     // A Date becomes a string in JSON, which the consumer's z.date() would refuse: dead-lettered, had it been sent.
     await expect(client.send('dated', { at: new Date() })).rejects.toMatchObject({ code: 'SCHEMA_VIOLATION' });
+  });
+});
+
+describe('Function: status, awaitReply and request refuse what cannot be answered', () => {
+  const first = defineChannel('first', { policy: { kind: 'guaranteed', reply: true }, schema });
+  const second = defineChannel('second', { policy: { kind: 'guaranteed', reply: true }, schema });
+  const silent = defineChannel('silent', { policy: { kind: 'guaranteed' }, schema });
+  const quick = defineChannel('quick', { policy: { kind: 'request-response', deadlineMs: 1500 }, schema, replySchema: schema });
+  const record = (channel: string, correlationId: string, extra: object = {}) =>
+    harness.dynamo.send(new PutCommand({
+      TableName: harness.lifecycleTableName,
+      Item: { [LifecycleKeys.partitionKey]: LifecycleKeys.of(channel, correlationId), channel, correlationId, status: 'succeeded', reply: { id: channel }, attempts: 1, history: [], ...extra },
+    }));
+
+  it('refuses to await a reply from a channel that keeps none', async () => {
+    const client = await clientFor(silent, await harness.queuePair({ maxReceiveCount: 5 }));
+    await expect(client.awaitReply('x', { channel: 'silent' } as never)).rejects.toMatchObject({ code: 'WRONG_POLICY', message: expect.stringMatching(/silent keeps no replies/) });
+    await expect(client.awaitReply('x')).rejects.toMatchObject({ code: 'WRONG_POLICY' });
+  });
+
+  it('refuses an id two channels have records for, where it cannot tell which reply is wanted', async () => {
+    const client = new MessagingClient({ ...(await clientFor(first, await harness.queuePair({ maxReceiveCount: 5 }))).discovered }, { first, second });
+    clients.push(client);
+    const correlationId = randomUUID();
+    await Promise.all([record('first', correlationId), record('second', correlationId)]);
+    await expect(client.awaitReply(correlationId)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/first and second: give the channel/) });
+    expect(await client.awaitReply(correlationId, { channel: 'second' })).toStrictEqual({ id: 'second' });
+  });
+
+  it('counts a record past its time to live as none, though DynamoDB has not deleted it yet', async () => {
+    const client = await clientFor(first, await harness.queuePair({ maxReceiveCount: 5 }));
+    const correlationId = randomUUID();
+    await record('first', correlationId, { [LifecycleKeys.timeToLive]: Math.floor(Date.now() / 1000) - 60 });
+    expect(await client.status(correlationId)).toStrictEqual([{ status: 'unknown', correlationId }]);
+  });
+
+  it("refuses a deadline past its responders' timeout, and one no timer can wait", async () => {
+    const client = new MessagingClient({ ...(await clientFor(first, await harness.queuePair({ maxReceiveCount: 5 }))).discovered }, { quick });
+    clients.push(client);
+    for (const deadlineMs of [2001, 2 ** 31]) {
+      await expect(client.request('quick', { id: 'x' }, { deadlineMs })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/up to its responders' timeout \(2000\)/) });
+    }
   });
 });
