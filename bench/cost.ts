@@ -11,7 +11,6 @@ import { readFileSync, rmSync } from 'node:fs';
 import { createClient, queueDepth } from '../lib/client/index.ts';
 import { OutputKey } from '../lib/policy/index.ts';
 import { channels } from '../lib/channels.ts';
-import { LOCAL_CREDENTIALS } from '../local/emulators.ts';
 import { startLocalCloud, UsageMeter, type Usage } from '../local/index.ts';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200);
@@ -35,7 +34,7 @@ const meter = new UsageMeter();
 const cloud = await startLocalCloud({ stateDir, meter });
 const client = await createClient({ channels, target: 'local', localStateDir: stateDir });
 // Read behind the gateways, so that the benchmark's own polling is not counted.
-const unmeteredSqs = new SQSClient({ region: cloud.endpoints.region, credentials: LOCAL_CREDENTIALS, endpoint: cloud.emulators.sqs });
+const unmeteredSqs = new SQSClient({ region: cloud.endpoints.region, credentials: cloud.credentials, endpoint: cloud.emulators.sqs });
 
 /** The workload of each kind: guaranteed messages sent in batches and their replies awaited, as a caller would. */
 const workloads: Record<keyof typeof samples, (count: number, offset: number) => Promise<void>> = {

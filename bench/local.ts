@@ -14,7 +14,6 @@ import { rmSync } from 'node:fs';
 import { channels, orders } from '../lib/channels.ts';
 import { createClient, queueDepth } from '../lib/client/index.ts';
 import { OutputKey } from '../lib/policy/index.ts';
-import { LOCAL_CREDENTIALS } from '../local/emulators.ts';
 import { startLocalCloud } from '../local/index.ts';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 5000);
@@ -34,7 +33,7 @@ async function inParallel(total: number, workers: number, work: (index: number) 
 const iam = process.env.BENCH_IAM !== 'off';
 const cloud = await startLocalCloud({ stateDir, iam });
 const client = await createClient({ channels, target: 'local', localStateDir: stateDir });
-const config = { region: cloud.endpoints.region, credentials: LOCAL_CREDENTIALS };
+const config = { region: cloud.endpoints.region, credentials: cloud.credentials };
 const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ ...config, endpoint: cloud.endpoints.dynamodb }));
 try {
   console.log(`local cloud ready in ${(cloud.startupMs / 1000).toFixed(1)} s; sending ${MESSAGES} orders through the guaranteed channel…`);

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from './emulators.ts';
-import { functionAccessKey } from './iam/identities.ts';
+import { LOCAL_REGION } from './emulators.ts';
+import type { Credentials } from './iam/signatures.ts';
 import type { IntrinsicResolver, ResourceAttributes } from './intrinsics.ts';
 import { functionArn } from './intrinsics.ts';
 import { LocalFunction } from './local-function.ts';
@@ -30,7 +30,7 @@ export function buildFunctions(
   resolver: IntrinsicResolver,
   built: Map<string, ResourceAttributes>,
   endpoints: LocalEndpoints,
-  options: { showLogs: boolean; iam: boolean; meter?: UsageMeter },
+  options: { showLogs: boolean; meter?: UsageMeter; credentialsOf: (functionName: string) => Credentials },
 ): { functions: Map<string, LocalFunction>; skipped: SkippedFunction[] } {
   const functions = new Map<string, LocalFunction>();
   const skipped: SkippedFunction[] = [];
@@ -67,9 +67,9 @@ export function buildFunctions(
           ...Object.fromEntries(Object.entries(variables).map(([key, value]) => [key, String(value)])),
           AWS_REGION: LOCAL_REGION,
           AWS_DEFAULT_REGION: LOCAL_REGION,
-          // The function's own key identifies its calls to the IAM gateways.
-          AWS_ACCESS_KEY_ID: options.iam ? functionAccessKey(name) : LOCAL_CREDENTIALS.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+          // The function's own credentials: its calls are checked as its role's, and it can sign as no one else.
+          AWS_ACCESS_KEY_ID: options.credentialsOf(name).accessKeyId,
+          AWS_SECRET_ACCESS_KEY: options.credentialsOf(name).secretAccessKey,
           AWS_ENDPOINT_URL_SQS: endpoints.sqs,
           AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
           AWS_ENDPOINT_URL_LAMBDA: endpoints.lambda,

@@ -2,7 +2,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { freePort, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, startSqsEmulator, type RunningEmulator } from './emulators.ts';
+import { developerCredentials, functionCredentials } from './credentials.ts';
+import { freePort, LOCAL_REGION, startDynamoDbLocal, startSqsEmulator, type RunningEmulator } from './emulators.ts';
 import { buildFunctions, entryModule, functionName, type SkippedFunction } from './functions.ts';
 import { IntrinsicResolver, UnresolvableError, type ResourceAttributes } from './intrinsics.ts';
 import { InvokeApi } from './invoke-api.ts';
@@ -10,7 +11,8 @@ import type { LocalFunction } from './local-function.ts';
 import { provisionQueues, provisionTables, type ProvisionedQueue, type ProvisionedTable } from './provision.ts';
 import { Authorizer } from './iam/authorizer.ts';
 import { IamGateway } from './iam/gateway.ts';
-import { functionIdentities, registerIdentities, resourcePolicies, type FunctionIdentity } from './iam/identities.ts';
+import { functionAccessKey, functionIdentities, registerIdentities, resourcePolicies, type FunctionIdentity } from './iam/identities.ts';
+import { SignatureVerifier, type Credentials } from './iam/signatures.ts';
 import type { PolicyDocument } from './iam/policy.ts';
 import type { UsageMeter } from './meter.ts';
 import { LONG_POLL_SECONDS, SqsEventSource } from './sqs-event-source.ts';
@@ -111,6 +113,8 @@ export interface LocalCloud {
   readonly startupMs: number;
   /** Whether the functions' calls are checked, and what of them is not (a role or a condition the local cloud cannot read). */
   readonly iam: { readonly enforced: boolean; readonly exceptions: readonly string[] };
+  /** The developer's credentials: what any client outside the functions signs with (kept in the state folder). */
+  readonly credentials: Credentials;
   /**
    * Synthesizes again if the app's sources changed, and runs each function whose bundle changed on its new code,
    * keeping queues, tables and their messages. Changes it cannot apply this way (a resource's properties, a
@@ -176,18 +180,32 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const sqsEmulator = emulators[0]!;
     const dynamodb = { endpoint: options.sharedDynamoDb?.endpoint ?? emulators[1]!.endpoint };
     const authorizer = new Authorizer([], new Map());
+    // Every caller signs: the developer with the state folder's key, each function with a key of its own for this start.
+    const developer = developerCredentials(stateDir);
+    const verifier = new SignatureVerifier();
+    verifier.allow(developer);
+    const credentialsByFunction = new Map<string, Credentials>();
+    const credentialsOf = (name: string) => {
+      let pair = credentialsByFunction.get(name);
+      if (!pair) {
+        pair = iam ? functionCredentials(functionAccessKey(name)) : developer;
+        credentialsByFunction.set(name, pair);
+        verifier.allow(pair);
+      }
+      return pair;
+    };
     let [sqsEndpoint, dynamodbEndpoint] = [sqsEmulator.endpoint, dynamodb.endpoint];
     if (iam) {
       gateways.push(
-        new IamGateway('sqs', sqsEmulator.endpoint, authorizer, { meter: options.meter }),
-        new IamGateway('dynamodb', dynamodb.endpoint, authorizer, { meter: options.meter, partitionKeyOf: (table) => tables.find((candidate) => candidate.name === table)?.partitionKey }),
+        new IamGateway('sqs', sqsEmulator.endpoint, authorizer, { meter: options.meter, verifier }),
+        new IamGateway('dynamodb', dynamodb.endpoint, authorizer, { meter: options.meter, verifier, partitionKeyOf: (table) => tables.find((candidate) => candidate.name === table)?.partitionKey }),
       );
       [sqsEndpoint, dynamodbEndpoint] = await Promise.all([gateways[0]!.listen(ports.sqs), gateways[1]!.listen(ports.dynamodb)]);
     }
-    invokeApi = new InvokeApi(functions, eventSources, iam ? authorizer : undefined);
+    invokeApi = new InvokeApi(functions, eventSources, iam ? { authorizer, verifier } : undefined);
     const lambdaEndpoint = await invokeApi.listen(ports.lambda);
     const endpoints = { region: LOCAL_REGION, sqs: sqsEndpoint, dynamodb: dynamodbEndpoint, lambda: lambdaEndpoint };
-    const clientConfig = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+    const clientConfig = { region: LOCAL_REGION, credentials: developer };
     // Queues are created through the public endpoint, the host their URLs carry; Lambda's pollers go straight to the
     // emulator, as the Lambda service is not a function and its calls are not the role's.
     const sqs = new SQSClient({ ...clientConfig, endpoint: endpoints.sqs });
@@ -223,7 +241,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       tables.push(...(await provisionTables(ddb, stack, built, options.sharedDynamoDb?.tablePrefix)));
       registerIdentities(stack, built);
       const resolver = new IntrinsicResolver(stack.name, built);
-      const stackFunctions = buildFunctions(stack, resolver, built, endpoints, { showLogs: options.showFunctionLogs ?? false, iam, meter: options.meter });
+      const stackFunctions = buildFunctions(stack, resolver, built, endpoints, { showLogs: options.showFunctionLogs ?? false, meter: options.meter, credentialsOf });
       functionsByStack.set(stack.name, stackFunctions.functions);
       for (const [name, fn] of stackFunctions.functions) functions.set(name, fn);
       eventSources.push(...mappings(stack.name, stack.resources, resolver, pollerSqs, stackFunctions.functions, stackFunctions.skipped, queues, options.meter));
@@ -243,7 +261,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     // The pid lets a client tell this running cloud from the files a killed one left behind.
     // The emulators' own endpoints, behind the IAM gateways, are there for whoever must tell they are gone.
     const behind = { sqs: sqsEmulator.endpoint, dynamodb: dynamodb.endpoint };
-    writeFileSync(join(stateDir, 'endpoints.json'), `${JSON.stringify({ ...endpoints, pid: process.pid, emulators: behind }, null, 2)}\n`);
+    // The developer's credentials go with the endpoints, for msg and the SDK to sign with (the file is the owner's alone).
+    writeFileSync(join(stateDir, 'endpoints.json'), `${JSON.stringify({ ...endpoints, pid: process.pid, emulators: behind, credentials: developer }, null, 2)}\n`, { mode: 0o600 });
     const reload = async (): Promise<ReloadResult> => {
       if (options.cdkOut || !(await synthesizeUnlessUnchanged(appDir, outDir, { resynthesize: false, clearFirst: false }))) return { resynthesized: false, updated: [], restartNeeded: [] };
       const next = readCloudAssembly(outDir);
@@ -264,6 +283,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       skipped,
       startupMs: Date.now() - started,
       iam: { enforced: iam, exceptions: iamExceptions },
+      credentials: developer,
       reload,
       pendingEvents,
       stop,

@@ -3,7 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { listenOnLoopback } from './emulators.ts';
 import type { Authorizer } from './iam/authorizer.ts';
-import { accessKeyOf } from './iam/requests.ts';
+import { admit } from './door.ts';
+import type { SignatureVerifier } from './iam/signatures.ts';
 import { functionArn } from './intrinsics.ts';
 import { TooManyRequestsError, type LocalFunction } from './local-function.ts';
 import type { SqsEventSource } from './sqs-event-source.ts';
@@ -34,16 +35,21 @@ export class InvokeApi {
   readonly #closing = new AbortController();
   /** Checks the calls functions make, when IAM is enforced. */
   readonly #authorizer: Authorizer | undefined;
+  /** Checks every request's signature, when IAM is enforced. */
+  readonly #verifier: SignatureVerifier | undefined;
+  #port = 0;
 
-  public constructor(functions: ReadonlyMap<string, LocalFunction>, mappings: readonly SqsEventSource[], authorizer?: Authorizer) {
+  public constructor(functions: ReadonlyMap<string, LocalFunction>, mappings: readonly SqsEventSource[], iam?: { authorizer: Authorizer; verifier: SignatureVerifier }) {
     this.#functions = functions;
     this.#mappings = mappings;
-    this.#authorizer = authorizer;
+    this.#authorizer = iam?.authorizer;
+    this.#verifier = iam?.verifier;
     this.#server = createServer((request, response) => void this.#handle(request, response));
   }
 
   public async listen(port = 0): Promise<string> {
-    return `http://127.0.0.1:${await listenOnLoopback(this.#server, port, 'the Lambda API')}`;
+    this.#port = await listenOnLoopback(this.#server, port, 'the Lambda API');
+    return `http://127.0.0.1:${this.#port}`;
   }
 
   /** Event invocations accepted and not yet done: waiting for an instance, running, or waiting to be retried. */
@@ -59,35 +65,52 @@ export class InvokeApi {
   }
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    if (request.method === 'GET') return this.#read(request, response);
-    const match = /^\/2015-03-31\/functions\/([^/]+)\/invocations/.exec(request.url ?? '');
-    if (request.method !== 'POST' || !match) {
-      return reply(response, 404, { Type: 'User', message: `The local cloud does not serve ${request.method} ${request.url}` }, 'ResourceNotFoundException');
-    }
-    const name = functionNameOf(decodeURIComponent(match[1]!));
-    const fn = this.#functions.get(name);
-    const body = await readBody(request);
-    if (this.#denied(request, response, 'lambda:InvokeFunction', qualifiedArn(decodeURIComponent(match[1]!), request.url))) return;
-    if (!fn) return notFound(response, name);
-    let event: unknown;
     try {
-      event = body.length === 0 ? {} : JSON.parse(body);
-    } catch {
-      return reply(response, 400, { Type: 'User', message: 'Could not parse request body into json' }, 'InvalidRequestContentException');
+      const admitted = await admit(request, response, { service: 'lambda', port: () => this.#port, maxBodyBytes: MAX_SYNC_PAYLOAD_BYTES, verifier: this.#verifier });
+      if (!admitted) return;
+      if (request.method === 'GET') return this.#read(request, response, admitted.accessKey);
+      const match = /^\/2015-03-31\/functions\/([^/?]+)\/invocations(?:\?|$)/.exec(request.url ?? '');
+      if (request.method !== 'POST' || !match) {
+        return reply(response, 404, { Type: 'User', message: `The local cloud does not serve ${request.method} ${String(request.url).slice(0, 200)}` }, 'ResourceNotFoundException');
+      }
+      const identifier = decoded(match[1]!);
+      if (identifier === undefined) return reply(response, 400, { Type: 'User', message: 'The function name is not a valid percent-encoded name' }, 'InvalidParameterValueException');
+      const name = functionNameOf(identifier);
+      if (this.#denied(response, admitted.accessKey, 'lambda:InvokeFunction', qualifiedArn(identifier, request.url))) return;
+      const fn = this.#functions.get(name);
+      if (!fn) return notFound(response, name);
+      const body = admitted.body.toString('utf8');
+      let event: unknown;
+      try {
+        event = body.length === 0 ? {} : JSON.parse(body);
+      } catch {
+        return reply(response, 400, { Type: 'User', message: 'Could not parse request body into json' }, 'InvalidRequestContentException');
+      }
+      const invocationType = String(request.headers['x-amz-invocation-type'] ?? 'RequestResponse');
+      if (!['RequestResponse', 'Event', 'DryRun'].includes(invocationType)) {
+        return reply(response, 400, { Type: 'User', message: `InvocationType ${invocationType.slice(0, 50)} is not RequestResponse, Event or DryRun` }, 'InvalidParameterValueException');
+      }
+      if (invocationType === 'Event' && admitted.body.length > MAX_EVENT_PAYLOAD_BYTES) {
+        return reply(response, 413, { Type: 'User', message: `Request must be smaller than ${MAX_EVENT_PAYLOAD_BYTES} bytes for the InvokeFunction operation` }, 'RequestEntityTooLargeException');
+      }
+      if (invocationType === 'DryRun') return reply(response, 204, undefined);
+      if (invocationType === 'Event') {
+        // Lambda queues an Event invocation whatever its function is doing; it never answers one with 429.
+        const run = this.#runEvent(fn, event);
+        this.#background.add(run);
+        void run.finally(() => this.#background.delete(run));
+        return reply(response, 202, undefined);
+      }
+      return await this.#invoke(fn, event, response);
+    } catch (error) {
+      // Whatever a request does, the local cloud keeps serving: it answers a 500 if it still can.
+      if (response.headersSent) return void response.destroy();
+      return reply(response, 500, { Type: 'Service', message: (error as Error).message }, 'ServiceException');
     }
-    const invocationType = String(request.headers['x-amz-invocation-type'] ?? 'RequestResponse');
-    const limit = invocationType === 'Event' ? MAX_EVENT_PAYLOAD_BYTES : MAX_SYNC_PAYLOAD_BYTES;
-    if (Buffer.byteLength(body) > limit) {
-      return reply(response, 413, { Type: 'User', message: `Request must be smaller than ${limit} bytes for the InvokeFunction operation` }, 'RequestEntityTooLargeException');
-    }
-    if (invocationType === 'DryRun') return reply(response, 204, undefined);
-    if (invocationType === 'Event') {
-      // Lambda queues an Event invocation whatever its function is doing; it never answers one with 429.
-      const run = this.#runEvent(fn, event);
-      this.#background.add(run);
-      void run.finally(() => this.#background.delete(run));
-      return reply(response, 202, undefined);
-    }
+  }
+
+  /** A RequestResponse invocation: the result, the function's error, or 429 when every instance is busy. */
+  async #invoke(fn: LocalFunction, event: unknown, response: ServerResponse): Promise<void> {
     try {
       const outcome = await fn.invoke(event);
       response.setHeader('X-Amz-Executed-Version', '$LATEST');
@@ -103,7 +126,7 @@ export class InvokeApi {
       if (error instanceof TooManyRequestsError) {
         return reply(response, 429, { Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded', Type: 'User', message: 'Rate Exceeded.' }, 'TooManyRequestsException');
       }
-      return reply(response, 500, { Type: 'Service', message: (error as Error).message }, 'ServiceException');
+      throw error;
     }
   }
 
@@ -126,31 +149,32 @@ export class InvokeApi {
   }
 
   /** Answers AccessDenied, as Lambda does, when the caller is a function whose role may not do this; says whether it did. */
-  #denied(request: IncomingMessage, response: ServerResponse, action: string, resource: string): boolean {
-    const message = this.#authorizer?.denial(accessKeyOf(request.headers, request.url), [{ action, resource }]);
+  #denied(response: ServerResponse, accessKey: string | undefined, action: string, resource: string): boolean {
+    const message = this.#authorizer?.denial(accessKey, [{ action, resource }]);
     if (message) reply(response, 403, { Type: 'User', message }, 'AccessDeniedException');
     return message !== undefined;
   }
 
   /** The read-only calls, all of one page: the local cloud runs a handful of functions. */
-  #read(request: IncomingMessage, response: ServerResponse): void {
+  #read(request: IncomingMessage, response: ServerResponse, accessKey: string | undefined): void {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const path = url.pathname.replace(/\/$/, '');
     if (path === '/2015-03-31/functions') {
-      if (this.#denied(request, response, 'lambda:ListFunctions', '*')) return;
+      if (this.#denied(response, accessKey, 'lambda:ListFunctions', '*')) return;
       return reply(response, 200, { Functions: [...this.#functions.values()].map(configurationOf) });
     }
     if (path === '/2015-03-31/event-source-mappings') {
-      if (this.#denied(request, response, 'lambda:ListEventSourceMappings', '*')) return;
+      if (this.#denied(response, accessKey, 'lambda:ListEventSourceMappings', '*')) return;
       const only = url.searchParams.get('FunctionName');
       const mappings = this.#mappings.filter((mapping) => !only || mapping.functionName === functionNameOf(only));
       return reply(response, 200, { EventSourceMappings: mappings.map((mapping) => mapping.describe()) });
     }
     const match = /^\/2015-03-31\/functions\/([^/]+)(\/configuration)?$/.exec(path);
-    const fn = match ? this.#functions.get(functionNameOf(decodeURIComponent(match[1]!))) : undefined;
-    if (!match) return reply(response, 404, { Type: 'User', message: `The local cloud does not serve GET ${request.url}` }, 'ResourceNotFoundException');
-    const name = functionNameOf(decodeURIComponent(match[1]!));
-    if (this.#denied(request, response, match[2] ? 'lambda:GetFunctionConfiguration' : 'lambda:GetFunction', functionArn(name))) return;
+    const identifier = match ? decoded(match[1]!) : undefined;
+    if (!match || identifier === undefined) return reply(response, 404, { Type: 'User', message: `The local cloud does not serve GET ${String(request.url).slice(0, 200)}` }, 'ResourceNotFoundException');
+    const name = functionNameOf(identifier);
+    const fn = this.#functions.get(name);
+    if (this.#denied(response, accessKey, match[2] ? 'lambda:GetFunctionConfiguration' : 'lambda:GetFunction', functionArn(name))) return;
     if (!fn) return notFound(response, name);
     if (match[2]) return reply(response, 200, configurationOf(fn));
     return reply(response, 200, { Configuration: configurationOf(fn), Code: { RepositoryType: 'S3', Location: pathToFileURL(fn.modulePath).href } });
@@ -203,13 +227,13 @@ function notFound(response: ServerResponse, name: string): void {
   reply(response, 404, { Type: 'User', message: `Function not found: ${functionArn(name)}` }, 'ResourceNotFoundException');
 }
 
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
+/** A percent-encoded path segment decoded, or undefined when it is not valid percent-encoding (%E0%A4%A once crashed the cloud). */
+function decoded(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
 }
 
 function reply(response: ServerResponse, status: number, body: unknown, errorType?: string): void {

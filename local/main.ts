@@ -4,7 +4,6 @@
  */
 import { join, relative, resolve } from 'node:path';
 import { startLocalCloud, type LocalCloud, type LocalCloudOptions } from './index.ts';
-import { LOCAL_CREDENTIALS } from './emulators.ts';
 
 function screen(cloud: LocalCloud, stateDir: string, showFunctionLogs: boolean): string {
   const lines = [
@@ -32,7 +31,7 @@ function screen(cloud: LocalCloud, stateDir: string, showFunctionLogs: boolean):
     '',
     'Use it from a shell:',
     `  export AWS_ENDPOINT_URL_SQS=${cloud.endpoints.sqs} AWS_ENDPOINT_URL_DYNAMODB=${cloud.endpoints.dynamodb} AWS_ENDPOINT_URL_LAMBDA=${cloud.endpoints.lambda}`,
-    `  export AWS_REGION=${cloud.endpoints.region} AWS_ACCESS_KEY_ID=${LOCAL_CREDENTIALS.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_CREDENTIALS.secretAccessKey}`,
+    `  export AWS_REGION=${cloud.endpoints.region} AWS_DEFAULT_REGION=${cloud.endpoints.region} AWS_ACCESS_KEY_ID=${cloud.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${cloud.credentials.secretAccessKey}`,
     `  Outputs: ${join(stateDir, 'outputs.json')}    Endpoints: ${join(stateDir, 'endpoints.json')}`,
     `  Function logs: ${showFunctionLogs ? 'shown here' : 'hidden (msg local --logs, or npm start -- --logs, shows them)'}`,
     '',

@@ -86,7 +86,7 @@ function outputsFromEnvironment(): Record<string, string> | undefined {
 function discoverLocal(options: DiscoveryOptions, stackName: string): Discovered {
   const dir = resolve(options.localStateDir ?? process.env.MSG_LOCAL_STATE_DIR ?? '.local-cloud');
   let outputs: Record<string, Record<string, string>>;
-  let endpoints: { region: string; sqs: string; dynamodb: string; lambda: string; pid?: number };
+  let endpoints: { region: string; sqs: string; dynamodb: string; lambda: string; pid?: number; credentials?: { accessKeyId: string; secretAccessKey: string } };
   try {
     outputs = JSON.parse(readFileSync(join(dir, 'outputs.json'), 'utf8'));
     endpoints = JSON.parse(readFileSync(join(dir, 'endpoints.json'), 'utf8'));
@@ -97,13 +97,15 @@ function discoverLocal(options: DiscoveryOptions, stackName: string): Discovered
   if (endpoints.pid !== undefined && !processAlive(endpoints.pid)) {
     throw new LocalCloudNotRunning(`the local cloud that wrote ${join(dir, 'endpoints.json')} (process ${endpoints.pid}) is no longer running; start it with "npm start"`);
   }
+  if (!endpoints.credentials) throw new LocalCloudNotRunning(`${join(dir, 'endpoints.json')} names no credentials: it was written by an older local cloud; restart it with "npm start"`);
   const stackOutputs = outputs[stackName];
   if (!stackOutputs) throw new StackNotDeployed(`the local cloud runs no stack named ${stackName} (it runs: ${Object.keys(outputs).join(', ')})`);
   return {
     target: 'local',
     region: endpoints.region,
     endpoints: { sqs: endpoints.sqs, dynamodb: endpoints.dynamodb, lambda: endpoints.lambda },
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    // The developer's key, which the local cloud made for its state folder: it checks every request's signature.
+    credentials: endpoints.credentials,
     outputs: stackOutputs,
   };
 }

@@ -1,17 +1,31 @@
-import { randomUUID } from 'node:crypto';
 import { pipeline } from 'node:stream';
 import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { listenOnLoopback } from '../emulators.ts';
 import type { UsageMeter } from '../meter.ts';
 import type { Authorizer } from './authorizer.ts';
-import { accessKeyOf, dynamodbAuthorizations, dynamodbCall, parseJson, sqsAuthorizations, sqsCall, type ApiCall, type PartitionKeyOf } from './requests.ts';
+import { admit, refuse } from '../door.ts';
+import { canonicalCall, determined, dynamodbAuthorizations, parseJson, readCall, sqsAuthorizations, type ApiCall, type JsonService, type PartitionKeyOf } from './requests.ts';
+import type { SignatureVerifier } from './signatures.ts';
 
-export type GatewayService = 'sqs' | 'dynamodb';
+export type GatewayService = JsonService;
+
+/** The largest request each gateway reads: SQS's 1 MiB message and its batch, DynamoDB's 16 MB batch, with room. */
+const MAX_BODY_BYTES: Record<GatewayService, number> = { sqs: 2 * 1024 * 1024, dynamodb: 17 * 1024 * 1024 };
+
+export interface GatewayOptions {
+  /** Where allowed calls are counted as AWS would bill them. */
+  readonly meter?: UsageMeter;
+  /** Each table's partition key, known once the tables are created, for dynamodb:LeadingKeys. */
+  readonly partitionKeyOf?: PartitionKeyOf;
+  /** Checks every request's signature; without it (IAM off, or a test of the authorizer alone), none is checked. */
+  readonly verifier?: SignatureVerifier;
+}
 
 /**
- * A service's endpoint with IAM in front: each call signed by a function is checked against the function's policies
- * and refused as AWS refuses it; every allowed or unchecked call goes on, unchanged, to the emulator behind. It holds
- * the endpoint everyone is given, so a queue URL handed to a function leads here too.
+ * A service's endpoint with IAM in front: every request passes the door (a loopback caller, no web page, a body
+ * within limits, a valid signature), is read strictly, and a call signed by a function is checked against the
+ * function's policies and refused as AWS refuses it; what is allowed goes on to the emulator behind as it was read and
+ * authorized, written again. It holds the endpoint everyone is given, so a queue URL handed to a function leads here.
  */
 export class IamGateway {
   readonly #service: GatewayService;
@@ -21,19 +35,22 @@ export class IamGateway {
   readonly #agent = new Agent({ keepAlive: true });
   readonly #meter: UsageMeter | undefined;
   readonly #partitionKeyOf: PartitionKeyOf;
+  readonly #verifier: SignatureVerifier | undefined;
+  #port = 0;
 
-  /** @param partitionKeyOf - each table's partition key, known once the tables are created, for dynamodb:LeadingKeys */
-  public constructor(service: GatewayService, upstream: string, authorizer: Authorizer, options: { meter?: UsageMeter; partitionKeyOf?: PartitionKeyOf } = {}) {
+  public constructor(service: GatewayService, upstream: string, authorizer: Authorizer, options: GatewayOptions = {}) {
     this.#service = service;
     this.#upstream = new URL(upstream);
     this.#authorizer = authorizer;
     this.#meter = options.meter;
     this.#partitionKeyOf = options.partitionKeyOf ?? (() => undefined);
+    this.#verifier = options.verifier;
     this.#server = createServer((request, response) => void this.#handle(request, response));
   }
 
   public async listen(port = 0): Promise<string> {
-    return `http://127.0.0.1:${await listenOnLoopback(this.#server, port, this.#service === 'sqs' ? 'the SQS emulator' : 'DynamoDB Local')}`;
+    this.#port = await listenOnLoopback(this.#server, port, this.#service === 'sqs' ? 'the SQS emulator' : 'DynamoDB Local');
+    return `http://127.0.0.1:${this.#port}`;
   }
 
   public async close(): Promise<void> {
@@ -44,22 +61,24 @@ export class IamGateway {
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     try {
-      const chunks: Buffer[] = [];
-      for await (const chunk of request) chunks.push(chunk as Buffer);
-      // Read whole, small as calls are: to decide on it, to count it, and to send it again on a stale connection.
-      const body = Buffer.concat(chunks);
-      const text = body.toString('utf8');
-      const call = this.#service === 'sqs' ? sqsCall(request.headers, request.url, text) : dynamodbCall(request.headers, text);
-      const accessKey = accessKeyOf(request.headers, request.url);
-      if (this.#authorizer.checks(accessKey)) {
-        const message = this.#authorizer.denial(accessKey, this.#service === 'sqs' ? sqsAuthorizations(call) : dynamodbAuthorizations(call, this.#partitionKeyOf));
-        if (message) return accessDenied(this.#service, request.headers, response, message);
+      const admitted = await admit(request, response, { service: this.#service, port: () => this.#port, maxBodyBytes: MAX_BODY_BYTES[this.#service], verifier: this.#verifier });
+      if (!admitted) return;
+      const call = readCall(this.#service, request.method, request.url, request.headers, admitted.body.toString('utf8'));
+      if ('refused' in call) return refuse(this.#service, request, response, { status: 400, code: call.code, message: call.refused });
+      if (this.#authorizer.checks(admitted.accessKey)) {
+        const authorizations = this.#service === 'sqs' ? sqsAuthorizations(call) : dynamodbAuthorizations(call, this.#partitionKeyOf);
+        if (!determined(this.#service, call.operation, authorizations)) {
+          return refuse(this.#service, request, response, { status: 403, code: 'AccessDenied', message: `${call.operation} names no ${this.#service === 'sqs' ? 'queue' : 'table'} the local cloud can authorize it on` });
+        }
+        const message = this.#authorizer.denial(admitted.accessKey, authorizations);
+        if (message) return refuse(this.#service, request, response, { status: 403, code: 'AccessDenied', message });
       }
-      this.#forward(request, response, body, this.#meter ? this.#count(call) : undefined, true);
+      const forwarded = canonicalCall(this.#service, call);
+      this.#forward(request, response, { ...forwarded, headers: { ...forwarded.headers, ...signatureHeaders(request.headers) } }, this.#meter ? this.#count(call) : undefined, true);
     } catch (error) {
       // A caller gone mid-request, or a call that is not what its service reads: it must not end the local cloud.
       if (response.headersSent || !response.socket || response.socket.destroyed) response.destroy();
-      else response.writeHead(400, { 'content-type': 'text/plain' }).end(`the local cloud could not read this call: ${(error as Error).message}`);
+      else refuse(this.#service, request, response, { status: 400, code: 'ValidationException', message: `the local cloud could not read this call: ${(error as Error).message}` });
     }
   }
 
@@ -75,10 +94,11 @@ export class IamGateway {
     return (status, answer) => this.#meter!.dynamodbCall(operation, input, { status, body: parseJson(answer) });
   }
 
-  /** Sends the call on to the emulator, unchanged, and its answer back; once more if a kept-alive connection was stale. */
-  #forward(request: IncomingMessage, response: ServerResponse, body: Buffer, onAnswer: ((status: number, answer: string) => void) | undefined, retry: boolean): void {
+  /** Sends the call on to the emulator and its answer back; once more if a kept-alive connection was stale. */
+  #forward(request: IncomingMessage, response: ServerResponse, call: { headers: Record<string, string>; body: string }, onAnswer: ((status: number, answer: string) => void) | undefined, retry: boolean): void {
+    const body = Buffer.from(call.body);
     const forwarded = httpRequest(
-      { hostname: this.#upstream.hostname, port: this.#upstream.port, method: request.method, path: request.url, headers: endToEnd(request.headers), agent: this.#agent },
+      { hostname: this.#upstream.hostname, port: this.#upstream.port, method: 'POST', path: '/', headers: { ...call.headers, 'content-length': String(body.length) }, agent: this.#agent },
       (upstream) => {
         response.writeHead(upstream.statusCode ?? 502, endToEnd(upstream.headers));
         if (onAnswer) {
@@ -99,7 +119,7 @@ export class IamGateway {
     forwarded.once('error', (error: NodeJS.ErrnoException) => {
       response.off('close', abandon);
       // Node's own advice: a request on a reused keep-alive socket that the server had just closed never reached it.
-      if (retry && forwarded.reusedSocket && error.code === 'ECONNRESET' && !response.destroyed) return this.#forward(request, response, body, onAnswer, false);
+      if (retry && forwarded.reusedSocket && error.code === 'ECONNRESET' && !response.destroyed) return this.#forward(request, response, call, onAnswer, false);
       if (!response.headersSent) response.writeHead(502, { 'content-type': 'text/plain' }).end(`the local ${this.#service} emulator did not answer: ${error.message}`);
       else response.destroy();
     });
@@ -107,28 +127,14 @@ export class IamGateway {
   }
 }
 
+/** The caller's signature goes on with the call: DynamoDB Local reads its region and key (and checks nothing of it). */
+function signatureHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  return Object.fromEntries(['authorization', 'x-amz-date'].flatMap((name) => (typeof headers[name] === 'string' ? [[name, headers[name] as string]] : [])));
+}
+
 /** Connection-level headers belong to one hop; the gateway's own connections carry their own. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
 function endToEnd(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase())));
-}
-
-/**
- * AccessDenied in the service's own protocol, so the SDK raises the error it raises in AWS: AccessDeniedException
- * from DynamoDB; AccessDenied from SQS (JSON with its query-compatible code header, or the query protocol's XML).
- */
-function accessDenied(service: GatewayService, headers: IncomingHttpHeaders, response: ServerResponse, message: string): void {
-  const requestId = randomUUID();
-  const json = (extra: Record<string, string>): void => {
-    response
-      .writeHead(400, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': requestId, ...extra })
-      .end(JSON.stringify({ __type: 'com.amazon.coral.service#AccessDeniedException', message }));
-  };
-  if (service === 'dynamodb') return json({});
-  if (String(headers['x-amz-target'] ?? '').startsWith('AmazonSQS.')) return json({ 'x-amzn-query-error': 'AccessDenied;Sender' });
-  const escaped = message.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-  response
-    .writeHead(403, { 'content-type': 'text/xml' })
-    .end(`<?xml version="1.0"?><ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>${escaped}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`);
 }

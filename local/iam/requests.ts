@@ -35,22 +35,71 @@ const SQS_BATCH_ACTIONS: Record<string, string> = {
   ChangeMessageVisibilityBatch: 'ChangeMessageVisibility',
 };
 
-/** An SQS call in the JSON protocol (X-Amz-Target: AmazonSQS.<Operation>) or the query protocol (Action=<Operation>). */
-export function sqsCall(headers: IncomingHttpHeaders, url: string | undefined, body: string): ApiCall {
+/** What an AWS JSON-protocol call is, read strictly, or why it cannot be read: the gateway forwards only what it read. */
+export type ReadCall = ApiCall | { readonly refused: string; readonly code: string };
+
+/** The services' JSON-protocol targets, and the operations each serves. */
+const PROTOCOLS = {
+  sqs: {
+    targetPrefix: 'AmazonSQS.',
+    operations: new Set([
+      'AddPermission', 'CancelMessageMoveTask', 'ChangeMessageVisibility', 'ChangeMessageVisibilityBatch', 'CreateQueue', 'DeleteMessage',
+      'DeleteMessageBatch', 'DeleteQueue', 'GetQueueAttributes', 'GetQueueUrl', 'ListDeadLetterSourceQueues', 'ListMessageMoveTasks',
+      'ListQueueTags', 'ListQueues', 'PurgeQueue', 'ReceiveMessage', 'RemovePermission', 'SendMessage', 'SendMessageBatch',
+      'SetQueueAttributes', 'StartMessageMoveTask', 'TagQueue', 'UntagQueue',
+    ]),
+    /** Operations about no one queue: IAM checks them on the account's queues as a whole. */
+    resourceless: new Set(['ListQueues']),
+  },
+  dynamodb: {
+    targetPrefix: 'DynamoDB_20120810.',
+    operations: new Set([
+      'BatchExecuteStatement', 'BatchGetItem', 'BatchWriteItem', 'CreateTable', 'DeleteItem', 'DeleteTable', 'DescribeContinuousBackups',
+      'DescribeEndpoints', 'DescribeLimits', 'DescribeTable', 'DescribeTimeToLive', 'ExecuteStatement', 'ExecuteTransaction', 'GetItem',
+      'ListTables', 'ListTagsOfResource', 'PutItem', 'Query', 'Scan', 'TagResource', 'TransactGetItems', 'TransactWriteItems', 'UntagResource',
+      'UpdateContinuousBackups', 'UpdateItem', 'UpdateTable', 'UpdateTimeToLive',
+    ]),
+    resourceless: new Set(['ListTables', 'DescribeEndpoints', 'DescribeLimits']),
+  },
+} as const;
+
+export type JsonService = keyof typeof PROTOCOLS;
+
+/**
+ * A call in the service's JSON protocol, read strictly: POST to /, Content-Type application/x-amz-json-1.0, an
+ * X-Amz-Target of exactly `<prefix><a known operation>`, a body that is one JSON object. Anything else is refused,
+ * for every caller: a request read one way here and another way by the emulator could be authorized as one call and
+ * run as another (a target without its prefix once made the gateway read a queue from fragments of the body while
+ * fauxqs ran the real operation). SQS's older query protocol (AWS CLI before 2.13) is refused too: fauxqs would read
+ * it as SNS.
+ */
+export function readCall(service: JsonService, method: string | undefined, url: string | undefined, headers: IncomingHttpHeaders, body: string): ReadCall {
+  const { targetPrefix, operations } = PROTOCOLS[service];
+  if (method !== 'POST' || url !== '/') return { refused: `the local ${service} endpoint serves POST /, not ${method} ${String(url).slice(0, 200)}`, code: 'UnknownOperationException' };
+  if (!/^application\/x-amz-json-1\.0(;|$)/.test(String(headers['content-type'] ?? ''))) {
+    return { refused: `the local ${service} endpoint serves the JSON protocol (Content-Type application/x-amz-json-1.0)${service === 'sqs' ? ", as the AWS SDK v3 and AWS CLI 2.13+ speak it, not SQS's query protocol" : ''}`, code: 'UnknownOperationException' };
+  }
   const target = String(headers['x-amz-target'] ?? '');
-  if (target.startsWith('AmazonSQS.')) return { operation: target.slice('AmazonSQS.'.length), input: parseJson(body) };
-  const where = new URL(url ?? '/', 'http://local');
-  const query = new URLSearchParams(body);
-  for (const [key, value] of where.searchParams) query.append(key, value);
-  const input: Record<string, unknown> = Object.fromEntries(query);
-  // The query protocol may name the queue by its path instead of a QueueUrl parameter.
-  if (input.QueueUrl === undefined && where.pathname.split('/').filter(Boolean).length === 2) input.QueueUrl = where.pathname;
-  return { operation: query.get('Action') ?? '', input };
+  const operation = target.startsWith(targetPrefix) ? target.slice(targetPrefix.length) : '';
+  if (!operations.has(operation)) return { refused: `${target.slice(0, 100) || 'no X-Amz-Target'} is not an operation of ${service}`, code: 'UnknownOperationException' };
+  let input: unknown;
+  try {
+    input = JSON.parse(body);
+  } catch {
+    return { refused: 'the body is not JSON', code: 'SerializationException' };
+  }
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return { refused: 'the body is not a JSON object', code: 'SerializationException' };
+  return { operation, input: input as Record<string, unknown> };
 }
 
-/** A DynamoDB call (X-Amz-Target: DynamoDB_20120810.<Operation>, JSON 1.0). */
-export function dynamodbCall(headers: IncomingHttpHeaders, body: string): ApiCall {
-  return { operation: String(headers['x-amz-target'] ?? '').split('.').pop() ?? '', input: parseJson(body) };
+/** The request to forward for a call read: exactly what was read and authorized, written again. */
+export function canonicalCall(service: JsonService, { operation, input }: ApiCall): { headers: Record<string, string>; body: string } {
+  return { headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': `${PROTOCOLS[service].targetPrefix}${operation}` }, body: JSON.stringify(input) };
+}
+
+/** Whether a call's authorizations name what they are about: an operation on a resource must name it, or is denied. */
+export function determined(service: JsonService, operation: string, authorizations: readonly Authorization[]): boolean {
+  return PROTOCOLS[service].resourceless.has(operation) || (authorizations.length > 0 && authorizations.every((authorization) => authorization.resource !== '*'));
 }
 
 export function sqsAuthorizations({ operation, input }: ApiCall): Authorization[] {

@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { LOCAL_CREDENTIALS } from '../../local/emulators.ts';
 import { startLocalCloud, type LocalCloud } from '../../local/index.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { withExampleAssembly } from '../helpers/example-assembly.ts';
@@ -30,8 +29,8 @@ async function aws(args: string[]): Promise<any> {
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
-      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ACCESS_KEY_ID: cloud.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: cloud.credentials.secretAccessKey,
       AWS_REGION: cloud.endpoints.region,
       AWS_ENDPOINT_URL_SQS: cloud.endpoints.sqs,
       AWS_ENDPOINT_URL_DYNAMODB: cloud.endpoints.dynamodb,
@@ -57,13 +56,13 @@ describe.skipIf(!existsSync(AWS_CLI))('AWS CLI v2 against the local cloud', () =
     // Debian's CLI 2.9 speaks SQS's older Query protocol, which the emulator does not serve; the message goes in
     // through the AWS SDK (JSON protocol, as current CLIs use) and the effect is read back by the CLI.
     const orderId = `cli-${randomUUID().slice(0, 8)}`;
-    const sqs = new SQSClient({ region: cloud.endpoints.region, endpoint: cloud.endpoints.sqs, credentials: LOCAL_CREDENTIALS });
+    const sqs = new SQSClient({ region: cloud.endpoints.region, endpoint: cloud.endpoints.sqs, credentials: cloud.credentials });
     await sqs.send(new SendMessageCommand({ QueueUrl: outputs.ordersQueueUrl!, MessageBody: JSON.stringify({ orderId, customerId: 'c-cli', items: [{ sku: 'banana', quantity: 6 }] }) }));
     sqs.destroy();
 
     // Waited for through the SDK (each run of the CLI costs most of a second of CPU), then read with the CLI.
     const key = { pk: `order#${orderId}`, sk: 'order' };
-    const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ region: cloud.endpoints.region, endpoint: cloud.endpoints.dynamodb, credentials: LOCAL_CREDENTIALS }));
+    const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ region: cloud.endpoints.region, endpoint: cloud.endpoints.dynamodb, credentials: cloud.credentials }));
     await eventually(async () => (await dynamo.send(new GetCommand({ TableName: outputs.StateTableName!, Key: key, ConsistentRead: true }))).Item, (found) => found !== undefined);
     dynamo.destroy();
     const { Item } = await aws(['dynamodb', 'get-item', '--table-name', outputs.StateTableName!, '--key', JSON.stringify({ pk: { S: key.pk }, sk: { S: key.sk } }), '--consistent-read']);

@@ -7,7 +7,6 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueDepth } from '../../lib/client/index.ts';
 import { startLocalCloud, type LocalCloud } from '../../local/index.ts';
-import { LOCAL_CREDENTIALS } from '../../local/emulators.ts';
 import { synthesizeFixture } from '../fixtures/local-cloud/app.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { sharedDynamoDb } from '../helpers/shared-dynamodb.ts';
@@ -21,7 +20,7 @@ let out: Record<string, string>;
 
 beforeAll(async () => {
   cloud = await startLocalCloud({ cdkOut: synthesizeFixture(`${stateDir}/cdk.out`), stateDir, sharedDynamoDb: sharedDynamoDb('local-cloud') });
-  const config = { region: cloud.endpoints.region, credentials: LOCAL_CREDENTIALS };
+  const config = { region: cloud.endpoints.region, credentials: cloud.credentials };
   sqs = new SQSClient({ ...config, endpoint: cloud.endpoints.sqs });
   dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ ...config, endpoint: cloud.endpoints.dynamodb }));
   lambda = new LambdaClient({ ...config, endpoint: cloud.endpoints.lambda, maxAttempts: 1 });

@@ -4,11 +4,10 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCom
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_CREDENTIALS } from '../../local/emulators.ts';
-import { functionAccessKey } from '../../local/iam/identities.ts';
 import { startLocalCloud, UsageMeter, type LocalCloud } from '../../local/index.ts';
 import { synthesizeFixture } from '../fixtures/local-cloud/app.ts';
 import { sharedDynamoDb } from '../helpers/shared-dynamodb.ts';
+import { sendRaw } from '../helpers/signed-request.ts';
 import { withExampleAssembly } from '../helpers/example-assembly.ts';
 import { LifecycleKeys, OutputKey } from '../../lib/policy/index.ts';
 
@@ -42,7 +41,7 @@ afterAll(async () => {
 type Outcome = { ok: true } | { ok: false; name: string; message: string };
 
 async function call(cloud: LocalCloud, writer: 'GrantedWriter' | 'UngrantedWriter', request: Record<string, unknown>): Promise<Outcome> {
-  const lambda = new LambdaClient({ region: cloud.endpoints.region, credentials: LOCAL_CREDENTIALS, endpoint: cloud.endpoints.lambda });
+  const lambda = new LambdaClient({ region: cloud.endpoints.region, credentials: cloud.credentials, endpoint: cloud.endpoints.lambda });
   const { Payload, FunctionError } = await lambda.send(new InvokeCommand({ FunctionName: cloud.outputs.Fixture![`${writer}Name`], Payload: JSON.stringify(request) }));
   lambda.destroy();
   expect(FunctionError).toBeUndefined();
@@ -50,7 +49,7 @@ async function call(cloud: LocalCloud, writer: 'GrantedWriter' | 'UngrantedWrite
 }
 
 const auditItem = async (cloud: LocalCloud, key: string) => {
-  const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ region: cloud.endpoints.region, credentials: LOCAL_CREDENTIALS, endpoint: cloud.endpoints.dynamodb }));
+  const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ region: cloud.endpoints.region, credentials: cloud.credentials, endpoint: cloud.endpoints.dynamodb }));
   const { Item } = await dynamo.send(new GetCommand({ TableName: cloud.outputs.Fixture!.AuditTable, Key: { pk: key }, ConsistentRead: true }));
   dynamo.destroy();
   return Item;
@@ -116,14 +115,15 @@ describe('Local cloud: IAM enforced on what functions call', () => {
   });
 
   it('answers a call it cannot read with 400, and goes on serving', async () => {
-    const signedAsFunction = `AWS4-HMAC-SHA256 Credential=${functionAccessKey(out.UngrantedWriterName!)}/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0`;
-    const malformed = await fetch(enforced.endpoints.dynamodb, {
-      method: 'POST',
-      headers: { 'x-amz-target': 'DynamoDB_20120810.TransactWriteItems', 'content-type': 'application/x-amz-json-1.0', authorization: signedAsFunction },
-      body: JSON.stringify({ TransactItems: 'not a list' }),
-    });
+    const { environment } = enforced.functions.get(out.UngrantedWriterName!)!.props;
+    const credentials = { accessKeyId: environment.AWS_ACCESS_KEY_ID!, secretAccessKey: environment.AWS_SECRET_ACCESS_KEY! };
+    const malformed = await sendRaw(
+      enforced.endpoints.dynamodb,
+      { method: 'POST', path: '/', headers: { 'x-amz-target': 'DynamoDB_20120810.TransactWriteItems', 'content-type': 'application/x-amz-json-1.0' }, body: JSON.stringify({ TransactItems: 'not a list' }) },
+      { credentials, service: 'dynamodb' },
+    );
     expect(malformed.status).toBe(400);
-    expect(await malformed.text()).toMatch(/^the local cloud could not read this call: /);
+    expect(JSON.parse(malformed.body)).toMatchObject({ message: expect.stringMatching(/^the local cloud could not read this call: /) });
     expect(await call(enforced, 'GrantedWriter', { put: out.AuditTable, key: randomUUID() })).toStrictEqual({ ok: true });
   });
 
@@ -134,7 +134,7 @@ describe('Local cloud: IAM enforced on what functions call', () => {
   });
 
   it("leaves the developer's own calls unchecked", async () => {
-    const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ region: enforced.endpoints.region, credentials: LOCAL_CREDENTIALS, endpoint: enforced.endpoints.dynamodb }));
+    const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ region: enforced.endpoints.region, credentials: enforced.credentials, endpoint: enforced.endpoints.dynamodb }));
     const key = randomUUID();
     await dynamo.send(new PutCommand({ TableName: out.AuditTable, Item: { pk: key } }));
     dynamo.destroy();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Authorizer } from '../../local/iam/authorizer.ts';
 import { functionAccessKey, type FunctionIdentity } from '../../local/iam/identities.ts';
 import { evaluate, unsupportedConditions, type AuthorizationRequest, type PolicyDocument } from '../../local/iam/policy.ts';
-import { accessKeyOf, dynamodbAuthorizations, dynamodbCall, sqsAuthorizations, sqsCall } from '../../local/iam/requests.ts';
+import { canonicalCall, determined, dynamodbAuthorizations, readCall, sqsAuthorizations } from '../../local/iam/requests.ts';
 
 const ROLE = 'arn:aws:iam::000000000000:role/Writer';
 const TABLE = 'arn:aws:dynamodb:us-east-1:000000000000:table/Audit';
@@ -85,22 +85,37 @@ describe('Function: evaluate (IAM policy evaluation)', () => {
 });
 
 describe('Function: the authorizations of a call', () => {
-  it('reads the access key from a signed header or a presigned URL', () => {
-    expect(accessKeyOf({ authorization: 'AWS4-HMAC-SHA256 Credential=ASIAKEY/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host' }, '/')).toBe('ASIAKEY');
-    expect(accessKeyOf({}, '/?X-Amz-Credential=ASIAKEY%2F20260101%2Fus-east-1%2Fsqs%2Faws4_request')).toBe('ASIAKEY');
-    expect(accessKeyOf({}, '/')).toBeUndefined();
+  const read = (service: 'sqs' | 'dynamodb', operation: string, body: string) => {
+    const call = readCall(service, 'POST', '/', { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': `${service === 'sqs' ? 'AmazonSQS.' : 'DynamoDB_20120810.'}${operation}` }, body);
+    if ('refused' in call) throw new Error(call.refused);
+    return call;
+  };
+
+  it('reads a call strictly: its operation from an exact target, its input from one JSON object, or refuses it', () => {
+    const json = { 'content-type': 'application/x-amz-json-1.0' };
+    expect(readCall('sqs', 'POST', '/', { ...json, 'x-amz-target': 'AmazonSQS.PurgeQueue' }, '{"QueueUrl":"q"}')).toStrictEqual({ operation: 'PurgeQueue', input: { QueueUrl: 'q' } });
+    // A target without its prefix (which fauxqs ran, while the body was read as the query protocol), and the rest
+    expect(readCall('sqs', 'POST', '/', { ...json, 'x-amz-target': 'PurgeQueue' }, '{"QueueUrl":"q","x":"&Action=ReceiveMessage"}')).toMatchObject({ code: 'UnknownOperationException' });
+    expect(readCall('sqs', 'POST', '/', { ...json, 'x-amz-target': 'AmazonSQS.Frobnicate' }, '{}')).toMatchObject({ code: 'UnknownOperationException' });
+    expect(readCall('sqs', 'POST', '/', { 'content-type': 'application/x-www-form-urlencoded' }, 'Action=PurgeQueue&QueueUrl=q')).toMatchObject({ refused: expect.stringMatching(/not SQS's query protocol/) });
+    expect(readCall('sqs', 'GET', '/_fauxqs/queues', {}, '')).toMatchObject({ code: 'UnknownOperationException' });
+    expect(readCall('dynamodb', 'POST', '/', { ...json, 'x-amz-target': 'DynamoDB_20120810.Scan' }, '[1]')).toMatchObject({ code: 'SerializationException' });
+    expect(canonicalCall('sqs', { operation: 'PurgeQueue', input: { QueueUrl: 'q' } })).toStrictEqual({
+      headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'AmazonSQS.PurgeQueue' },
+      body: '{"QueueUrl":"q"}',
+    });
   });
 
-  it('authorizes SQS batch calls as their single forms, in the JSON and the query protocol', () => {
-    const json = sqsAuthorizations(sqsCall({ 'x-amz-target': 'AmazonSQS.SendMessageBatch' }, '/', JSON.stringify({ QueueUrl: 'http://127.0.0.1:9324/000000000000/inbox', Entries: [] })));
-    expect(json).toStrictEqual([{ action: 'sqs:SendMessage', resource: QUEUE }]);
-    expect(sqsAuthorizations(sqsCall({}, '/000000000000/inbox', 'Action=DeleteMessageBatch'))).toStrictEqual([{ action: 'sqs:DeleteMessage', resource: QUEUE }]);
-    expect(sqsAuthorizations(sqsCall({ 'x-amz-target': 'AmazonSQS.GetQueueUrl' }, '/', '{"QueueName":"inbox"}'))).toStrictEqual([{ action: 'sqs:GetQueueUrl', resource: QUEUE }]);
-    expect(sqsAuthorizations(sqsCall({ 'x-amz-target': 'AmazonSQS.ListQueues' }, '/', '{}'))).toStrictEqual([{ action: 'sqs:ListQueues', resource: '*' }]);
+  it('authorizes SQS batch calls as their single forms, and calls naming no resource only where none is needed', () => {
+    const batch = read('sqs', 'SendMessageBatch', JSON.stringify({ QueueUrl: 'http://127.0.0.1:9324/000000000000/inbox', Entries: [] }));
+    expect(sqsAuthorizations(batch)).toStrictEqual([{ action: 'sqs:SendMessage', resource: QUEUE }]);
+    expect(sqsAuthorizations(read('sqs', 'GetQueueUrl', '{"QueueName":"inbox"}'))).toStrictEqual([{ action: 'sqs:GetQueueUrl', resource: QUEUE }]);
+    expect(determined('sqs', 'ListQueues', sqsAuthorizations(read('sqs', 'ListQueues', '{}')))).toBe(true);
+    expect(determined('sqs', 'PurgeQueue', sqsAuthorizations(read('sqs', 'PurgeQueue', '{}')))).toBe(false);
   });
 
   it('authorizes DynamoDB transactions item by item, batches table by table, indexes as their own resource', () => {
-    const authorizationsOf = (operation: string, body: string) => dynamodbAuthorizations(dynamodbCall({ 'x-amz-target': `DynamoDB_20120810.${operation}` }, body));
+    const authorizationsOf = (operation: string, body: string) => dynamodbAuthorizations(read('dynamodb', operation, body));
     const transaction = { TransactItems: [{ Put: { TableName: 'Audit' } }, { ConditionCheck: { TableName: 'State' } }, { Delete: { TableName: 'Audit' } }] };
     expect(authorizationsOf('TransactWriteItems', JSON.stringify(transaction))).toStrictEqual([
       { action: 'dynamodb:PutItem', resource: TABLE },
