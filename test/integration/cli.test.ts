@@ -199,6 +199,19 @@ describe('CLI: msg local', () => {
     expect(existsSync(join(dir, 'endpoints.json'))).toBe(false);
   });
 
+  it("stops DynamoDB Local's JVM with the process that started it, even one killed with SIGKILL", async () => {
+    // GIVEN a process that started DynamoDB Local, as msg local does
+    const starter = spawn(process.execPath, ['--conditions=delivery-policies:source', '--input-type=module', '-e', "const { startDynamoDbLocal } = await import('./local/emulators.ts'); console.log((await startDynamoDbLocal()).endpoint);"], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let output = '';
+    starter.stdout.on('data', (chunk) => (output += chunk));
+    const endpoint = (await eventually(async () => output, (text) => text.includes('http://'))).trim();
+    expect(await refuses(endpoint)).toBe(false);
+    // WHEN it is killed with no chance to stop anything
+    starter.kill('SIGKILL');
+    // THEN the JVM goes too, and its port is free
+    expect(await eventually(() => refuses(endpoint), (refused) => refused)).toBe(true);
+  });
+
   it('says in one line that Java is missing, instead of a spawn error', async () => {
     // GIVEN a PATH with node and no java (the assembly is current: nothing is synthesized)
     const bin = join(scratch, 'bin-without-java');
