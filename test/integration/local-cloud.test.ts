@@ -45,7 +45,7 @@ describe('Local cloud: the template', () => {
   it('builds queues, tables and functions from the template and lists what it skips', () => {
     expect(cloud.queues.map((queue) => queue.logicalId)).toEqual(expect.arrayContaining([expect.stringMatching(/^ThrowsQueueDlq/), expect.stringMatching(/^ThrowsQueue/)]));
     expect(cloud.tables).toHaveLength(2);
-    expect(cloud.functions.size).toBe(10);
+    expect(cloud.functions.size).toBe(11);
     // Roles, policies and queue policies are what the IAM gateways enforce, so they are not listed as skipped.
     expect(cloud.iam).toStrictEqual({ enforced: true, exceptions: [] });
     expect(cloud.skipped.filter((line) => /AWS::(IAM|SQS::QueuePolicy)/.test(line))).toStrictEqual([]);
