@@ -94,6 +94,8 @@ export class InvokeApi {
         return reply(response, 413, { Type: 'User', message: `Request must be smaller than ${MAX_EVENT_PAYLOAD_BYTES} bytes for the InvokeFunction operation` }, 'RequestEntityTooLargeException');
       }
       if (invocationType === 'DryRun') return reply(response, 204, undefined);
+      const clientContext = clientContextOf(request.headers['x-amz-client-context']);
+      if (clientContext === INVALID) return reply(response, 400, { Type: 'User', message: 'Client context must be a valid Base64-encoded JSON object.' }, 'InvalidParameterValueException');
       if (invocationType === 'Event') {
         // Lambda queues an Event invocation whatever its function is doing; it never answers one with 429.
         const run = this.#runEvent(fn, event);
@@ -101,7 +103,7 @@ export class InvokeApi {
         void run.finally(() => this.#background.delete(run));
         return reply(response, 202, undefined);
       }
-      return await this.#invoke(fn, event, response);
+      return await this.#invoke(fn, event, response, clientContext);
     } catch (error) {
       // Whatever a request does, the local cloud keeps serving: it answers a 500 if it still can.
       if (response.headersSent) return void response.destroy();
@@ -110,9 +112,9 @@ export class InvokeApi {
   }
 
   /** A RequestResponse invocation: the result, the function's error, or 429 when every instance is busy. */
-  async #invoke(fn: LocalFunction, event: unknown, response: ServerResponse): Promise<void> {
+  async #invoke(fn: LocalFunction, event: unknown, response: ServerResponse, clientContext: unknown): Promise<void> {
     try {
-      const outcome = await fn.invoke(event);
+      const outcome = await fn.invoke(event, clientContext);
       response.setHeader('X-Amz-Executed-Version', '$LATEST');
       response.setHeader('X-Amzn-RequestId', outcome.requestId);
       if (outcome.ok && Buffer.byteLength(JSON.stringify(outcome.result ?? null)) > MAX_SYNC_PAYLOAD_BYTES) {
@@ -225,6 +227,19 @@ function parseFunctionIdentifier(identifier: string): { name: string; qualifier?
 
 function notFound(response: ServerResponse, name: string): void {
   reply(response, 404, { Type: 'User', message: `Function not found: ${functionArn(name)}` }, 'ResourceNotFoundException');
+}
+
+const INVALID = Symbol('invalid');
+
+/** X-Amz-Client-Context: base64 JSON, handed to a synchronous invocation's context as Lambda does; INVALID if it is not. */
+function clientContextOf(header: string | string[] | undefined): unknown {
+  if (typeof header !== 'string') return undefined;
+  try {
+    const parsed = JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as unknown;
+    return parsed !== null && typeof parsed === 'object' ? parsed : INVALID;
+  } catch {
+    return INVALID;
+  }
 }
 
 /** A percent-encoded path segment decoded, or undefined when it is not valid percent-encoding (%E0%A4%A once crashed the cloud). */

@@ -128,7 +128,8 @@ export class LocalFunction {
     return this.#busy.size;
   }
 
-  public async invoke(event: unknown): Promise<InvocationResult> {
+  /** @param clientContext - what a synchronous caller passed as X-Amz-Client-Context, for context.clientContext */
+  public async invoke(event: unknown, clientContext?: unknown): Promise<InvocationResult> {
     if (this.#stopped) throw new Error(`${this.props.name} is stopped`);
     if (this.#idle.length === 0 && this.#busy.size >= this.props.concurrencyLimit) {
       throw new TooManyRequestsError(this.props.name, this.props.concurrencyLimit);
@@ -145,7 +146,7 @@ export class LocalFunction {
       this.#peakConcurrency = Math.max(this.#peakConcurrency, this.#busy.size);
       // A warm instance is told when this process will cut it off; a cold one counts from its handler's start,
       // just before this process hears that its INIT is over, so its deadline falls a little early, never late.
-      worker.postMessage({ requestId, event, timeoutMs, ...(warm ? { deadline: Date.now() + timeoutMs } : {}) });
+      worker.postMessage({ requestId, event, timeoutMs, clientContext, ...(warm ? { deadline: Date.now() + timeoutMs } : {}) });
     });
   }
 

@@ -21,6 +21,8 @@ interface Invocation {
   readonly timeoutMs: number;
   /** When the parent cuts a warm instance's invocation off; a cold one's deadline starts with its handler. */
   readonly deadline?: number;
+  /** A synchronous caller's X-Amz-Client-Context, parsed. */
+  readonly clientContext?: unknown;
 }
 
 const { modulePath, exportName, functionName, functionArn, memorySizeMb } = workerData as InstanceData;
@@ -40,7 +42,7 @@ const loaded = import(pathToFileURL(modulePath).href)
 // A failed INIT is reported by the invocation that awaits it.
 loaded.catch(() => {});
 
-parentPort!.on('message', async ({ requestId, event, timeoutMs, deadline: parentDeadline }: Invocation) => {
+parentPort!.on('message', async ({ requestId, event, timeoutMs, deadline: parentDeadline, clientContext }: Invocation) => {
   let deadline = 0;
   const context = {
     awsRequestId: requestId,
@@ -51,6 +53,7 @@ parentPort!.on('message', async ({ requestId, event, timeoutMs, deadline: parent
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
     callbackWaitsForEmptyEventLoop: true,
+    clientContext,
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
   };
   let started = performance.now();

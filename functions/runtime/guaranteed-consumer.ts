@@ -140,6 +140,7 @@ export class GuaranteedConsumer<Schema extends AnySchema, ReplySchema extends An
 
   async #processRecord(delivered: SQSRecord): Promise<RecordResult> {
     const record = recordAsSent(delivered);
+    this.#telemetry.observe('oldestMessageAgeSeconds', Math.max(0, (this.#clock() - Number(record.attributes.SentTimestamp)) / 1000) || 0);
     const id = identityOf(this.#options.channel.name, record);
     const logger = this.#loggerFor(id);
     const parsed = parseMessage(this.#options.channel.schema, record.body);

@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { check, onTheWire, type ChannelDefinition, type Schema as AnySchema } from '../../lib/policy/index.ts';
+import { AskedAs, check, onTheWire, type ChannelDefinition, type Schema as AnySchema } from '../../lib/policy/index.ts';
 import { InvalidMessageError } from './errors.ts';
 import { createTelemetry, type Logger } from './telemetry.ts';
 
@@ -25,6 +25,11 @@ export function responder<Schema extends AnySchema, ReplySchema extends AnySchem
     // The answer goes as the reply schema's input: the caller's SDK parses it, so a transform runs once, there.
     const reply = onTheWire(options.channel.replySchema, answer);
     if (!reply.success) throw new Error(`${options.channel.name}: the ${options.role} responder broke its reply schema: ${reply.issues}`);
+    const askedAs = (context?.clientContext?.custom as Record<string, unknown> | undefined)?.[AskedAs.key];
+    if (options.role === 'fallback' && (askedAs === AskedAs.failover || askedAs === AskedAs.hedge)) {
+      telemetry.count(askedAs === AskedAs.failover ? 'failoverAnswers' : 'hedgeAnswers');
+      telemetry.publishMetrics();
+    }
     return reply.value as z.input<ReplySchema>;
   };
 }

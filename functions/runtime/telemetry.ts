@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { FunctionEnv } from '../../lib/policy/index.ts';
+import { DEFAULT_METRICS_NAMESPACE, FunctionEnv } from '../../lib/policy/index.ts';
 
 /**
  * Structured logs and EMF metrics in a few lines, where Powertools' Logger and Metrics cost 31 KiB of every bundle
@@ -11,8 +11,19 @@ import { FunctionEnv } from '../../lib/policy/index.ts';
  * (FunctionEnv.metricsNamespace; 'DeliveryPolicies' when unset), METRICS_DISABLED=true.
  */
 
-/** The counters every consumer publishes. */
-export type ConsumerMetric = 'processed' | 'duplicates' | 'deadLettered' | 'expired' | 'failed' | 'dropped';
+/**
+ * The counters the runtime publishes: each consumer's outcomes, and a fallback responder's answers to callers whose
+ * primary had failed or was abandoned (failover) or was only slow (hedge): what a fallback alarm counts, where
+ * Lambda's invocations would count the hedged calls whose answers the caller threw away.
+ */
+export type ConsumerMetric = 'processed' | 'duplicates' | 'deadLettered' | 'expired' | 'failed' | 'dropped' | 'failoverAnswers' | 'hedgeAnswers';
+
+/**
+ * The highest of a value the runtime sees in an invocation: the age of the oldest guaranteed message it received,
+ * in seconds. SQS's own ApproximateAgeOfOldestMessage leaves out messages received more than three times, which are
+ * exactly those a retry keeps coming back; this one sees every message it receives.
+ */
+export type ConsumerGauge = 'oldestMessageAgeSeconds';
 
 type Level = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 const SEVERITY: Record<Level | 'SILENT', number> = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40, SILENT: 100 };
@@ -30,6 +41,8 @@ export interface Logger {
 export interface Telemetry {
   readonly logger: Logger;
   count(metric: ConsumerMetric): void;
+  /** Keeps the highest value of the gauge seen in this invocation. */
+  observe(gauge: ConsumerGauge, value: number): void;
   /** Keys every line of this invocation carries: the request id, and the function's name. */
   startInvocation(context: Pick<Context, 'awsRequestId' | 'functionName'> | undefined): void;
   /** Writes this invocation's counters, if any, and starts them over. */
@@ -40,6 +53,7 @@ export function createTelemetry(channel: string, keys: Record<string, unknown> =
   const threshold = SEVERITY[levelFrom(process.env.AWS_LAMBDA_LOG_LEVEL ?? process.env.LOG_LEVEL)];
   const invocation: Record<string, unknown> = {};
   const counts = new Map<ConsumerMetric, number>();
+  const gauges = new Map<ConsumerGauge, number>();
 
   const loggerWith = (own: Record<string, unknown>): Logger => {
     const write = (level: Level) => (message: string, extra?: Record<string, unknown>) => {
@@ -53,22 +67,26 @@ export function createTelemetry(channel: string, keys: Record<string, unknown> =
   return {
     logger: loggerWith({}),
     count: (metric) => counts.set(metric, (counts.get(metric) ?? 0) + 1),
+    observe: (gauge, value) => gauges.set(gauge, Math.max(gauges.get(gauge) ?? value, value)),
     startInvocation: (context) => {
       if (!context) return;
       invocation.requestId = context.awsRequestId;
       invocation.functionName = context.functionName;
     },
     publishMetrics: () => {
-      if (counts.size === 0 || process.env.METRICS_DISABLED === 'true') return counts.clear();
-      const metrics = [...counts.keys()].map((name) => ({ Name: name, Unit: 'Count' }));
+      const published = counts.size + gauges.size > 0 && process.env.METRICS_DISABLED !== 'true';
+      if (!published) return void (counts.clear(), gauges.clear());
+      const metrics = [...[...counts.keys()].map((name) => ({ Name: name, Unit: 'Count' })), ...[...gauges.keys()].map((name) => ({ Name: name, Unit: 'Seconds' }))];
       const document = {
-        _aws: { Timestamp: Date.now(), CloudWatchMetrics: [{ Namespace: process.env[FunctionEnv.metricsNamespace] ?? 'DeliveryPolicies', Dimensions: [['service', 'channel']], Metrics: metrics }] },
+        _aws: { Timestamp: Date.now(), CloudWatchMetrics: [{ Namespace: process.env[FunctionEnv.metricsNamespace] ?? DEFAULT_METRICS_NAMESPACE, Dimensions: [['service', 'channel']], Metrics: metrics }] },
         service: channel,
         channel,
         ...Object.fromEntries(counts),
+        ...Object.fromEntries(gauges),
       };
       process.stdout.write(`${JSON.stringify(document)}\n`);
       counts.clear();
+      gauges.clear();
     },
   };
 }

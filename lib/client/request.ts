@@ -1,5 +1,5 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import { check, type Schema } from '../policy/index.ts';
+import { AskedAs, check, type Schema } from '../policy/index.ts';
 import { DeadlineExceeded, NoAnswer, type ResponderAttempt } from './errors.ts';
 
 export interface RequestOptions {
@@ -54,18 +54,20 @@ export function requestWithFallback<T>(lambda: LambdaClient, plan: RequestPlan):
       for (const controller of calls.values()) controller.abort();
       outcome();
     };
-    const ask = (responder: 'primary' | 'fallback') => {
+    // The fallback is told why it is asked, and counts its answers by it: its alarm counts the answers of a failover, not
+    // those of a hedge the caller may have thrown away.
+    const ask = (responder: 'primary' | 'fallback', askedAs?: (typeof AskedAs)['failover' | 'hedge']) => {
       const functionName = responder === 'primary' ? plan.primary : plan.fallback;
       if (!functionName || calls.has(responder) || settled) return;
       const controller = new AbortController();
       calls.set(responder, controller);
-      invokeResponder<T>(lambda, functionName, plan, controller.signal).then(
+      invokeResponder<T>(lambda, functionName, plan, controller.signal, askedAs).then(
         (answer) => settle(() => resolve({ answer, responder, elapsedMs: Math.round(performance.now() - started) })),
         (error: Error) => {
           if (settled) return;
           attempts.push({ responder, outcome: controller.signal.aborted ? 'abandoned as too slow' : error.message });
           calls.get(responder)!.abort();
-          if (responder === 'primary') ask('fallback');
+          if (responder === 'primary') ask('fallback', AskedAs.failover);
           const allDone = [...calls.keys()].every((name) => attempts.some((attempt) => attempt.responder === name));
           if (allDone && (calls.has('fallback') || !plan.fallback)) settle(() => reject(new NoAnswer(plan.channel, attempts)));
         },
@@ -81,17 +83,18 @@ export function requestWithFallback<T>(lambda: LambdaClient, plan: RequestPlan):
     if (plan.abortSignal?.aborted) return abort();
     plan.abortSignal?.addEventListener('abort', abort, { once: true });
     if (plan.fallback) {
-      if (plan.hedgeAfterFraction !== undefined) timers.push(setTimeout(() => ask('fallback'), plan.hedgeAfterFraction * plan.deadlineMs));
+      if (plan.hedgeAfterFraction !== undefined) timers.push(setTimeout(() => ask('fallback', AskedAs.hedge), plan.hedgeAfterFraction * plan.deadlineMs));
       else timers.push(setTimeout(() => calls.get('primary')?.abort(), plan.failoverAfterFraction * plan.deadlineMs));
     }
     ask('primary');
   });
 }
 
-async function invokeResponder<T>(lambda: LambdaClient, functionName: string, plan: RequestPlan, signal: AbortSignal): Promise<T> {
+async function invokeResponder<T>(lambda: LambdaClient, functionName: string, plan: RequestPlan, signal: AbortSignal, askedAs: string | undefined): Promise<T> {
   let response;
   try {
-    response = await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: Buffer.from(plan.body) }), { abortSignal: signal });
+    const clientContext = askedAs === undefined ? undefined : Buffer.from(JSON.stringify({ custom: { [AskedAs.key]: askedAs } })).toString('base64');
+    response = await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: Buffer.from(plan.body), ClientContext: clientContext }), { abortSignal: signal });
   } catch (error) {
     const name = (error as Error).name;
     if (name === 'TooManyRequestsException') throw new Error('throttled (429)');

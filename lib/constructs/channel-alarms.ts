@@ -1,18 +1,19 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import {
   Alarm,
   ComparisonOperator,
   Dashboard,
   GraphWidget,
+  Metric,
   TreatMissingData,
   type IAlarmAction,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { AnyPrincipal, Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { AnyPrincipal, Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic, type ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { longestHealthyWaitSeconds } from '../policy/index.ts';
+import { DEFAULT_METRICS_NAMESPACE, longestHealthyWaitSeconds } from '../policy/index.ts';
 import type { Channel } from './channel.ts';
 import type { Responder } from './responder.ts';
 import { forLocalStack } from './target.ts';
@@ -49,10 +50,7 @@ export class Operations extends Construct {
 
   public constructor(scope: Construct, id: string, props: OperationsProps) {
     super(scope, id);
-    this.alarmTopic =
-      props.alarmTopic === 'create'
-        ? new Topic(this, 'AlarmTopic', { masterKey: alarmTopicKey(this), enforceSSL: true })
-        : props.alarmTopic;
+    this.alarmTopic = props.alarmTopic === 'create' ? alarmTopic(this) : props.alarmTopic;
     const action: IAlarmAction | undefined = this.alarmTopic ? new SnsAction(this.alarmTopic) : undefined;
     this.dashboard = forLocalStack(this) ? undefined : new Dashboard(this, 'Dashboard', { dashboardName: props.dashboardName ?? 'DeliveryPolicies' });
 
@@ -74,6 +72,23 @@ export class Operations extends Construct {
         action,
       );
       const widgets = [age, channel.queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) })];
+      if (channel.policy.kind === 'guaranteed') {
+        // SQS's age leaves out messages received more than three times: the retries that are stuck. The runtime's gauge
+        // sees every message it receives.
+        const seen = runtimeMetric(channel.name, 'oldestMessageAgeSeconds', 'Maximum');
+        this.#add(
+          new Alarm(this, `${channel.name}StuckRetries`, {
+            alarmDescription: `${channel.name}: a message the consumer keeps receiving has waited longer than a healthy one can (${ageThreshold} s); see its story with "msg status"`,
+            metric: seen,
+            threshold: ageThreshold,
+            evaluationPeriods: 1,
+            comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treatMissingData: TreatMissingData.NOT_BREACHING,
+          }),
+          action,
+        );
+        widgets.push(seen);
+      }
       if (channel.deadLetterQueue) {
         const depth = channel.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' });
         this.#add(
@@ -110,10 +125,12 @@ export class Operations extends Construct {
       );
       const left = [errors, responder.primary.metricDuration()];
       if (responder.fallback) {
-        const fallbackAnswers = responder.fallback.metricInvocations({ period: Duration.minutes(1) });
+        // Answers after a failover, which the caller surely got: the fallback's invocations would count the hedges too,
+        // whose answers the caller throws away when the primary answers first.
+        const fallbackAnswers = runtimeMetric(responder.name, 'failoverAnswers', 'Sum');
         this.#add(
           new Alarm(this, `${responder.name}FallbackAnswering`, {
-            alarmDescription: `${responder.name}: callers are being answered by the fallback`,
+            alarmDescription: `${responder.name}: callers are being answered by the fallback, their primary having failed or been too slow`,
             metric: fallbackAnswers,
             threshold: 0,
             evaluationPeriods: 1,
@@ -132,6 +149,31 @@ export class Operations extends Construct {
     if (action) alarm.addAlarmAction(action);
     this.alarms.push(alarm);
   }
+}
+
+/** A metric the consumer runtime publishes (functions/runtime/telemetry.ts), per minute. */
+function runtimeMetric(channel: string, metricName: string, statistic: 'Maximum' | 'Sum'): Metric {
+  return new Metric({ namespace: DEFAULT_METRICS_NAMESPACE, metricName, dimensionsMap: { service: channel, channel }, statistic, period: Duration.minutes(1) });
+}
+
+/**
+ * The topic alarms notify: encrypted with a key of its own, over HTTPS only, and usable by CloudWatch, which publishes
+ * as its service principal, for this account's alarms only. Without both grants CloudWatch could not publish to the
+ * topic, nor encrypt what it publishes, and every notification would be dropped.
+ */
+function alarmTopic(scope: Construct): Topic {
+  const key = alarmTopicKey(scope);
+  const topic = new Topic(scope, 'AlarmTopic', { masterKey: key, enforceSSL: true });
+  const { account, region, partition } = Stack.of(scope);
+  const fromThisAccountsAlarms = {
+    StringEquals: { 'aws:SourceAccount': account },
+    ArnLike: { 'aws:SourceArn': `arn:${partition}:cloudwatch:${region}:${account}:alarm:*` },
+  };
+  const cloudWatch = new ServicePrincipal('cloudwatch.amazonaws.com');
+  topic.addToResourcePolicy(new PolicyStatement({ principals: [cloudWatch], actions: ['sns:Publish'], resources: [topic.topicArn], conditions: fromThisAccountsAlarms }));
+  // AWS's documented statement for CloudWatch alarms and an SNS topic encrypted with a customer managed key.
+  key.addToResourcePolicy(new PolicyStatement({ principals: [cloudWatch], actions: ['kms:Decrypt', 'kms:GenerateDataKey*'], resources: ['*'], conditions: fromThisAccountsAlarms }));
+  return topic;
 }
 
 /**

@@ -74,6 +74,12 @@ export function unfoldAttributes(folded: string | undefined): Record<string, Wir
   }
 }
 
+/**
+ * Why the SDK asks a fallback responder, in the invocation's client context (custom[key]): after the primary failed or
+ * was abandoned, or alongside a primary that is only slow. The fallback counts its answers by it.
+ */
+export const AskedAs = { key: 'deliveryPoliciesAskedAs', failover: 'failover', hedge: 'hedge' } as const;
+
 /** Environment variables the constructs give every consumer and responder. */
 export const FunctionEnv = {
   channelName: 'CHANNEL_NAME',
@@ -85,9 +91,12 @@ export const FunctionEnv = {
   lifecycleTableName: 'LIFECYCLE_TABLE_NAME',
   queueUrl: 'QUEUE_URL',
   deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
-  /** The CloudWatch namespace of the runtime's metrics. @default 'DeliveryPolicies' */
+  /** The CloudWatch namespace of the runtime's metrics. @default DEFAULT_METRICS_NAMESPACE */
   metricsNamespace: 'METRICS_NAMESPACE',
 } as const;
+
+/** Where the runtime publishes its metrics, and the alarms read them. */
+export const DEFAULT_METRICS_NAMESPACE = 'DeliveryPolicies';
 
 /**
  * What granting a function access to a channel sets in its environment: each stack output it needs, under

@@ -40,12 +40,12 @@ describe('ChannelCatalog', () => {
     handlerFile('invoices', 'index.ts');
     // WHEN the catalog holds it
     const template = synthesize({ ...channels, invoices });
-    // THEN it has its queue and DLQ, consumer, outputs, alarms and dashboard widgets, like the others
+    // THEN it has its queue and DLQ, consumer, outputs, alarms (DLQ depth, queue age, stuck retries) and dashboard widgets, like the others
     expect(Object.keys(template.findOutputs('*'))).toEqual(
       expect.arrayContaining([OutputKey.queueUrl('invoices'), OutputKey.deadLetterQueueUrl('invoices'), OutputKey.consumerFunctionName('invoices')]),
     );
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((alarm) => String(alarm.Properties.AlarmDescription));
-    expect(alarms.filter((description) => description.startsWith('invoices:'))).toHaveLength(2);
+    expect(alarms.filter((description) => description.startsWith('invoices:'))).toHaveLength(3);
     expect(JSON.stringify(template.findResources('AWS::CloudWatch::Dashboard'))).toContain('invoices: queue');
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
     template.resourceCountIs('AWS::SQS::Queue', 5);

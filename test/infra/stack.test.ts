@@ -61,9 +61,36 @@ describe('DeliveryPoliciesStack', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 60 });
   });
 
-  it('alarms when the quotes primary fails and when the fallback answers', () => {
+  it('alarms when the quotes primary fails, and when callers are answered by the fallback after a failover, not on hedges', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Namespace: 'AWS/Lambda', Threshold: 0 });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Invocations', Namespace: 'AWS/Lambda', Threshold: 0 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'failoverAnswers',
+      Namespace: 'DeliveryPolicies',
+      Dimensions: Match.arrayWith([{ Name: 'channel', Value: 'quotes' }]),
+      Statistic: 'Sum',
+      Threshold: 0,
+    });
+    expect(Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((alarm) => alarm.Properties.MetricName === 'Invocations')).toStrictEqual([]);
+  });
+
+  it("alarms on a stuck retry by the runtime's own age gauge, which SQS's age leaves out past three receives", () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'oldestMessageAgeSeconds',
+      Namespace: 'DeliveryPolicies',
+      Dimensions: Match.arrayWith([{ Name: 'channel', Value: 'orders' }]),
+      Statistic: 'Maximum',
+      Threshold: 90,
+    });
+  });
+
+  it('lets CloudWatch, for this account\'s alarms only, publish to the alarm topic and use its key, as AWS documents', () => {
+    const fromAlarms = { StringEquals: { 'aws:SourceAccount': Match.anyValue() }, ArnLike: { 'aws:SourceArn': Match.anyValue() } };
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Resource: '*', Condition: fromAlarms })]) },
+    });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: 'sns:Publish', Condition: fromAlarms })]) },
+    });
   });
 
   it('notifies by default: an encrypted topic is created when none is given, and an e-mail address can subscribe', () => {

@@ -187,6 +187,12 @@ describe('Local cloud: the Lambda Invoke API', () => {
     expect(answers[1].invocationsOfThisInstance).toBe(answers[0].invocationsOfThisInstance + 1);
   });
 
+  it("hands a synchronous caller's client context to the function, as Lambda does", async () => {
+    const ClientContext = Buffer.from(JSON.stringify({ custom: { why: 'failover' } })).toString('base64');
+    const response = await lambda.send(new InvokeCommand({ FunctionName: out.ResponderName, Payload: Buffer.from('{"mode":"echo"}'), ClientContext }));
+    expect(JSON.parse(Buffer.from(response.Payload!).toString()).clientContext).toStrictEqual({ custom: { why: 'failover' } });
+  });
+
   it('reports a thrown error as a function error', async () => {
     const response = await invoke({ mode: 'throw' });
     expect(response.FunctionError).toBe('Unhandled');

@@ -47,15 +47,22 @@ describe('Function: createTelemetry', () => {
     telemetry.count('processed');
     telemetry.count('processed');
     telemetry.count('deadLettered');
+    telemetry.observe('oldestMessageAgeSeconds', 12);
+    telemetry.observe('oldestMessageAgeSeconds', 340);
+    telemetry.observe('oldestMessageAgeSeconds', 40);
     telemetry.publishMetrics();
     telemetry.publishMetrics();
     expect(lines).toStrictEqual([
       {
-        _aws: { Timestamp: expect.any(Number), CloudWatchMetrics: [{ Namespace: 'DeliveryPolicies', Dimensions: [['service', 'channel']], Metrics: [{ Name: 'processed', Unit: 'Count' }, { Name: 'deadLettered', Unit: 'Count' }] }] },
+        _aws: {
+          Timestamp: expect.any(Number),
+          CloudWatchMetrics: [{ Namespace: 'DeliveryPolicies', Dimensions: [['service', 'channel']], Metrics: [{ Name: 'processed', Unit: 'Count' }, { Name: 'deadLettered', Unit: 'Count' }, { Name: 'oldestMessageAgeSeconds', Unit: 'Seconds' }] }],
+        },
         service: 'orders',
         channel: 'orders',
         processed: 2,
         deadLettered: 1,
+        oldestMessageAgeSeconds: 340,
       },
     ]);
   });
