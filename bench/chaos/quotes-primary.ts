@@ -3,7 +3,7 @@ import type { RequestResponsePolicy } from '../../lib/policy/index.ts';
 import { chaosQuotes } from './channels.ts';
 
 /** The deadline deployed next to this function (a run may override the catalog's); a stall lasts twice as long. */
-const { deadlineMs } = policyFromEnv(chaosQuotes.policy) as RequestResponsePolicy;
+const { deadlineMs } = policyFromEnv(chaosQuotes) as RequestResponsePolicy;
 
 /** The primary fails half of its calls and stalls far past the deadline on a tenth. */
 export const handler = responder({

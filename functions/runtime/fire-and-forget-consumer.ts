@@ -37,7 +37,7 @@ export class FireAndForgetConsumer<Schema extends AnySchema> {
   readonly #clock: () => number;
 
   public constructor(options: FireAndForgetConsumerOptions<Schema>) {
-    const policy = options.policy ?? policyFromEnv(options.channel.policy);
+    const policy = options.policy ?? policyFromEnv(options.channel);
     if (policy.kind !== 'fire-and-forget') throw new ConsumerConfigurationError(`${options.channel.name} is not a fire-and-forget channel`);
     this.#options = options;
     this.#policy = policy;

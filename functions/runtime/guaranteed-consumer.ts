@@ -63,7 +63,7 @@ export class GuaranteedConsumer<Schema extends AnySchema, ReplySchema extends An
   readonly #clock: () => number;
 
   public constructor(options: GuaranteedConsumerOptions<Schema, ReplySchema>) {
-    const policy = options.policy ?? policyFromEnv(options.channel.policy);
+    const policy = options.policy ?? policyFromEnv(options.channel);
     if (policy.kind !== 'guaranteed') throw new ConsumerConfigurationError(`${options.channel.name} is not a guaranteed channel`);
     this.#options = options;
     this.#policy = policy;

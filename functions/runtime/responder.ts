@@ -1,6 +1,7 @@
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { AskedAs, check, onTheWire, type ChannelDefinition, type Schema as AnySchema } from '../../lib/policy/index.ts';
+import { policyFromEnv } from './config.ts';
 import { InvalidMessageError } from './errors.ts';
 import { createTelemetry, type Logger } from './telemetry.ts';
 
@@ -16,6 +17,8 @@ export interface ResponderOptions<Schema extends AnySchema, ReplySchema extends 
  * thrown, so the caller sees a function error and the SDK fails over to the fallback within the deadline.
  */
 export function responder<Schema extends AnySchema, ReplySchema extends AnySchema>(options: ResponderOptions<Schema, ReplySchema>) {
+  // Checked once, at INIT: a responder deployed for another channel or under a broken policy must not answer.
+  policyFromEnv(options.channel);
   const telemetry = createTelemetry(options.channel.name, { role: options.role });
   return async (event: unknown, context?: Context): Promise<z.input<ReplySchema>> => {
     telemetry.startInvocation(context);
