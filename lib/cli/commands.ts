@@ -253,6 +253,7 @@ export const COMMANDS: readonly Command[] = [
         const progress = io.stderr.isTTY ? await redriveProgress(client, channel, io) : undefined;
         const result = await redriveDeadLetters(client, channel, progress);
         if (progress) io.stderr.write('\n');
+        if (result.failureReason) io.stderr.write(`SQS's move task stopped: ${result.failureReason}\n`);
         if (result.remaining > 0) {
           io.stderr.write(`${result.remaining} dead letters are still in the DLQ (failed to move, or dead-lettered during the redrive); redrive again for them\n`);
         }

@@ -33,6 +33,8 @@ export interface RedriveResult {
    */
   readonly remaining: number;
   readonly mechanism: 'StartMessageMoveTask' | 'receive-send-delete';
+  /** Why SQS's move task stopped, when it failed. */
+  readonly failureReason?: string;
 }
 
 /** The channel's queue and DLQ; only guaranteed channels have a DLQ. */
@@ -95,19 +97,27 @@ export async function redriveDeadLetters(
 ): Promise<RedriveResult> {
   const { queueUrl, deadLetterQueueUrl } = queuesOf(client, channelName);
   const [sourceArn, destinationArn] = await Promise.all([arnOf(client, deadLetterQueueUrl), arnOf(client, queueUrl)]);
+  let taskHandle: string | undefined;
   try {
-    await client.sqs.send(new StartMessageMoveTaskCommand({ SourceArn: sourceArn, DestinationArn: destinationArn }));
+    ({ TaskHandle: taskHandle } = await client.sqs.send(new StartMessageMoveTaskCommand({ SourceArn: sourceArn, DestinationArn: destinationArn })));
   } catch (error) {
-    if (!unsupported(error)) throw error;
+    if (!withoutMoveTasks(error)) throw error;
     return redriveByHand(client, queueUrl, deadLetterQueueUrl, onProgress);
   }
   for (;;) {
-    const { Results = [] } = await client.sqs.send(new ListMessageMoveTasksCommand({ SourceArn: sourceArn, MaxResults: 1 }));
-    const task = Results[0];
-    onProgress(Number(task?.ApproximateNumberOfMessagesMoved ?? 0));
-    if (task && task.Status !== 'RUNNING') {
-      const moved = Number(task.ApproximateNumberOfMessagesMoved ?? 0);
-      return { moved, failed: task.Status === 'COMPLETED' ? 0 : 1, remaining: await queueDepth(client.sqs, deadLetterQueueUrl), mechanism: 'StartMessageMoveTask' };
+    const { Results = [] } = await client.sqs.send(new ListMessageMoveTasksCommand({ SourceArn: sourceArn, MaxResults: 10 }));
+    // Newest first, one running at a time per DLQ: ours by its handle, or once over (a finished task may list
+    // without one) the newest that carries none, as none could have started after ours.
+    const task = Results.find((entry) => entry.TaskHandle === taskHandle) ?? Results.find((entry) => entry.TaskHandle === undefined);
+    const moved = Number(task?.ApproximateNumberOfMessagesMoved ?? 0);
+    onProgress(moved);
+    if (task && task.Status !== 'RUNNING' && task.Status !== 'CANCELLING') {
+      const remaining = await queueDepth(client.sqs, deadLetterQueueUrl);
+      if (task.Status === 'COMPLETED') return { moved, failed: 0, remaining, mechanism: 'StartMessageMoveTask' };
+      // A task that failed or was cancelled left in the DLQ what it did not move, of what it set out to move.
+      const toMove = task.ApproximateNumberOfMessagesToMove;
+      const failed = toMove === undefined ? remaining : Math.max(0, Number(toMove) - moved);
+      return { moved, failed, remaining, mechanism: 'StartMessageMoveTask', ...(task.FailureReason ? { failureReason: task.FailureReason } : {}) };
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
@@ -196,10 +206,13 @@ async function arnOf(client: MessagingClient, queueUrl: string): Promise<string>
   return Attributes!.QueueArn!;
 }
 
-/** An endpoint without the move-task API (an emulator) answers with one of these. */
-function unsupported(error: unknown): boolean {
-  const text = `${(error as Error).name} ${(error as Error).message}`;
-  return /Unsupported|InvalidAction|UnknownOperation|not (?:supported|implemented)|NotImplemented|InvalidParameterValue|404/i.test(text) || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404;
+/**
+ * The answers of an endpoint without the move-task API (an emulator: fauxqs says InvalidAction, others
+ * UnsupportedOperation or 501). Nothing else falls back: a denied or failed move must be seen, not done another way.
+ */
+function withoutMoveTasks(error: unknown): boolean {
+  const name = (error as Error).name;
+  return ['InvalidAction', 'UnsupportedOperation', 'UnknownOperationException'].includes(name) || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 501;
 }
 
 function numberOrUndefined(value: string | undefined): number | undefined {

@@ -157,6 +157,48 @@ describe('Function: redriveDeadLetters by hand (receive → send → delete)', (
   });
 });
 
+describe("Function: redriveDeadLetters by SQS's move task", () => {
+  const channel = defineChannel('moved', { policy: { kind: 'guaranteed' }, schema });
+
+  /** A client whose SQS answers the move-task calls as given (SQS's own, which fauxqs has not) and the rest as fauxqs does. */
+  async function clientAnswering(moveTasks: { start: () => object; list: () => object }) {
+    const client = await clientFor(channel, await harness.queuePair({ maxReceiveCount: 2 }));
+    client.sqs.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'StartMessageMoveTaskCommand') return { output: { $metadata: {}, ...moveTasks.start() }, response: {} };
+        if (context.commandName === 'ListMessageMoveTasksCommand') return { output: { $metadata: {}, ...moveTasks.list() }, response: {} };
+        return next(args);
+      },
+      { step: 'initialize', name: 'sqsMoveTasks' },
+    );
+    return client;
+  }
+
+  it('counts as failed what a failed task did not move, by its own task, and says why', async () => {
+    // GIVEN a task that moves 2 of 5 and fails, listed after an older task of another redrive
+    const lists = [
+      { Results: [{ TaskHandle: 'task-2', Status: 'RUNNING', ApproximateNumberOfMessagesMoved: 1, ApproximateNumberOfMessagesToMove: 5 }, { Status: 'COMPLETED', ApproximateNumberOfMessagesMoved: 40 }] },
+      { Results: [{ TaskHandle: 'task-2', Status: 'FAILED', ApproximateNumberOfMessagesMoved: 2, ApproximateNumberOfMessagesToMove: 5, FailureReason: 'AWS.SimpleQueueService.NonExistentQueue' }] },
+    ];
+    const client = await clientAnswering({ start: () => ({ TaskHandle: 'task-2' }), list: () => lists.shift()! });
+
+    // WHEN the redrive runs
+    const result = await redriveDeadLetters(client, 'moved');
+
+    // THEN three failed, and the reason is kept
+    expect(result).toStrictEqual({ moved: 2, failed: 3, remaining: 0, mechanism: 'StartMessageMoveTask', failureReason: 'AWS.SimpleQueueService.NonExistentQueue' });
+  });
+
+  it('reports a refused move task instead of moving the messages another way', async () => {
+    // GIVEN an endpoint that has the move-task API and refuses this one, with a 404 in its words
+    const refusal = Object.assign(new Error('User is not authorized to perform sqs:StartMessageMoveTask (request 404-7)'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+    const client = await clientAnswering({ start: () => { throw refusal; }, list: () => ({}) });
+
+    // WHEN the redrive runs, THEN the refusal is the answer, and nothing was moved by hand
+    await expect(redriveDeadLetters(client, 'moved')).rejects.toThrow(/not authorized/);
+  });
+});
+
 describe('Function: MessagingClient.sendBatch, partial failure', () => {
   const payloads = [{ id: 'a' }, { id: 'b', padding: 'x'.repeat(2_000) }, { id: 'c' }];
 
