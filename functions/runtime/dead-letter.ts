@@ -1,10 +1,12 @@
 import { SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import {
+  attributeBytes,
   DEAD_LETTER_ATTRIBUTES,
   DEAD_LETTER_REASON_MAX_CHARS,
   foldAttributes,
   MessageAttribute,
+  messageBytes,
   SQS_MAX_ATTRIBUTES,
   SQS_MAX_MESSAGE_BYTES,
   unfoldAttributes,
@@ -62,7 +64,7 @@ export function deadLetterCopy(record: SQSRecord, verdict: Verdict): { body: str
   const fits = Object.keys(sender).length + Object.keys(runtimes).length + 1 <= SQS_MAX_ATTRIBUTES;
   const kept = fits ? sender : { [MessageAttribute.foldedAttributes]: { DataType: 'String', StringValue: foldAttributes(sender) } };
   const attributes = { ...kept, ...runtimes };
-  const room = SQS_MAX_MESSAGE_BYTES - Buffer.byteLength(record.body, 'utf8') - attributesSize(attributes) - attributeSize(MessageAttribute.deadLetterReason, { DataType: 'String' });
+  const room = SQS_MAX_MESSAGE_BYTES - messageBytes(record.body, attributes) - attributeBytes(MessageAttribute.deadLetterReason, { DataType: 'String' });
   const reason = cutToBytes(verdict.reason, room);
   if (reason === undefined) {
     throw new DeadLetterCopyTooLarge(`no DLQ copy of ${record.messageId} fits SQS's ${SQS_MAX_MESSAGE_BYTES} bytes with a reason: its body and attributes take ${SQS_MAX_MESSAGE_BYTES - room}`);
@@ -99,16 +101,6 @@ function sendersAttributes(record: SQSRecord): Record<string, WireAttribute> {
     };
   }
   return sent;
-}
-
-/** What an attribute counts toward SQS's size limit: its name, its data type and its value. */
-function attributeSize(name: string, value: WireAttribute): number {
-  const binary = value.BinaryValue === undefined ? 0 : Buffer.from(value.BinaryValue, 'base64').length;
-  return Buffer.byteLength(name) + Buffer.byteLength(value.DataType) + Buffer.byteLength(value.StringValue ?? '') + binary;
-}
-
-function attributesSize(attributes: Record<string, WireAttribute>): number {
-  return Object.entries(attributes).reduce((total, [name, value]) => total + attributeSize(name, value), 0);
 }
 
 /**

@@ -1,14 +1,14 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { SendMessageBatchCommand, SendMessageCommand, SQSClient, type MessageAttributeValue } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SendMessageCommand, SQSClient, type BatchResultErrorEntry } from '@aws-sdk/client-sqs';
 import { BatchGetCommand, DynamoDBDocumentClient, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { catalogProblem, check, LifecycleKeys, MessageAttribute, OutputKey, type Catalog, type ChannelDefinition, type LifecycleRecord, type PayloadOf, type PolicyKind, type ReplyOf } from '../policy/index.ts';
+import { catalogProblem, check, LifecycleKeys, MessageAttribute, messageBytes, OutputKey, SQS_MAX_MESSAGE_BYTES, type Catalog, type ChannelDefinition, type LifecycleRecord, type PayloadOf, type PolicyKind, type ReplyOf } from '../policy/index.ts';
 import { discover, type AwsClientConfig, type Discovered, type DiscoveryOptions } from './discovery.ts';
 import { channelFor, encodePayload } from './checks.ts';
-import { DeadLettered, InvalidArgument, InvalidJson, ReplyTimeout, SchemaViolation, StackNotDeployed, WrongPolicy } from './errors.ts';
+import { DeadLettered, InvalidArgument, InvalidJson, MessageTooLarge, ReplyTimeout, SchemaViolation, StackNotDeployed, WrongPolicy } from './errors.ts';
 import { requestWithFallback, type Answer, type RequestOptions } from './request.ts';
 
 /**
@@ -170,6 +170,11 @@ export class MessagingClient<Channels extends Catalog = Catalog> {
   ): Promise<BatchResult<Name>> {
     if (payloads.length < 1 || payloads.length > 10) throw new InvalidArgument('a batch holds 1 to 10 messages');
     const entries = this.#entries(channelName, payloads, options);
+    // SQS refuses a whole batch past 1 MiB together (BatchRequestTooLong) though each message fits: said here, by name.
+    const batchBytes = entries.reduce((total, entry) => total + messageBytes(entry.MessageBody, entry.MessageAttributes), 0);
+    if (batchBytes > SQS_MAX_MESSAGE_BYTES) {
+      throw new MessageTooLarge(`${channelName}: the batch is ${batchBytes} bytes, over SQS's limit for a batch's messages together (${SQS_MAX_MESSAGE_BYTES}); send fewer at once`);
+    }
     const queueUrl = this.output(OutputKey.queueUrl(channelName));
     const sendEntries = async (batch: typeof entries) => {
       const { Successful = [], Failed = [] } = await this.sqs.send(
@@ -181,16 +186,25 @@ export class MessagingClient<Channels extends Catalog = Catalog> {
     const first = await sendEntries(entries);
     // A failure on SQS's side may pass; the same correlation ids (and FIFO deduplication ids) keep a retry of a
     // message SQS did store after all from being applied twice. The sender's own faults would fail the same way again.
-    const serverSide = first.failed.filter((failure) => !failure.SenderFault);
-    const retried = serverSide.length > 0 ? await sendEntries(serverSide.map((failure) => entries[Number(failure.Id)]!)) : { successful: [], failed: [] };
+    // On FIFO, not an entry behind which SQS accepted a later one of its group: sent now, it would arrive out of order.
     const byIndex = (a: { Id?: string }, b: { Id?: string }) => Number(a.Id) - Number(b.Id);
+    const overtaken = (failure: BatchResultErrorEntry) => {
+      const { MessageGroupId: group } = entries[Number(failure.Id)]!;
+      return group !== undefined && first.successful.some((success) => Number(success.Id) > Number(failure.Id) && entries[Number(success.Id)]!.MessageGroupId === group);
+    };
+    const serverSide = first.failed.filter((failure) => !failure.SenderFault).sort(byIndex);
+    const retriable = serverSide.filter((failure) => !overtaken(failure));
+    const retried = retriable.length > 0 ? await sendEntries(retriable.map((failure) => entries[Number(failure.Id)]!)) : { successful: [], failed: [] };
+    const notRetried = serverSide
+      .filter(overtaken)
+      .map((failure) => ({ ...failure, Message: `${failure.Message ?? ''} (not sent again: a later message of its FIFO group was accepted, and would come first)`.trim() }));
     const accepted = [...first.successful, ...retried.successful].sort(byIndex).map((success) => ({
       channel: channelName,
       messageId: success.MessageId!,
       correlationId: entries[Number(success.Id)]!.correlationId,
       index: Number(success.Id),
     }));
-    const rejected = [...first.failed.filter((failure) => failure.SenderFault), ...retried.failed].sort(byIndex).map((failure) => ({
+    const rejected = [...first.failed.filter((failure) => failure.SenderFault), ...notRetried, ...retried.failed].sort(byIndex).map((failure) => ({
       index: Number(failure.Id),
       correlationId: entries[Number(failure.Id)]!.correlationId,
       code: failure.Code ?? 'Unknown',
@@ -206,7 +220,7 @@ export class MessagingClient<Channels extends Catalog = Catalog> {
     const now = Date.now();
     return payloads.map((payload, index) => {
       const correlationId = checkedKey(options.idempotencyKeyOf?.(payload as never, index)) ?? randomUUID();
-      const attributes: Record<string, MessageAttributeValue> = {
+      const attributes: Record<string, { DataType: string; StringValue: string }> = {
         [MessageAttribute.correlationId]: { DataType: 'String', StringValue: correlationId },
         [MessageAttribute.sentAt]: { DataType: 'Number', StringValue: String(now) },
       };

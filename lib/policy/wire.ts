@@ -58,6 +58,17 @@ export interface WireAttribute {
   readonly BinaryValue?: string;
 }
 
+/** What an attribute counts toward SQS's size limits: its name, its data type and its value. */
+export function attributeBytes(name: string, value: WireAttribute): number {
+  const binary = value.BinaryValue === undefined ? 0 : Buffer.from(value.BinaryValue, 'base64').length;
+  return Buffer.byteLength(name) + Buffer.byteLength(value.DataType) + Buffer.byteLength(value.StringValue ?? '') + binary;
+}
+
+/** What a message counts toward SQS's size limits: its body and every attribute. */
+export function messageBytes(body: string, attributes: Readonly<Record<string, WireAttribute>>): number {
+  return Object.entries(attributes).reduce((total, [name, value]) => total + attributeBytes(name, value), Buffer.byteLength(body, 'utf8'));
+}
+
 /** The sender's attributes folded into one attribute's value. */
 export function foldAttributes(attributes: Readonly<Record<string, WireAttribute>>): string {
   return JSON.stringify(attributes);

@@ -270,6 +270,46 @@ describe('Function: MessagingClient.sendBatch, partial failure', () => {
     const onQueue = await drain(queueUrl);
     expect(onQueue.map(correlationIdOf).sort()).toStrictEqual([...correlationIdsOf(attempts[0]!)].sort());
   });
+
+  it("does not send again a FIFO entry SQS failed on its side once a later one of its group was accepted: it would come after it", async () => {
+    // GIVEN SQS fails the first of a group's two entries on its side (as above) and accepts the second
+    const pair = await harness.queuePair({ maxReceiveCount: 5, fifo: true });
+    const client = await clientFor(defineChannel('fifoEvents', { policy: { kind: 'guaranteed', fifo: true }, schema }), pair);
+    let batches = 0;
+    client.sqs.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'SendMessageBatchCommand') return next(args);
+        batches += 1;
+        const input = args.input as SendMessageBatchCommandInput;
+        const spoiled = { ...input, Entries: input.Entries!.map((entry) => (entry.Id === '0' ? { ...entry, MessageBody: `${entry.MessageBody}\u0000` } : entry)) };
+        const result = await next({ ...args, input: spoiled });
+        for (const failure of (result.output as SendMessageBatchCommandOutput).Failed ?? []) failure.SenderFault = false;
+        return result;
+      },
+      { step: 'initialize', name: 'serverSideFailureOfTheFirst' },
+    );
+
+    // WHEN the batch is sent in one group
+    const { accepted, rejected } = await client.sendBatch('fifoEvents', [{ id: 'first' }, { id: 'second' }], { groupId: 'customer-1' });
+
+    // THEN the first is reported, not sent behind the second; the caller decides what the group's order needs
+    expect(batches).toBe(1);
+    expect(accepted.map((acknowledgement) => acknowledgement.index)).toStrictEqual([1]);
+    expect(rejected).toStrictEqual([{ index: 0, correlationId: expect.any(String), code: expect.any(String), message: expect.stringMatching(/not sent again: a later message of its FIFO group was accepted/) }]);
+    expect((await drain(pair.queueUrl)).map((message) => JSON.parse(message.Body!).id)).toStrictEqual(['second']);
+  });
+
+  it("refuses a batch past SQS's 1 MiB together, naming the limit, and sends none of it", async () => {
+    // GIVEN five messages that each fit the channel (256 KiB) and together pass SQS's limit for a batch
+    const pair = await harness.queuePair({ maxReceiveCount: 5 });
+    const client = await clientFor(defineChannel('events', { policy: { kind: 'guaranteed' }, schema }), pair);
+    const large = Array.from({ length: 5 }, (_, index) => ({ id: String(index), padding: 'x'.repeat(220_000) }));
+
+    // WHEN it is sent, THEN the SDK refuses it whole, and the queue holds nothing
+    await expect(client.sendBatch('events', large)).rejects.toThrow(/^events: the batch is \d+ bytes, over SQS's limit for a batch's messages together \(1048576\); send fewer at once$/);
+    await expect(client.sendBatch('events', large)).rejects.toMatchObject({ name: 'MessageTooLarge' });
+    expect(await depth(pair.queueUrl)).toBe(0);
+  });
 });
 
 describe('Function: MessagingClient, by the AWS SDK v3 conventions', () => {
