@@ -1,6 +1,7 @@
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { z } from 'zod';
 import { MessageAttribute, type ChannelDefinition, type Schema as AnySchema, type FireAndForgetPolicy } from '../../lib/policy/index.ts';
+import { atMostAtOnce, RECORDS_AT_ONCE } from './at-most-at-once.ts';
 import { defaultClients, endpointsFromEnv, policyFromEnv, type ChannelEndpoints, type ConsumerClients } from './config.ts';
 import { ConsumerConfigurationError, reasonOf } from './errors.ts';
 import { parseMessage } from './parse.ts';
@@ -50,7 +51,7 @@ export class FireAndForgetConsumer<Schema extends AnySchema> {
   public async processBatch(event: SQSEvent, lambdaContext?: Context): Promise<BatchResponse> {
     this.#telemetry.startInvocation(lambdaContext);
     try {
-      await Promise.all(event.Records.map((record) => this.#processRecord(record)));
+      await atMostAtOnce(event.Records, RECORDS_AT_ONCE, (record) => this.#processRecord(record));
     } finally {
       this.#telemetry.publishMetrics();
     }

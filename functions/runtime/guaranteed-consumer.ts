@@ -2,6 +2,7 @@ import { ChangeMessageVisibilityBatchCommand, ChangeMessageVisibilityCommand } f
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { z } from 'zod';
 import { backoffSeconds, MessageAttribute, onTheWire, SQS_MAX_VISIBILITY_SECONDS, type ChannelDefinition, type Schema as AnySchema, type GuaranteedPolicy, type LifecycleRecord, type ReplyInputOf } from '../../lib/policy/index.ts';
+import { atMostAtOnce, RECORDS_AT_ONCE } from './at-most-at-once.ts';
 import { BatchDeadline } from './batch-deadline.ts';
 import { defaultClients, endpointsFromEnv, policyFromEnv, type ChannelEndpoints, type ConsumerClients } from './config.ts';
 import { DeadLetterCopyTooLarge, recordAsSent, sendToDeadLetterQueue, type Verdict } from './dead-letter.ts';
@@ -39,6 +40,7 @@ type Logger = Telemetry['logger'];
 
 /** One transaction holds 100 items, and the lifecycle record is one of them. */
 const MAX_HANDLER_WRITES = 99;
+
 
 /**
  * Consumes a guaranteed channel's SQS batches: validates, dedupes on the correlation id, applies each message's
@@ -84,7 +86,7 @@ export class GuaranteedConsumer<Schema extends AnySchema, ReplySchema extends An
     try {
       results = this.#policy.fifo
         ? await this.#processInGroupOrder(event.Records, deadline)
-        : await Promise.all(event.Records.map((record) => this.#beforeDeadline(record, deadline)));
+        : await atMostAtOnce(event.Records, RECORDS_AT_ONCE, (record) => this.#beforeDeadline(record, deadline));
     } finally {
       deadline?.cancel();
       this.#telemetry.publishMetrics();
@@ -101,28 +103,36 @@ export class GuaranteedConsumer<Schema extends AnySchema, ReplySchema extends An
   }
 
   /**
-   * A failure in a message group holds back that group's later records: running them would break the group's
-   * order. The held records come back with the failed one, so the group's backoff holds for all of them.
+   * Groups run side by side, each group's records in order. A failure in a group holds back that group's later
+   * records: running them would break the group's order. The held records come back with the failed one, so the
+   * group's backoff holds for all of them.
    */
   async #processInGroupOrder(records: readonly SQSRecord[], deadline: BatchDeadline | undefined): Promise<RecordResult[]> {
-    const failedGroups = new Map<string, number | undefined>();
     const results: RecordResult[] = [];
     const heldBack: { record: SQSRecord; delay: number }[] = [];
-    for (const record of records) {
+    const groups = new Map<string, number[]>();
+    records.forEach((record, index) => {
       const group = record.attributes.MessageGroupId ?? '';
-      if (deadline?.passed) {
-        results.push({ outcome: 'cut-off' });
-      } else if (failedGroups.has(group)) {
-        const delay = failedGroups.get(group);
-        const result = await this.#holdBack(record);
-        if (result.outcome === 'skipped-after-group-failure' && delay !== undefined) heldBack.push({ record, delay });
-        results.push(result);
-      } else {
-        const result = await this.#beforeDeadline(record, deadline);
-        if (isFailure(result.outcome)) failedGroups.set(group, result.retryAfterSeconds);
-        results.push(result);
+      groups.set(group, [...(groups.get(group) ?? []), index]);
+    });
+    const runGroup = async (indexes: readonly number[]) => {
+      let failed: { delay: number | undefined } | undefined;
+      for (const index of indexes) {
+        const record = records[index]!;
+        let result: RecordResult;
+        if (deadline?.passed) {
+          result = { outcome: 'cut-off' };
+        } else if (failed) {
+          result = await this.#holdBack(record);
+          if (result.outcome === 'skipped-after-group-failure' && failed.delay !== undefined) heldBack.push({ record, delay: failed.delay });
+        } else {
+          result = await this.#beforeDeadline(record, deadline);
+          if (isFailure(result.outcome)) failed = { delay: result.retryAfterSeconds };
+        }
+        results[index] = result;
       }
-    }
+    };
+    await Promise.all([...groups.values()].map(runGroup));
     await this.#delay(heldBack);
     return results;
   }

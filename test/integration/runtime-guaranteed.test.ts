@@ -2,6 +2,8 @@ import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LifecycleStore, PermanentError } from '../../functions/runtime/index.ts';
+import { RECORDS_AT_ONCE } from '../../functions/runtime/at-most-at-once.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { guaranteedFixture } from '../helpers/guaranteed-fixture.ts';
 import { RuntimeHarness } from '../helpers/runtime-harness.ts';
 
@@ -215,10 +217,57 @@ describe('Function: GuaranteedConsumer, FIFO', () => {
 
     const response = await consumer.processBatch(event);
 
-    expect(handled).toStrictEqual(['a1', 'a2', 'b1']);
+    expect(handled.filter((id) => id.startsWith('a'))).toStrictEqual(['a1', 'a2']);
+    expect(handled).toContain('b1');
     expect(response).toStrictEqual({
       batchItemFailures: [{ itemIdentifier: event.Records[1]!.messageId }, { itemIdentifier: event.Records[2]!.messageId }],
     });
+  });
+
+  it('runs the groups of a batch side by side, each in order', async () => {
+    // GIVEN a batch whose first record, of group a, can finish only once group b's record has run
+    const handled: string[] = [];
+    const { pair, consumer } = await consumerFor({ fifo: true }, async ({ id }) => {
+      if (id === 'a1') await eventually(async () => handled.includes('b1'), Boolean, 30_000);
+      handled.push(id);
+      return {};
+    }, { standardQueue: true });
+    const plan = [{ id: 'a1', group: 'a' }, { id: 'a2', group: 'a' }, { id: 'b1', group: 'b' }];
+    for (const { id } of plan) await harness.send(pair.queueUrl, { id }, { correlationId: randomUUID() });
+    const messages = await harness.receive(pair.queueUrl, plan.length, 5);
+    messages.sort((left, right) => plan.findIndex((step) => step.id === JSON.parse(left.Body!).id) - plan.findIndex((step) => step.id === JSON.parse(right.Body!).id));
+    const event = harness.event(messages, pair.queueArn);
+    event.Records.forEach((record, index) => (record.attributes.MessageGroupId = plan[index]!.group));
+
+    // WHEN it is processed
+    const response = await consumer.processBatch(event);
+
+    // THEN group b did not wait behind group a, and group a kept its order
+    expect(response).toStrictEqual({ batchItemFailures: [] });
+    expect(handled).toStrictEqual(['b1', 'a1', 'a2']);
+  });
+});
+
+describe('Function: GuaranteedConsumer, a large standard batch', () => {
+  it(`has at most ${RECORDS_AT_ONCE} records in progress at once, and more than one`, async () => {
+    // GIVEN forty records whose handlers wait until two have been in progress together
+    let running = 0;
+    let peak = 0;
+    const { pair, consumer } = await consumerFor({}, async () => {
+      running += 1;
+      peak = Math.max(peak, running);
+      await eventually(async () => peak, (seen) => seen >= 2, 30_000);
+      running -= 1;
+      return {};
+    });
+    for (let index = 0; index < 40; index += 1) await harness.send(pair.queueUrl, { id: String(index) }, { correlationId: randomUUID() });
+    const event = harness.event(await harness.receive(pair.queueUrl, 40, 5), pair.queueArn);
+    expect(event.Records).toHaveLength(40);
+
+    // WHEN the batch is processed, THEN every record succeeded, never more than the cap at once
+    expect(await consumer.processBatch(event)).toStrictEqual({ batchItemFailures: [] });
+    expect(peak).toBeGreaterThanOrEqual(2);
+    expect(peak).toBeLessThanOrEqual(RECORDS_AT_ONCE);
   });
 });
 
