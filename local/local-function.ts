@@ -85,6 +85,8 @@ export class LocalFunction {
   readonly #outdated = new WeakSet<Worker>();
   /** Instances whose INIT is over: their invocations' timeout runs from the start. */
   readonly #initialized = new WeakSet<Worker>();
+  /** Each instance's freeze gate (see worker.ts): set to wake it for an invocation. */
+  readonly #gates = new WeakMap<Worker, Int32Array>();
 
   public constructor(props: LocalFunctionProps) {
     this.props = props;
@@ -146,6 +148,9 @@ export class LocalFunction {
       this.#peakConcurrency = Math.max(this.#peakConcurrency, this.#busy.size);
       // A warm instance is told when this process will cut it off; a cold one counts from its handler's start,
       // just before this process hears that its INIT is over, so its deadline falls a little early, never late.
+      const gate = this.#gates.get(worker)!;
+      Atomics.store(gate, 0, 1);
+      Atomics.notify(gate, 0);
       worker.postMessage({ requestId, event, timeoutMs, clientContext, ...(warm ? { deadline: Date.now() + timeoutMs } : {}) });
     });
   }
@@ -179,8 +184,10 @@ export class LocalFunction {
   }
 
   #startInstance(): Worker {
+    const gate = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
     const worker = new Worker(WORKER_MODULE, {
       workerData: {
+        gate,
         modulePath: this.#modulePath,
         exportName: this.props.exportName,
         functionName: this.props.name,
@@ -195,6 +202,7 @@ export class LocalFunction {
       stderr: !this.props.showLogs,
       resourceLimits: { maxOldGenerationSizeMb: this.props.memorySizeMb },
     });
+    this.#gates.set(worker, gate);
     if (!this.props.showLogs) {
       worker.stdout.resume();
       worker.stderr.resume();

@@ -1,7 +1,9 @@
 /**
  * One warm Lambda instance: loads the function's bundle once and runs one invocation at a time, so module
  * state survives between invocations of the same instance exactly as in Lambda. Runs inside a worker thread,
- * with the function's environment as its own process.env.
+ * with the function's environment as its own process.env. Between invocations it is frozen, as Lambda freezes an
+ * instance once its handler has answered: work a handler left running (an unawaited write, a timer) does not go on
+ * unseen here to succeed where in AWS it stalls until some later invocation, or never runs.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
@@ -12,6 +14,8 @@ interface InstanceData {
   readonly functionName: string;
   readonly functionArn: string;
   readonly memorySizeMb: number;
+  /** 0 while the instance may sleep; the parent sets 1 and notifies to hand it an invocation. */
+  readonly gate: Int32Array;
 }
 
 interface Invocation {
@@ -25,7 +29,12 @@ interface Invocation {
   readonly clientContext?: unknown;
 }
 
-const { modulePath, exportName, functionName, functionArn, memorySizeMb } = workerData as InstanceData;
+const { modulePath, exportName, functionName, functionArn, memorySizeMb, gate } = workerData as InstanceData;
+
+/** Blocks the whole thread, its timers and pending promises with it, until the parent hands over an invocation. */
+function freezeUntilInvoked(): void {
+  Atomics.wait(gate, 0, 0);
+}
 const initStarted = performance.now();
 /** How long loading the bundle took (Lambda's INIT), reported once, with the instance's first invocation. */
 let initToReport = 0;
@@ -43,6 +52,8 @@ const loaded = import(pathToFileURL(modulePath).href)
 loaded.catch(() => {});
 
 parentPort!.on('message', async ({ requestId, event, timeoutMs, deadline: parentDeadline, clientContext }: Invocation) => {
+  // Taken: the freeze after this invocation waits for the next one.
+  Atomics.store(gate, 0, 0);
   let deadline = 0;
   const context = {
     awsRequestId: requestId,
@@ -62,20 +73,35 @@ parentPort!.on('message', async ({ requestId, event, timeoutMs, deadline: parent
     initToReport = 0;
     return reported;
   };
+  let answer: object;
   try {
     const handler = await loaded;
     // The handler's time starts once INIT is over: an invocation that arrived during it waited, billed as INIT.
     started = performance.now();
     deadline = parentDeadline ?? Date.now() + timeoutMs;
     const result = await handler(event, context);
-    parentPort!.postMessage({ requestId, ok: true, result: result === undefined ? null : result, ...timing() });
+    answer = { requestId, ok: true, result: result === undefined ? null : result, ...timing() };
   } catch (error) {
-    const failure = error instanceof Error ? error : new Error(String(error));
-    parentPort!.postMessage({
-      requestId,
-      ok: false,
-      error: { errorType: failure.name, errorMessage: failure.message, trace: (failure.stack ?? '').split('\n') },
-      ...timing(),
-    });
+    answer = { requestId, ok: false, error: errorOf(error), ...timing() };
   }
+  await flushLogs();
+  try {
+    parentPort!.postMessage(answer);
+  } catch (error) {
+    // A result that cannot be cloned (a function, say): the invocation fails, as Lambda fails one it cannot serialize.
+    parentPort!.postMessage({ ...answer, ok: false, result: undefined, error: errorOf(error) });
+  }
+  freezeUntilInvoked();
 });
+
+function errorOf(error: unknown) {
+  const failure = error instanceof Error ? error : new Error(String(error));
+  return { errorType: failure.name, errorMessage: failure.message, trace: (failure.stack ?? '').split('\n') };
+}
+
+/** A worker's console writes reach the parent in turns this thread must be awake for: done before it freezes. */
+async function flushLogs(): Promise<void> {
+  await Promise.all(
+    [process.stdout, process.stderr].map((stream) => (stream.writableLength > 0 ? new Promise<void>((resolve) => stream.write('', () => resolve())) : undefined)),
+  );
+}

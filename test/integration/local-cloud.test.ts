@@ -3,7 +3,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient, TooManyRequestsException } from '@aws-sdk/client-lambda';
 import { ChangeMessageVisibilityCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueDepth } from '../../lib/client/index.ts';
 import { startLocalCloud, type LocalCloud } from '../../local/index.ts';
@@ -191,6 +193,20 @@ describe('Local cloud: the Lambda Invoke API', () => {
     const ClientContext = Buffer.from(JSON.stringify({ custom: { why: 'failover' } })).toString('base64');
     const response = await lambda.send(new InvokeCommand({ FunctionName: out.ResponderName, Payload: Buffer.from('{"mode":"echo"}'), ClientContext }));
     expect(JSON.parse(Buffer.from(response.Payload!).toString()).clientContext).toStrictEqual({ custom: { why: 'failover' } });
+  });
+
+  it("freezes an instance once it has answered, as Lambda does: work left running goes on only with the next invocation", async () => {
+    // GIVEN an answer that leaves a timer behind, due in 10 ms
+    const file = join(mkdtempSync(join(tmpdir(), 'frozen-')), 'background');
+    expect((await invoke({ mode: 'background', file })).FunctionError).toBeUndefined();
+
+    // THEN it does not run while the instance waits (a second, a hundred times its due time) ...
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(existsSync(file)).toBe(false);
+
+    // ... and runs once the instance is invoked again and its event loop turns
+    await invoke({ mode: 'sleep', ms: 100 });
+    expect(await eventually(async () => existsSync(file), Boolean)).toBe(true);
   });
 
   it('reports a thrown error as a function error', async () => {
