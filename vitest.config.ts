@@ -15,7 +15,7 @@ const SOURCE_CONDITION = 'delivery-policies:source';
  * backoffs, deadlines, child processes), which the suites that compute fill. Vitest orders files by the last run's
  * durations when it has them and by size when it has not, as in a clean clone, which started the longest late.
  */
-const LONGEST_FIRST = ['chaos', 'local-cloud', 'package', 'cli', 'local-reload', 'request-response', 'stack', 'aws-cli', 'runtime-faults'];
+const LONGEST_FIRST = ['chaos', 'local-cloud', 'request-response', 'package', 'cli', 'local-reload', 'runtime-faults', 'stack', 'aws-cli', 'client-delivery'];
 
 class LongestFirst extends BaseSequencer {
   public override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
@@ -43,8 +43,9 @@ export default defineConfig({
     isolate: false,
     unstubEnvs: true,
     restoreMocks: true,
-    // Twice the cores: the suites that wait leave them idle for the others (three forks were slower, six thrashed).
-    maxWorkers: Math.min(availableParallelism() * 2, 8),
+    // One more than the cores: the suites that wait leave room for another. On two cores four forks took 199 s of CPU
+    // for what three do in 160 s (each fork loads the CDK and the SDK, and their local clouds contend), and no sooner.
+    maxWorkers: Math.min(availableParallelism() + 1, 8),
     sequence: { sequencer: LongestFirst },
     // Consumers under test log and emit metrics as in Lambda; the test output stays readable without them.
     // CDK's built-in CloudFormation validation is off for the forks' synths too (see test/setup/global.ts).

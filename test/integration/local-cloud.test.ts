@@ -54,7 +54,7 @@ describe('Local cloud: the template', () => {
   });
 });
 
-describe('Local cloud: event source mappings', () => {
+describe.concurrent('Local cloud: event source mappings', () => {
   it('sends a message from a consumer that always throws to the DLQ after exactly maxReceiveCount receives', async () => {
     const body = randomUUID();
     await send('ThrowsQueueUrl', body);

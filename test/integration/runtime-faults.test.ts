@@ -25,7 +25,7 @@ async function received(pair: { queueUrl: string; queueArn: string }, body: obje
   return { message: messages[0]!, event: harness.event(messages, pair.queueArn) };
 }
 
-describe('Function: GuaranteedConsumer, leases', () => {
+describe.concurrent('Function: GuaranteedConsumer, leases', () => {
   it("does not release the lease of a delivery that took the message over after its own lease expired", async () => {
     let now = Date.now();
     const effects: string[] = [];
@@ -100,7 +100,7 @@ describe('Function: GuaranteedConsumer, leases', () => {
   });
 });
 
-describe('Function: GuaranteedConsumer, the attempt budget', () => {
+describe.concurrent('Function: GuaranteedConsumer, the attempt budget', () => {
   it('counts attempts that ran the handler, not receives: a record held back 4 times still has its budget', async () => {
     const correlationId = randomUUID();
     const { pair, consumer } = await consumerFor({ fifo: true, maxAttempts: 5 }, async () => {
@@ -167,7 +167,7 @@ describe('Function: GuaranteedConsumer, the attempt budget', () => {
   });
 });
 
-describe('Function: GuaranteedConsumer, dead letters', () => {
+describe.concurrent('Function: GuaranteedConsumer, dead letters', () => {
   it('dead-letters the largest message the SDK sends with a long reason: the DLQ copy still fits, reason cut', async () => {
     // GIVEN a poison message of the largest size the SDK lets through, whose 300 schema issues make a long reason
     const policy = resolvePolicy('tests', { kind: 'guaranteed' });
@@ -243,7 +243,7 @@ async function moveBack(pair: { queueUrl: string; deadLetterQueueUrl: string }):
   return copies.length;
 }
 
-describe('Function: GuaranteedConsumer, an outside effect whose result cannot be kept', () => {
+describe.concurrent('Function: GuaranteedConsumer, an outside effect whose result cannot be kept', () => {
   // An outside effect is out in the world once its handler returns. A result the runtime cannot keep is a handler's bug,
   // and retrying or redriving would apply the effect again: the message is dead-lettered as applied, and never run again.
   const replySchema = z.object({ ok: z.boolean() });
@@ -289,7 +289,7 @@ describe('Function: GuaranteedConsumer, an outside effect whose result cannot be
   });
 });
 
-describe('Function: GuaranteedConsumer, DLQ copies SQS takes', () => {
+describe.concurrent('Function: GuaranteedConsumer, DLQ copies SQS takes', () => {
   it('dead-letters a message with ten attributes of its own, and hands them back whole after a redrive', async () => {
     let failing = true;
     const seen: string[][] = [];
@@ -360,7 +360,7 @@ describe('Function: GuaranteedConsumer, DLQ copies SQS takes', () => {
   });
 });
 
-describe('Function: GuaranteedConsumer, permanent DynamoDB failures', () => {
+describe.concurrent('Function: GuaranteedConsumer, permanent DynamoDB failures', () => {
   const cases: [string, (id: string, tableName: string) => object[], RegExp][] = [
     [
       "a failed condition on the handler's own write",
@@ -410,7 +410,7 @@ describe('Function: GuaranteedConsumer, permanent DynamoDB failures', () => {
   });
 });
 
-describe('Function: GuaranteedConsumer, the function deadline', () => {
+describe.concurrent('Function: GuaranteedConsumer, the function deadline', () => {
   it('answers before the timeout with the slow record failed and the others applied', async () => {
     let release!: () => void;
     const stuck = new Promise<void>((resolve) => (release = resolve));
@@ -432,7 +432,7 @@ describe('Function: GuaranteedConsumer, the function deadline', () => {
   });
 });
 
-describe('Function: LifecycleStore, an SDK retry after an unseen commit', () => {
+describe.concurrent('Function: LifecycleStore, an SDK retry after an unseen commit', () => {
   /** A store whose client loses the first answer of `commandName` after DynamoDB applied the call: the SDK retries it. */
   function lossyStore(commandName: string) {
     const raw = new DynamoDBClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, endpoint: harness.dynamoEndpoint, maxAttempts: 3 });
