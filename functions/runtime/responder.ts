@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { AskedAs, check, onTheWire, type ChannelDefinition, type Schema as AnySchema } from '../../lib/policy/index.ts';
-import { policyFromEnv } from './config.ts';
+import { policyFromEnv } from './deployment.ts';
 import { InvalidMessageError } from './errors.ts';
 import { createTelemetry, type Logger } from './telemetry.ts';
 

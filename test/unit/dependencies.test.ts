@@ -52,6 +52,21 @@ describe('dependency rules', () => {
     expect(forbidden(['functions/runtime', 'lib/client'], /^(aws-cdk-lib|constructs)(\/|$)/)).toStrictEqual([]);
   });
 
+  it("a responder's modules reach no AWS SDK: a request-response cold start loads none (about 60 ms of INIT)", () => {
+    const reached = new Set<string>();
+    const visit = (file: string) => {
+      if (reached.has(file)) return;
+      reached.add(file);
+      for (const specifier of importsOf(file)) {
+        if (specifier.startsWith('.')) visit(relative(root, resolve(root, dirname(file), specifier)));
+        else reached.add(specifier);
+      }
+    };
+    visit('functions/runtime/responder.ts');
+    expect(reached).toContain('lib/policy/resolve.ts');
+    expect([...reached].filter((module) => module.startsWith('@aws-sdk/'))).toStrictEqual([]);
+  });
+
   it('every package the library imports is a dependency or peer dependency it declares', () => {
     const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Record<string, Record<string, string>>;
     const declared = new Set([...Object.keys(manifest.dependencies!), ...Object.keys(manifest.peerDependencies!)]);
