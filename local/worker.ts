@@ -51,7 +51,11 @@ const loaded = import(pathToFileURL(modulePath).href)
 // A failed INIT is reported by the invocation that awaits it.
 loaded.catch(() => {});
 
+/** Invocations begun in this instance: the freeze after one must not fall into the next. */
+let invocationsBegun = 0;
+
 parentPort!.on('message', async ({ requestId, event, timeoutMs, deadline: parentDeadline, clientContext }: Invocation) => {
+  const invocation = ++invocationsBegun;
   // Taken: the freeze after this invocation waits for the next one.
   Atomics.store(gate, 0, 0);
   let deadline = 0;
@@ -84,14 +88,16 @@ parentPort!.on('message', async ({ requestId, event, timeoutMs, deadline: parent
   } catch (error) {
     answer = { requestId, ok: false, error: errorOf(error), ...timing() };
   }
-  await flushLogs();
   try {
     parentPort!.postMessage(answer);
   } catch (error) {
     // A result that cannot be cloned (a function, say): the invocation fails, as Lambda fails one it cannot serialize.
     parentPort!.postMessage({ ...answer, ok: false, result: undefined, error: errorOf(error) });
   }
-  freezeUntilInvoked();
+  // After the answer, so that the caller does not wait on the logs' round trip through the parent.
+  await flushLogs();
+  // The flush turns the event loop, which may have let the next invocation in: this instance is no longer idle.
+  if (invocationsBegun === invocation) freezeUntilInvoked();
 });
 
 function errorOf(error: unknown) {
