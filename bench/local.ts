@@ -63,7 +63,7 @@ try {
   do {
     const page = await dynamo.send(
       new ScanCommand({
-        TableName: client.output(OutputKey.stateTableName),
+        TableName: client.output(OutputKey.lifecycleTableName),
         FilterExpression: '#status = :succeeded',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: { ':succeeded': 'succeeded' },
@@ -102,7 +102,7 @@ try {
   // DynamoDB Local alone: per message one TransactWriteItems of a conditional lifecycle update and the order, as
   // the runtime commits it, with as many in flight as the consumer can have (its pollers × its batch size).
   const concurrency = (orders.policy.maxConcurrency ?? 5) * orders.policy.batchSize;
-  const tableName = client.output(OutputKey.stateTableName);
+  const [lifecycleTableName, stateTableName] = [client.output(OutputKey.lifecycleTableName), client.output(OutputKey.stateTableName)];
   const rawDynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ ...config, endpoint: cloud.emulators.dynamodb }));
   const transactionsStarted = Date.now();
   await inParallel(MESSAGES, concurrency, async (index) => {
@@ -111,15 +111,15 @@ try {
         TransactItems: [
           {
             Update: {
-              TableName: tableName,
-              Key: { pk: `bench-raw#${index}`, sk: 'lifecycle' },
+              TableName: lifecycleTableName,
+              Key: { pk: `bench-raw#${index}` },
               UpdateExpression: 'SET #status = :succeeded, completedAt = :now',
               ConditionExpression: 'attribute_not_exists(pk) OR #status <> :succeeded',
               ExpressionAttributeNames: { '#status': 'status' },
               ExpressionAttributeValues: { ':succeeded': 'succeeded', ':now': Date.now() },
             },
           },
-          { Put: { TableName: tableName, Item: { pk: `bench-raw-order#${index}`, sk: 'order', index } } },
+          { Put: { TableName: stateTableName, Item: { pk: `bench-raw-order#${index}`, sk: 'order', index } } },
         ],
       }),
     );
