@@ -123,9 +123,17 @@ export function capacityUnits(operation: string, input: Record<string, unknown>,
       return { read: 0, write: requests.reduce((sum, request) => sum + (request.PutRequest ? units(itemBytes(request.PutRequest.Item), 1) : 1), 0) };
     }
     case 'BatchGetItem': {
-      const requested = (input.RequestItems as Record<string, { ConsistentRead?: boolean }> | undefined) ?? {};
-      const responses = Object.entries((answer.Responses as Record<string, Item[]> | undefined) ?? {});
-      return { read: responses.reduce((sum, [table, items]) => sum + items.reduce((total, item) => total + consistency(requested[table]?.ConsistentRead) * units(itemBytes(item), 4), 0), 0), write: 0 };
+      // Each key is priced as its own GetItem: a key with no item still costs a read, as GetItem's does.
+      const requested = Object.entries((input.RequestItems as Record<string, { Keys?: unknown[]; ConsistentRead?: boolean }> | undefined) ?? {});
+      const responses = (answer.Responses as Record<string, Item[]> | undefined) ?? {};
+      const unprocessed = (answer.UnprocessedKeys as Record<string, { Keys?: unknown[] }> | undefined) ?? {};
+      const read = requested.reduce((sum, [table, { Keys = [], ConsistentRead }]) => {
+        const found = responses[table] ?? [];
+        const missing = Math.max(0, Keys.length - found.length - (unprocessed[table]?.Keys?.length ?? 0));
+        const bytes = [...found.map(itemBytes), ...Array.from({ length: missing }, () => 0)];
+        return sum + bytes.reduce((total, size) => total + consistency(ConsistentRead) * units(size, 4), 0);
+      }, 0);
+      return { read, write: 0 };
     }
     case 'TransactWriteItems': {
       const items = (input.TransactItems as Record<string, { Item?: Item }>[] | undefined) ?? [];

@@ -22,6 +22,8 @@ describe('Function: capacityUnits (DynamoDB on-demand request units of a success
     ['TransactGetItems', { TransactItems: [{ Get: {} }, { Get: {} }] }, { Responses: [{ Item: small }, { Item: binary }] }, { read: 6, write: 0 }],
     ['BatchWriteItem', { RequestItems: { t: [{ PutRequest: { Item: large } }, { DeleteRequest: { Key: small } }] } }, {}, { read: 0, write: 4 }],
     ['BatchGetItem', { RequestItems: { t: { Keys: [small, small], ConsistentRead: true }, u: { Keys: [small] } } }, { Responses: { t: [small, large], u: [small] } }, { read: 2.5, write: 0 }],
+    // Keys with no item cost a read each, as a GetItem of one does; keys left unprocessed cost nothing.
+    ['BatchGetItem', { RequestItems: { t: { Keys: [small, small, small], ConsistentRead: true } } }, { Responses: { t: [] }, UnprocessedKeys: { t: { Keys: [small] } } }, { read: 2, write: 0 }],
   ])('prices %s %j answered %j as %j', (operation, input, answer, expected) => {
     expect(capacityUnits(operation, input, answer)).toStrictEqual(expected);
   });
