@@ -99,7 +99,9 @@ export class GuaranteedConsumer<Schema extends AnySchema, ReplySchema extends An
 
   async #beforeDeadline(record: SQSRecord, deadline: BatchDeadline | undefined): Promise<RecordResult> {
     if (!deadline) return this.#processRecord(record);
-    const result = await deadline.race(this.#processRecord(record));
+    // A record not started by the deadline is not started: it would run on after the batch has answered.
+    if (deadline.passed) return { outcome: 'cut-off' };
+    const result = await deadline.race(this.#processRecord(record, deadline));
     return result === 'cut-off' ? { outcome: 'cut-off' } : result;
   }
 
@@ -149,7 +151,15 @@ export class GuaranteedConsumer<Schema extends AnySchema, ReplySchema extends An
     return { outcome: 'skipped-after-group-failure' };
   }
 
-  async #processRecord(delivered: SQSRecord): Promise<RecordResult> {
+  /**
+   * Once the batch deadline has passed, the batch has answered for this record (failed, to come back) and Lambda may
+   * freeze the instance at any moment, to thaw it in some later invocation: a record cut off does nothing more that
+   * lasts. No handler starts, no transaction commits, no failure is recorded, so that nothing lands minutes later,
+   * after the message was applied, dead-lettered or overtaken in its FIFO group by its own redelivery. An outside
+   * handler already running finishes; its lease, completed or left to expire, keeps it to one application.
+   */
+  async #processRecord(delivered: SQSRecord, deadline?: BatchDeadline): Promise<RecordResult> {
+    const cutOff = () => deadline?.passed === true;
     const record = recordAsSent(delivered);
     this.#telemetry.observe('oldestMessageAgeSeconds', Math.max(0, (this.#clock() - Number(record.attributes.SentTimestamp)) / 1000) || 0);
     const id = identityOf(this.#options.channel.name, record);
@@ -173,13 +183,16 @@ export class GuaranteedConsumer<Schema extends AnySchema, ReplySchema extends An
         }
         leaseToken = claim.token;
       }
+      if (cutOff()) return { outcome: 'cut-off' };
       handlerRan = true;
       const outcome = await this.#options.handle(parsed.payload, context);
       if (leaseToken) return await this.#complete(record, id, logger, leaseToken, outcome);
+      if (cutOff()) return { outcome: 'cut-off' };
       const { writes, reply } = this.#resultOf(outcome);
       const committed = await this.#store.commit(id, writes, reply, this.#clock());
       return this.#applied(committed === 'duplicate' ? 'duplicate' : 'succeeded', logger);
     } catch (error) {
+      if (cutOff()) return { outcome: 'cut-off' };
       return this.#afterFailure(record, id, error, logger, { handlerRan, leaseToken });
     }
   }

@@ -72,9 +72,11 @@ describe.concurrent('Function: GuaranteedConsumer, leases', () => {
 
   it("steps back from a held lease for the lease's remainder, not for the backoff", async () => {
     const correlationId = randomUUID();
-    const { pair, consumer } = await consumerFor({ effect: 'outside', timeoutSeconds: 5, leaseSeconds: 6, backoffBaseSeconds: 600, backoffMaxSeconds: 600 }, async () => ({}));
+    // The consumer's clock stands still, so the lease has 2 s left for it however long the machine takes to get there.
+    const now = Date.now();
+    const { pair, consumer } = await consumerFor({ effect: 'outside', timeoutSeconds: 5, leaseSeconds: 6, backoffBaseSeconds: 600, backoffMaxSeconds: 600 }, async () => ({}), { clock: () => now });
     // Another delivery claimed it 4 s ago: its lease has 2 s left.
-    await store().claim({ correlationId, channel: 'tests', messageId: 'other', attempt: 1 }, 6, Date.now() - 4000);
+    await store().claim({ correlationId, channel: 'tests', messageId: 'other', attempt: 1 }, 6, now - 4000);
     const { event } = await received(pair, { id: 'x' }, { correlationId });
 
     expect((await consumer.processBatch(event)).batchItemFailures).toHaveLength(1);
@@ -429,6 +431,33 @@ describe.concurrent('Function: GuaranteedConsumer, the function deadline', () =>
     expect(response).toStrictEqual({ batchItemFailures: [{ itemIdentifier: slow.MessageId }] });
     expect(await Promise.all([appliedCount(ids[0]!), appliedCount(ids[2]!)])).toStrictEqual([1, 1]);
     release();
+  });
+
+  it('keeps nothing of a record cut off at the deadline, though its handler returns later: the batch has answered for it', async () => {
+    // GIVEN a record whose handler returns only after the batch has answered, as one does when Lambda thaws the
+    // instance in a later invocation (by then its message may have been applied or dead-lettered, or overtaken in its
+    // FIFO group, by its own redelivery)
+    let returned!: () => void;
+    const handlerReturned = new Promise<void>((resolve) => (returned = resolve));
+    let release!: () => void;
+    const stuck = new Promise<void>((resolve) => (release = resolve));
+    const { pair, consumer } = await consumerFor({}, async ({ id }, { tableName }) => {
+      await stuck;
+      returned();
+      return { writes: [countApplication(id, tableName)] };
+    });
+    const id = randomUUID();
+    const { event } = await received(pair, { id }, { correlationId: id });
+    expect((await consumer.processBatch(event, { getRemainingTimeInMillis: () => 1000 })).batchItemFailures).toHaveLength(1);
+
+    // WHEN its handler returns after the deadline
+    release();
+    await handlerReturned;
+
+    // THEN no commit follows it (a commit is one call, made at once: a second is a hundred times what it takes)
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await appliedCount(id)).toBeUndefined();
+    expect((await lifecycle(id))?.status).not.toBe('succeeded');
   });
 });
 

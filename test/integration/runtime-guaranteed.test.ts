@@ -271,6 +271,31 @@ describe('Function: GuaranteedConsumer, a large standard batch', () => {
   });
 });
 
+describe('Function: GuaranteedConsumer, a large standard batch at its deadline', () => {
+  it('starts no record once the batch deadline has passed', async () => {
+    // GIVEN forty records whose handlers hold on until released, and a function with a second left
+    let started = 0;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const { pair, consumer } = await consumerFor({}, async () => {
+      started += 1;
+      await held;
+      return {};
+    });
+    for (let index = 0; index < 40; index += 1) await harness.send(pair.queueUrl, { id: String(index) }, { correlationId: randomUUID() });
+    const event = harness.event(await harness.receive(pair.queueUrl, 40, 5), pair.queueArn);
+    expect(event.Records).toHaveLength(40);
+
+    // WHEN the batch runs into its deadline with the first records still running
+    const response = await consumer.processBatch(event, { getRemainingTimeInMillis: () => 1000 });
+    release();
+
+    // THEN every record is reported for a retry, and only those already running had started
+    expect(response.batchItemFailures).toHaveLength(40);
+    expect(started).toBe(RECORDS_AT_ONCE);
+  });
+});
+
 describe('Function: GuaranteedConsumer, bookkeeping', () => {
   it('never lets a late failure report overwrite a success', async () => {
     const store = new LifecycleStore(harness.dynamo, harness.lifecycleTableName);
