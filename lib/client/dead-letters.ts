@@ -83,6 +83,9 @@ export async function peekDeadLetters(client: MessagingClient, channelName: stri
   }));
 }
 
+/** How far SQS's clock may run behind this one, for telling our move task from an earlier one. */
+const CLOCK_SKEW_MS = 5000;
+
 /**
  * Moves the dead letters back to their source queue. SQS's own StartMessageMoveTask where the endpoint has it;
  * otherwise a receive → send → delete loop that keeps the body, the sender's attributes (the correlation id
@@ -98,6 +101,7 @@ export async function redriveDeadLetters(
   const { queueUrl, deadLetterQueueUrl } = queuesOf(client, channelName);
   const [sourceArn, destinationArn] = await Promise.all([arnOf(client, deadLetterQueueUrl), arnOf(client, queueUrl)]);
   let taskHandle: string | undefined;
+  const asked = Date.now();
   try {
     ({ TaskHandle: taskHandle } = await client.sqs.send(new StartMessageMoveTaskCommand({ SourceArn: sourceArn, DestinationArn: destinationArn })));
   } catch (error) {
@@ -106,9 +110,11 @@ export async function redriveDeadLetters(
   }
   for (;;) {
     const { Results = [] } = await client.sqs.send(new ListMessageMoveTasksCommand({ SourceArn: sourceArn, MaxResults: 10 }));
-    // Newest first, one running at a time per DLQ: ours by its handle, or once over (a finished task may list
-    // without one) the newest that carries none, as none could have started after ours.
-    const task = Results.find((entry) => entry.TaskHandle === taskHandle) ?? Results.find((entry) => entry.TaskHandle === undefined);
+    // Ours by its handle, or once over (a finished task lists without one) the newest without one that started when
+    // ours did, give or take the clocks: one runs at a time per DLQ, and an earlier one may be listed before ours is.
+    const task =
+      Results.find((entry) => entry.TaskHandle === taskHandle) ??
+      Results.find((entry) => entry.TaskHandle === undefined && Number(entry.StartedTimestamp ?? 0) >= asked - CLOCK_SKEW_MS);
     const moved = Number(task?.ApproximateNumberOfMessagesMoved ?? 0);
     onProgress(moved);
     if (task && task.Status !== 'RUNNING' && task.Status !== 'CANCELLING') {

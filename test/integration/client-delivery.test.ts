@@ -175,10 +175,13 @@ describe("Function: redriveDeadLetters by SQS's move task", () => {
   }
 
   it('counts as failed what a failed task did not move, by its own task, and says why', async () => {
-    // GIVEN a task that moves 2 of 5 and fails, listed after an older task of another redrive
+    // GIVEN a task that moves 2 of 5 and fails, listed at first not at all (an older, finished task of another
+    // redrive is), then running, then finished, when SQS lists it without its handle
+    const older = { Status: 'COMPLETED', ApproximateNumberOfMessagesMoved: 40, StartedTimestamp: Date.now() - 3_600_000 };
     const lists = [
-      { Results: [{ TaskHandle: 'task-2', Status: 'RUNNING', ApproximateNumberOfMessagesMoved: 1, ApproximateNumberOfMessagesToMove: 5 }, { Status: 'COMPLETED', ApproximateNumberOfMessagesMoved: 40 }] },
-      { Results: [{ TaskHandle: 'task-2', Status: 'FAILED', ApproximateNumberOfMessagesMoved: 2, ApproximateNumberOfMessagesToMove: 5, FailureReason: 'AWS.SimpleQueueService.NonExistentQueue' }] },
+      { Results: [older] },
+      { Results: [{ TaskHandle: 'task-2', Status: 'RUNNING', ApproximateNumberOfMessagesMoved: 1, ApproximateNumberOfMessagesToMove: 5 }, older] },
+      { Results: [{ Status: 'FAILED', ApproximateNumberOfMessagesMoved: 2, ApproximateNumberOfMessagesToMove: 5, FailureReason: 'AWS.SimpleQueueService.NonExistentQueue', StartedTimestamp: Date.now() }, older] },
     ];
     const client = await clientAnswering({ start: () => ({ TaskHandle: 'task-2' }), list: () => lists.shift()! });
 
