@@ -97,9 +97,11 @@ describe.concurrent('Local cloud: event source mappings', () => {
   it('cuts off a consumer past its timeout and retries the message', async () => {
     const body = randomUUID();
     await send('SlowQueueUrl', body);
-    expect(await eventually(() => receivesOf(`slow-done#${body}`), (count) => count >= 1)).toBe(1);
-    // The first attempt was terminated before it finished: two starts, one completion.
-    expect(await receivesOf(`slow#${body}`)).toBe(2);
+    const done = await eventually(() => receivesOf(`slow-done#${body}`), (count) => count >= 1);
+    expect(done).toBeGreaterThanOrEqual(1);
+    // The first attempt was terminated before it finished: a start more than the completions (a retry whose cold start
+    // outlasts the visibility timeout on a busy machine can bring a third start, and a second completion).
+    expect(await receivesOf(`slow#${body}`)).toBeGreaterThan(done);
   });
 
   it('caps concurrent instances at the mapping maxConcurrency, measured from what the handler saw', async () => {
