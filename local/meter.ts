@@ -28,7 +28,7 @@ export class UsageMeter {
 
   /**
    * A DynamoDB call and its answer: DynamoDB bills no units for a call that fails, except one whose condition did not
-   * hold, and prices reads by the items they return.
+   * hold, and prices reads by the items they return (a key read that finds no item still costs one read).
    */
   public dynamodbCall(operation: string, input: Record<string, unknown>, answer: { readonly status: number; readonly body: Record<string, unknown> }): void {
     const entry = (this.#dynamodb[operation] ??= { calls: 0, readUnits: 0, writeUnits: 0 });
