@@ -1,4 +1,4 @@
-import { defineChannel } from 'delivery-policies';
+import { defineChannel, defineSubscriber, defineTopic } from 'delivery-policies';
 import { en } from 'zod/locales';
 import * as z from 'zod/mini';
 
@@ -7,9 +7,9 @@ import * as z from 'zod/mini';
 z.config(en());
 
 /**
- * The example application's channels: one per delivery policy. The stack deploys them, the handlers validate
- * against their schemas, the SDK and CLI validate before sending. Add a channel here, a handler in functions/,
- * and a line in the stack.
+ * The example application's channels: one per delivery policy, and a topic two of them subscribe to. The stack
+ * deploys them, the handlers validate against their schemas, the SDK and CLI validate before sending. Add a channel
+ * here, a handler in functions/, and a line in the stack.
  */
 
 /** An order must not be lost; its confirmation can come later (a guaranteed channel with a reply). */
@@ -46,5 +46,30 @@ export const quotes = defineChannel('quotes', {
   }),
 });
 
-export const channels = { orders, presence, quotes } as const;
+/**
+ * An order was placed: announced once, and each service that cares takes it on its own terms (a topic). Messaging
+ * need not be point-to-point.
+ */
+export const orderPlaced = defineTopic('orderPlaced', {
+  schema: z.object({
+    orderId: z.string().check(z.minLength(1), z.maxLength(64)),
+    customerId: z.string().check(z.minLength(1), z.maxLength(64)),
+    totalCents: z.int().check(z.nonnegative()),
+  }),
+});
+
+/** Every order is billed exactly once, and its invoice can be read later (a guaranteed subscriber with a reply). */
+export const billing = defineSubscriber(orderPlaced, 'billing', {
+  policy: { kind: 'guaranteed', effect: 'transactional', reply: true, timeoutSeconds: 10 },
+  replySchema: z.object({ invoiceId: z.string(), amountCents: z.int() }),
+});
+
+/** The sales team hears of orders of 1,000.00 and more while they are news: 5 minutes (fire-and-forget, filtered). */
+export const salesAlerts = defineSubscriber(orderPlaced, 'salesAlerts', {
+  policy: { kind: 'fire-and-forget', timeToLiveSeconds: 300, timeoutSeconds: 5 },
+  filter: { totalCents: [{ numeric: ['>=', 100_000] }] },
+});
+
+export const channels = { orders, presence, quotes, billing, salesAlerts } as const;
+export const topics = { orderPlaced } as const;
 export type ChannelName = keyof typeof channels;

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SignatureVerifier } from './iam/signatures.ts';
 
 /** The services the local cloud answers for, each refusing a call in its own protocol. */
-export type DoorService = 'sqs' | 'dynamodb' | 'lambda';
+export type DoorService = 'sqs' | 'sns' | 'dynamodb' | 'lambda';
 
 export interface DoorOptions {
   readonly service: DoorService;
@@ -56,8 +56,12 @@ export async function admit(request: IncomingMessage, response: ServerResponse, 
   return { body, accessKey: checked.accessKey };
 }
 
-const unknownKeyCode: Record<DoorService, string> = { sqs: 'InvalidClientTokenId', dynamodb: 'UnrecognizedClientException', lambda: 'UnrecognizedClientException' };
-const badSignatureCode: Record<DoorService, string> = { sqs: 'SignatureDoesNotMatch', dynamodb: 'InvalidSignatureException', lambda: 'InvalidSignatureException' };
+const unknownKeyCode: Record<DoorService, string> = { sqs: 'InvalidClientTokenId', sns: 'InvalidClientTokenId', dynamodb: 'UnrecognizedClientException', lambda: 'UnrecognizedClientException' };
+const badSignatureCode: Record<DoorService, string> = { sqs: 'SignatureDoesNotMatch', sns: 'SignatureDoesNotMatch', dynamodb: 'InvalidSignatureException', lambda: 'InvalidSignatureException' };
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&'"]/g, (character) => `&#${character.charCodeAt(0)};`);
+}
 
 function loopbackHosts(port: number): string[] {
   return [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
@@ -94,6 +98,11 @@ export function refuse(service: DoorService, request: IncomingMessage, response:
     response
       .writeHead(refusal.status, { 'content-type': 'application/json', 'x-amzn-errortype': refusal.code, 'x-amzn-requestid': requestId })
       .end(JSON.stringify({ Type: 'User', message: refusal.message }));
+  } else if (service === 'sns') {
+    // SNS's query protocol answers errors in XML.
+    response
+      .writeHead(refusal.status, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId })
+      .end(`<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type><Code>${refusal.code}</Code><Message>${escapeXml(refusal.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`);
   } else if (service === 'dynamodb') {
     // DynamoDB answers 400 to what it refuses, AccessDenied and bad signatures included.
     response

@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -8,7 +9,7 @@ import { buildFunctions, entryModule, functionName, type SkippedFunction } from 
 import { IntrinsicResolver, UnresolvableError, type ResourceAttributes } from './intrinsics.ts';
 import { InvokeApi } from './invoke-api.ts';
 import type { LocalFunction } from './local-function.ts';
-import { provisionQueues, provisionTables, type ProvisionedQueue, type ProvisionedTable } from './provision.ts';
+import { provisionQueues, provisionTables, provisionTopics, type ProvisionedQueue, type ProvisionedTable, type ProvisionedTopic } from './provision.ts';
 import { Authorizer } from './iam/authorizer.ts';
 import { IamGateway } from './iam/gateway.ts';
 import { functionAccessKey, functionIdentities, registerIdentities, resourcePolicies, type FunctionIdentity } from './iam/identities.ts';
@@ -32,9 +33,7 @@ const NOT_EMULATED = new Set([
   'AWS::Logs::LogGroup',
   'AWS::CloudWatch::Alarm',
   'AWS::CloudWatch::Dashboard',
-  'AWS::SNS::Topic',
   'AWS::SNS::TopicPolicy',
-  'AWS::SNS::Subscription',
   'AWS::KMS::Key',
   'AWS::Lambda::Permission',
   'AWS::CDK::Metadata',
@@ -85,6 +84,7 @@ export interface SharedDynamoDb {
 
 export interface LocalCloudPorts {
   readonly sqs?: number;
+  readonly sns?: number;
   readonly dynamodb?: number;
   readonly lambda?: number;
 }
@@ -92,6 +92,8 @@ export interface LocalCloudPorts {
 export interface LocalCloudEndpoints {
   readonly region: string;
   readonly sqs: string;
+  /** SNS, served by the SQS emulator (fauxqs) behind a gateway of its own. */
+  readonly sns: string;
   readonly dynamodb: string;
   readonly lambda: string;
 }
@@ -103,6 +105,7 @@ export interface LocalCloud {
   /** Per stack, its outputs resolved, in the shape `cdk deploy --outputs-file` writes. */
   readonly outputs: Record<string, Record<string, string>>;
   readonly queues: readonly ProvisionedQueue[];
+  readonly topics: readonly ProvisionedTopic[];
   readonly tables: readonly ProvisionedTable[];
   readonly functions: ReadonlyMap<string, LocalFunction>;
   /** The SQS event source mappings, polling. */
@@ -166,7 +169,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const iam = options.iam ?? true;
     if (options.meter && !iam) throw new Error('metering counts calls at the IAM gateways: it needs iam');
     // A port that is taken fails the start before anything is launched: DynamoDB Local takes seconds to start and stop.
-    const wanted = { 'the SQS emulator': ports.sqs, 'DynamoDB Local': options.sharedDynamoDb ? undefined : ports.dynamodb, 'the Lambda API': ports.lambda };
+    const wanted = { 'the SQS emulator': ports.sqs, 'the SNS emulator': ports.sns, 'DynamoDB Local': options.sharedDynamoDb ? undefined : ports.dynamodb, 'the Lambda API': ports.lambda };
     for (const [service, port] of Object.entries(wanted)) if (port) await freePort(port, service);
     // With IAM the emulators sit on free ports behind gateways that hold the ports everyone is given.
     const launched = await Promise.allSettled([
@@ -194,17 +197,18 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       }
       return pair;
     };
-    let [sqsEndpoint, dynamodbEndpoint] = [sqsEmulator.endpoint, dynamodb.endpoint];
+    let [sqsEndpoint, snsEndpoint, dynamodbEndpoint] = [sqsEmulator.endpoint, sqsEmulator.endpoint, dynamodb.endpoint];
     if (iam) {
       gateways.push(
         new IamGateway('sqs', sqsEmulator.endpoint, authorizer, { meter: options.meter, verifier }),
+        new IamGateway('sns', sqsEmulator.endpoint, authorizer, { verifier }),
         new IamGateway('dynamodb', dynamodb.endpoint, authorizer, { meter: options.meter, verifier, partitionKeyOf: (table) => tables.find((candidate) => candidate.name === table)?.partitionKey }),
       );
-      [sqsEndpoint, dynamodbEndpoint] = await Promise.all([gateways[0]!.listen(ports.sqs), gateways[1]!.listen(ports.dynamodb)]);
+      [sqsEndpoint, snsEndpoint, dynamodbEndpoint] = await Promise.all([gateways[0]!.listen(ports.sqs), gateways[1]!.listen(ports.sns), gateways[2]!.listen(ports.dynamodb)]);
     }
     invokeApi = new InvokeApi(functions, eventSources, iam ? { authorizer, verifier } : undefined);
     const lambdaEndpoint = await invokeApi.listen(ports.lambda);
-    const endpoints = { region: LOCAL_REGION, sqs: sqsEndpoint, dynamodb: dynamodbEndpoint, lambda: lambdaEndpoint };
+    const endpoints = { region: LOCAL_REGION, sqs: sqsEndpoint, sns: snsEndpoint, dynamodb: dynamodbEndpoint, lambda: lambdaEndpoint };
     const clientConfig = { region: LOCAL_REGION, credentials: developer };
     // Queues are created through the public endpoint, the host their URLs carry; Lambda's pollers go straight to the
     // emulator, as the Lambda service is not a function and its calls are not the role's.
@@ -212,6 +216,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     // A receive that hangs would hold up every poller waiting its turn behind it; none should outlast its long poll by 5 s.
     const pollerSqs = new SQSClient({ ...clientConfig, endpoint: sqsEmulator.endpoint, requestHandler: { requestTimeout: (LONG_POLL_SECONDS + 5) * 1000 } });
     const ddb = new DynamoDBClient({ ...clientConfig, endpoint: endpoints.dynamodb });
+    const sns = new SNSClient({ ...clientConfig, endpoint: endpoints.sns });
     const builtByStack = new Map<string, Map<string, ResourceAttributes>>();
     const functionsByStack = new Map<string, ReadonlyMap<string, LocalFunction>>();
     /** Reads the roles and policies of the stacks for the authorizer; answers what of them cannot be enforced. */
@@ -233,11 +238,15 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
 
     const outputs: Record<string, Record<string, string>> = {};
     const queues: ProvisionedQueue[] = [];
+    const topics: ProvisionedTopic[] = [];
     const skipped: string[] = [];
     for (const stack of stacks) {
       const built = new Map<string, ResourceAttributes>();
       builtByStack.set(stack.name, built);
       queues.push(...(await provisionQueues(sqs, endpoints.sqs, stack, built)));
+      const provisioned = await provisionTopics(sns, stack, built);
+      topics.push(...provisioned.topics);
+      skipped.push(...provisioned.refused);
       tables.push(...(await provisionTables(ddb, stack, built, options.sharedDynamoDb?.tablePrefix)));
       registerIdentities(stack, built);
       const resolver = new IntrinsicResolver(stack.name, built);
@@ -277,6 +286,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       emulators: behind,
       outputs,
       queues,
+      topics,
       tables,
       functions,
       mappings: eventSources,
@@ -334,7 +344,7 @@ function mappings(
 }
 
 /** What the IAM gateways read when IAM is enforced. */
-const IAM_RESOURCE_TYPES = ['AWS::IAM::Role', 'AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy', 'AWS::SQS::QueuePolicy'];
+const IAM_RESOURCE_TYPES = ['AWS::IAM::Role', 'AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy', 'AWS::SQS::QueuePolicy', 'AWS::SNS::TopicPolicy'];
 
 function describeSkipped(
   stackName: string,
@@ -343,7 +353,7 @@ function describeSkipped(
   iam: boolean,
 ): string[] {
   const byType = new Map<string, number>();
-  const built = ['AWS::SQS::Queue', 'AWS::DynamoDB::Table', 'AWS::DynamoDB::GlobalTable', 'AWS::Lambda::Function', 'AWS::Lambda::EventSourceMapping'];
+  const built = ['AWS::SQS::Queue', 'AWS::SNS::Topic', 'AWS::SNS::Subscription', 'AWS::DynamoDB::Table', 'AWS::DynamoDB::GlobalTable', 'AWS::Lambda::Function', 'AWS::Lambda::EventSourceMapping'];
   const handled = new Set([...built, ...(iam ? IAM_RESOURCE_TYPES : [])]);
   for (const resource of Object.values(resources)) {
     if (!handled.has(resource.Type)) byType.set(resource.Type, (byType.get(resource.Type) ?? 0) + 1);

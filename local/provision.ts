@@ -7,7 +7,10 @@ import {
   type KeySchemaElement,
   type LocalSecondaryIndex,
 } from '@aws-sdk/client-dynamodb';
+import { CreateTopicCommand, SubscribeCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, SetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { resourcePolicies } from './iam/identities.ts';
+import { evaluate } from './iam/policy.ts';
 import { IntrinsicResolver, LOCAL_ACCOUNT, queueArn, tableArn, type ResourceAttributes } from './intrinsics.ts';
 import type { SynthesizedStack, TemplateResource } from './template.ts';
 
@@ -81,6 +84,70 @@ export async function provisionQueues(
     );
   }
   return queues;
+}
+
+export interface ProvisionedTopic {
+  readonly logicalId: string;
+  readonly name: string;
+  readonly arn: string;
+}
+
+/**
+ * Creates every SNS topic of the stack, then its SQS subscriptions with their raw delivery, filter policy and scope.
+ * SNS delivers to a queue only where the queue's policy lets the topic send (sns.amazonaws.com, aws:SourceArn); where
+ * it does not, AWS moves each delivery to the subscription's DLQ, or drops it without one: so does the local cloud,
+ * by subscribing the DLQ in the queue's place (fauxqs reads no queue policy). What was so rerouted is answered.
+ */
+export async function provisionTopics(
+  sns: SNSClient,
+  stack: SynthesizedStack,
+  built: Map<string, ResourceAttributes>,
+): Promise<{ topics: ProvisionedTopic[]; refused: string[] }> {
+  const topics: ProvisionedTopic[] = [];
+  for (const [logicalId, resource] of Object.entries(stack.resources)) {
+    if (resource.Type !== 'AWS::SNS::Topic') continue;
+    const properties = resource.Properties ?? {};
+    const fifo = properties.FifoTopic === true || properties.FifoTopic === 'true';
+    const name = typeof properties.TopicName === 'string' ? properties.TopicName : physicalName(stack.name, logicalId, fifo ? '.fifo' : '');
+    const attributes: Record<string, string> = {};
+    for (const key of ['FifoTopic', 'ContentBasedDeduplication'] as const) if (properties[key] !== undefined) attributes[key] = String(properties[key]);
+    const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: name, Attributes: attributes }));
+    built.set(logicalId, { ref: TopicArn!, attributes: { TopicArn: TopicArn!, TopicName: name } });
+    topics.push({ logicalId, name, arn: TopicArn! });
+  }
+  const resolver = new IntrinsicResolver(stack.name, built);
+  const queuePolicies = resourcePolicies(stack, resolver);
+  const refused: string[] = [];
+  for (const [logicalId, resource] of Object.entries(stack.resources)) {
+    if (resource.Type !== 'AWS::SNS::Subscription') continue;
+    const properties = resource.Properties ?? {};
+    if (properties.Protocol !== 'sqs') {
+      refused.push(`${stack.name}: subscription ${logicalId} (protocol ${String(properties.Protocol)}: only SQS subscriptions are delivered locally)`);
+      continue;
+    }
+    const topicArn = resolver.resolveString(properties.TopicArn, `${logicalId}.TopicArn`);
+    const queue = resolver.resolveString(properties.Endpoint, `${logicalId}.Endpoint`);
+    const redrive = properties.RedrivePolicy === undefined ? undefined : (resolver.resolve(properties.RedrivePolicy, `${logicalId}.RedrivePolicy`) as { deadLetterTargetArn?: string });
+    const allowed = evaluate(
+      { principalArn: 'sns.amazonaws.com', service: true, account: LOCAL_ACCOUNT, action: 'sqs:SendMessage', resource: queue, context: { 'aws:sourcearn': topicArn, 'aws:sourceaccount': LOCAL_ACCOUNT, 'aws:securetransport': 'true' } },
+      [],
+      queuePolicies.get(queue),
+    ).allowed;
+    const endpoint = allowed ? queue : redrive?.deadLetterTargetArn;
+    if (!allowed) {
+      const where = endpoint ? `its deliveries go to the subscription's DLQ ${endpoint.split(':').pop()}` : 'its deliveries are dropped (the subscription has no DLQ)';
+      refused.push(`${stack.name}: subscription ${logicalId}: the policy of ${queue.split(':').pop()} does not let ${topicArn.split(':').pop()} send to it; as in AWS, ${where}`);
+    }
+    if (!endpoint) continue;
+    const attributes: Record<string, string> = {};
+    if (properties.RawMessageDelivery !== undefined) attributes.RawMessageDelivery = String(properties.RawMessageDelivery);
+    if (properties.FilterPolicy !== undefined) attributes.FilterPolicy = JSON.stringify(resolver.resolve(properties.FilterPolicy, `${logicalId}.FilterPolicy`));
+    if (typeof properties.FilterPolicyScope === 'string') attributes.FilterPolicyScope = properties.FilterPolicyScope;
+    if (redrive) attributes.RedrivePolicy = JSON.stringify(redrive);
+    const { SubscriptionArn } = await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: endpoint, Attributes: attributes, ReturnSubscriptionArn: true }));
+    built.set(logicalId, { ref: SubscriptionArn!, attributes: {} });
+  }
+  return { topics, refused };
 }
 
 /**

@@ -59,11 +59,18 @@ export class FireAndForgetConsumer<Schema extends AnySchema> {
     return { batchItemFailures: [] };
   }
 
-  /** The SDK stamps expiresAt; a message sent behind its back expires its time to live after SQS accepted it. */
+  /**
+   * The SDK stamps a message's expiresAt. An event published to a topic carries when it was published (sentAt), and
+   * each subscriber's time to live counts from then, never from later than SQS accepted it; a message sent behind the
+   * SDK's back expires its time to live after SQS accepted it.
+   */
   public expiryOf(record: SQSRecord): number {
     const stamped = Number(record.messageAttributes?.[MessageAttribute.expiresAt]?.stringValue);
     if (Number.isFinite(stamped) && stamped > 0) return stamped;
-    return Number(record.attributes.SentTimestamp) + this.#policy.timeToLiveSeconds * 1000;
+    const accepted = Number(record.attributes.SentTimestamp);
+    const published = Number(record.messageAttributes?.[MessageAttribute.sentAt]?.stringValue);
+    const from = Number.isFinite(published) && published > 0 ? Math.min(published, accepted) : accepted;
+    return from + this.#policy.timeToLiveSeconds * 1000;
   }
 
   async #processRecord(record: SQSRecord): Promise<RecordOutcome> {

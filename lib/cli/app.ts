@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { findUp } from '../../local/find-up.ts';
 import { CatalogNotFound, InvalidArgument } from '../client/index.ts';
-import { catalogProblem, type Catalog } from '../policy/index.ts';
+import { catalogProblem, topicCatalogProblem, type Catalog, type TopicCatalog } from '../policy/index.ts';
 
 // Where msg finds the app it serves, the app's channel catalog, and the library it belongs to.
 
@@ -55,21 +55,25 @@ export function initApp(dir: string): { created: string; next: string[] } {
 }
 
 /**
- * The application's channel catalog: the module given (--channels, $MSG_CHANNELS), or lib/channels.ts in the app's
- * folder. Node strips its types, so the catalog is imported as it is.
+ * The application's channel catalog and its topics: the module given (--channels, $MSG_CHANNELS), or lib/channels.ts
+ * in the app's folder, exporting `channels` and, if it has any, `topics`. Node strips its types, so the catalog is
+ * imported as it is.
  */
-export async function loadCatalog(given: string | undefined): Promise<Catalog> {
+export async function loadCatalog(given: string | undefined): Promise<{ channels: Catalog; topics: TopicCatalog }> {
   const file = resolve(given ?? join(appRoot() ?? '.', 'lib', 'channels.ts'));
   if (!existsSync(file)) {
     throw new CatalogNotFound(`no channel catalog at ${file}; run msg inside the app, or give --channels FILE`);
   }
-  const module = (await import(pathToFileURL(file).href)) as { channels?: unknown; default?: unknown };
+  const module = (await import(pathToFileURL(file).href)) as { channels?: unknown; default?: unknown; topics?: unknown };
   const catalog = module.channels ?? module.default;
   const problem = catalogProblem(catalog);
   if (problem) {
     throw new CatalogNotFound(`${file} exports no usable channel catalog (${problem}); export "channels", an object of defineChannel(...) results`);
   }
-  return catalog as Catalog;
+  const topics = module.topics ?? {};
+  const topicProblem = topicCatalogProblem(topics, catalog as Catalog);
+  if (topicProblem) throw new CatalogNotFound(`${file} exports no usable topics (${topicProblem}); export "topics", an object of defineTopic(...) results`);
+  return { channels: catalog as Catalog, topics: topics as TopicCatalog };
 }
 
 /** The app's folder: the nearest one up from the working directory that holds a cdk.json. */

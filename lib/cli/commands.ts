@@ -5,6 +5,7 @@ import type { ParseArgsOptionDescriptor } from 'node:util';
 import {
   channelFor,
   channelStats,
+  encodeEvent,
   encodePayload,
   InvalidArgument,
   LocalCloudFailed,
@@ -13,10 +14,12 @@ import {
   purgeDeadLetters,
   queueDepth,
   redriveDeadLetters,
+  topicFor,
+  topicStats,
   type MessagingClient,
   type RedriveResult,
 } from '../client/index.ts';
-import { OutputKey, type Catalog } from '../policy/index.ts';
+import { OutputKey, type Catalog, type TopicCatalog } from '../policy/index.ts';
 import { appRoot, initApp, localStateDir } from './app.ts';
 
 // msg's commands, declared as data: name, usage, options, and how each checks its input and runs.
@@ -49,7 +52,7 @@ export interface Command {
    * Checks every input against the catalog alone and returns what to do with the application: a wrong channel
    * name or payload fails here, before any endpoint is looked up, and so also offline.
    */
-  parse?(channels: Catalog, args: string[], values: Values, io: CliIo): Run | Promise<Run>;
+  parse?(channels: Catalog, args: string[], values: Values, io: CliIo, topics: TopicCatalog): Run | Promise<Run>;
   /** A command that needs neither the catalog nor a deployed application; runs instead of `parse`. */
   serve?(values: Values, args: string[], io: CliIo): Promise<void> | void;
   /** The exit status for a result that is printed but is not a full success. @default - 0 */
@@ -183,6 +186,22 @@ export const COMMANDS: readonly Command[] = [
     },
   },
   {
+    name: 'publish',
+    usage: '<topic> [JSON | --file FILE | -]',
+    summary: 'publish an event to every channel subscribed to a topic; prints the acknowledgement',
+    options: {
+      ...PAYLOAD_OPTIONS,
+      'correlation-id': { type: 'string', value: 'ID', help: "the event's key, which every subscriber dedupes on (default: a new UUID)" },
+      group: { type: 'string', value: 'ID', help: 'its message group, on a FIFO topic' },
+    },
+    parse: async (_channels, args, values, io, topics) => {
+      const topic = topicFor(topics, need(args, 0, 'the topic'));
+      const event = await readPayload(args.slice(1), values, io);
+      encodeEvent(topic, event);
+      return (client) => client.publish(topic.name, event, { idempotencyKey: values['correlation-id'] as string | undefined, groupId: values.group as string | undefined });
+    },
+  },
+  {
     name: 'request',
     usage: '<channel> [JSON | --file FILE | -]',
     summary: 'ask a request-response channel and wait for the answer within the deadline',
@@ -228,8 +247,8 @@ export const COMMANDS: readonly Command[] = [
   {
     name: 'stats',
     usage: '',
-    summary: 'per queue-backed channel: messages waiting, in flight, delayed, and dead letters',
-    parse: () => (client) => channelStats(client),
+    summary: 'per channel: waiting, in flight, delayed, dead letters; per topic: undelivered',
+    parse: () => async (client) => [...(await channelStats(client)), ...(await topicStats(client))],
   },
   {
     name: 'dlq peek',

@@ -40,10 +40,11 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
     await command.serve(values as Values, positionals, io);
     return 0;
   }
-  const channels = await loadCatalog((values.channels as string | undefined) ?? io.env.MSG_CHANNELS);
-  const perform = await command.parse!(channels, positionals, values as Values, io);
+  const { channels, topics } = await loadCatalog((values.channels as string | undefined) ?? io.env.MSG_CHANNELS);
+  const perform = await command.parse!(channels, positionals, values as Values, io, topics);
   const client = await createClient({
     channels,
+    topics,
     target,
     stackName: values.stack as string,
     region: values.region as string | undefined,

@@ -1,15 +1,33 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient, type BatchResultErrorEntry } from '@aws-sdk/client-sqs';
 import { BatchGetCommand, DynamoDBDocumentClient, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { catalogProblem, check, LifecycleKeys, MessageAttribute, messageBytes, OutputKey, SQS_MAX_MESSAGE_BYTES, type Catalog, type ChannelDefinition, type LifecycleRecord, type PayloadOf, type PolicyKind, type ReplyOf } from '../policy/index.ts';
+import {
+  catalogProblem,
+  check,
+  LifecycleKeys,
+  MessageAttribute,
+  messageBytes,
+  OutputKey,
+  SQS_MAX_MESSAGE_BYTES,
+  topicCatalogProblem,
+  type Catalog,
+  type ChannelDefinition,
+  type LifecycleRecord,
+  type PayloadOf,
+  type PolicyKind,
+  type ReplyOf,
+  type TopicCatalog,
+} from '../policy/index.ts';
 import { discover, type AwsClientConfig, type Discovered, type DiscoveryOptions } from './discovery.ts';
 import { channelFor, encodePayload } from './checks.ts';
 import { DeadLettered, InvalidArgument, InvalidJson, MessageTooLarge, ReplyTimeout, SchemaViolation, StackNotDeployed, WrongPolicy } from './errors.ts';
 import { requestWithFallback, type Answer, type RequestOptions } from './request.ts';
+import { checkedKey, publishEvent, publishEvents, topicFor, type EventOf, type Publication, type PublishBatchOptions, type PublishBatchResult, type PublishOptions } from './topics.ts';
 
 /**
  * The names of a catalog's channels whose policy is of one of the given kinds. A catalog typed only as
@@ -19,9 +37,11 @@ export type ChannelNameOf<Channels extends Catalog, Kind extends PolicyKind = Po
   [Name in keyof Channels & string]: Channels[Name]['policy']['kind'] & Kind extends never ? never : Name;
 }[keyof Channels & string];
 
-export interface ClientOptions<Channels extends Catalog = Catalog> extends DiscoveryOptions {
+export interface ClientOptions<Channels extends Catalog = Catalog, Topics extends TopicCatalog = TopicCatalog> extends DiscoveryOptions {
   /** The channels this client may use: the application's catalog, which types every call. */
   readonly channels: Channels;
+  /** The topics this client may publish to, as the channels module exports them. @default - none */
+  readonly topics?: Topics;
 }
 
 /** Every call takes an AbortSignal, as the AWS SDK's commands do; an aborted call rejects with the signal's reason. */
@@ -110,22 +130,27 @@ export interface StatusOptions extends CallOptions {
  * leaves the process, sets correlation ids, picks the mechanism from the policy (SQS for queue channels, a
  * synchronous Lambda invoke with failover for request-response) and reads lifecycle records for status and replies.
  */
-export class MessagingClient<Channels extends Catalog = Catalog> {
+export class MessagingClient<Channels extends Catalog = Catalog, Topics extends TopicCatalog = TopicCatalog> {
   public readonly discovered: Discovered;
   public readonly channels: Channels;
+  public readonly topics: Topics;
   public readonly sqs: SQSClient;
+  public readonly sns: SNSClient;
   public readonly dynamo: DynamoDBDocumentClient;
   public readonly lambda: LambdaClient;
   /** For the metrics SQS publishes only there; absent on the local cloud, which has no CloudWatch. */
   public readonly cloudWatch?: CloudWatchClient;
 
-  public constructor(discovered: Discovered, channels: Channels, clientConfig: AwsClientConfig = {}) {
-    const problem = catalogProblem(channels);
+  public constructor(discovered: Discovered, channels: Channels, clientConfig: AwsClientConfig = {}, topics: Topics = {} as Topics) {
+    // A client that sends and publishes needs each topic it names, not every topic its channels subscribe to.
+    const problem = catalogProblem(channels) ?? topicCatalogProblem(topics, {});
     if (problem) throw new InvalidArgument(`channels: ${problem}`);
     this.discovered = discovered;
     this.channels = channels;
+    this.topics = topics;
     const common = { ...clientConfig, region: discovered.region, ...(discovered.credentials ? { credentials: discovered.credentials } : {}) };
     this.sqs = new SQSClient({ ...common, endpoint: discovered.endpoints.sqs });
+    this.sns = new SNSClient({ ...common, endpoint: discovered.endpoints.sns });
     this.dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ ...common, endpoint: discovered.endpoints.dynamodb }), {
       marshallOptions: { removeUndefinedValues: true },
     });
@@ -211,6 +236,25 @@ export class MessagingClient<Channels extends Catalog = Catalog> {
       message: failure.Message ?? '',
     }));
     return { accepted, rejected };
+  }
+
+  /**
+   * Publishes an event to a topic; resolves once SNS has accepted it. Each channel subscribed to the topic (and whose
+   * filter it passes) gets it under its own policy, deduped on the event's key.
+   */
+  public async publish<Name extends keyof Topics & string>(topicName: Name, event: EventOf<Topics[Name]>, options: PublishOptions = {}): Promise<Publication<Name>> {
+    const topic = topicFor(this.topics, topicName);
+    return (await publishEvent(this.sns, this.output(OutputKey.topicArn(topicName)), topic, event, options)) as Publication<Name>;
+  }
+
+  /** Publishes up to 10 events in one PublishBatch; each gets its own key. Publish the rejected again under their keys. */
+  public async publishBatch<Name extends keyof Topics & string>(
+    topicName: Name,
+    events: readonly EventOf<Topics[Name]>[],
+    options: PublishBatchOptions<EventOf<Topics[Name]>> = {},
+  ): Promise<PublishBatchResult<Name>> {
+    const topic = topicFor(this.topics, topicName);
+    return (await publishEvents(this.sns, this.output(OutputKey.topicArn(topicName)), topic, events, options as PublishBatchOptions<never>)) as PublishBatchResult<Name>;
   }
 
   /** The SQS entries for payloads: checked against the schema, each with its key, timestamps and FIFO ids. */
@@ -356,6 +400,7 @@ export class MessagingClient<Channels extends Catalog = Catalog> {
 
   public destroy(): void {
     this.sqs.destroy();
+    this.sns.destroy();
     this.dynamo.destroy();
     this.lambda.destroy();
     this.cloudWatch?.destroy();
@@ -363,8 +408,8 @@ export class MessagingClient<Channels extends Catalog = Catalog> {
 }
 
 /** A client for the given catalog, typed by it: channel names, payloads and replies are checked at compile time. */
-export async function createClient<Channels extends Catalog>(options: ClientOptions<Channels>): Promise<MessagingClient<Channels>> {
-  return new MessagingClient(await discover(options), options.channels, options.clientConfig);
+export async function createClient<Channels extends Catalog, Topics extends TopicCatalog = Record<never, never>>(options: ClientOptions<Channels, Topics>): Promise<MessagingClient<Channels, Topics>> {
+  return new MessagingClient(await discover(options), options.channels, options.clientConfig, options.topics ?? ({} as Topics));
 }
 
 /** Parses user-supplied JSON text with an error that says what is wrong, not where in the parser. */
@@ -383,14 +428,6 @@ function idempotencyKey(options: SendOptions): string | undefined {
     throw new InvalidArgument('idempotencyKey and correlationId name one value; give one of them');
   }
   return key ?? correlationId;
-}
-
-/** SQS's rule for a FIFO deduplication id, applied to every key so that one key works on any channel. */
-function checkedKey(key: string | undefined): string | undefined {
-  if (key !== undefined && !/^[\x21-\x7e]{1,128}$/.test(key)) {
-    throw new InvalidArgument(`an idempotency key is 1 to 128 printable ASCII characters without spaces, not ${JSON.stringify(key.slice(0, 40))}`);
-  }
-  return key;
 }
 
 /** The longest setTimeout waits: a longer one fires at once. */

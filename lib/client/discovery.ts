@@ -31,7 +31,7 @@ export interface Discovered {
   readonly target: Target;
   readonly region: string;
   /** Per-service endpoint overrides; empty for AWS, where the SDK's defaults apply. */
-  readonly endpoints: { readonly sqs?: string; readonly dynamodb?: string; readonly lambda?: string; readonly cloudwatch?: string };
+  readonly endpoints: { readonly sqs?: string; readonly sns?: string; readonly dynamodb?: string; readonly lambda?: string; readonly cloudwatch?: string };
   /** Static credentials for emulators that accept any; undefined means the SDK's default chain. */
   readonly credentials?: { accessKeyId: string; secretAccessKey: string };
   readonly outputs: Readonly<Record<string, string>>;
@@ -61,7 +61,7 @@ export async function discover(options: DiscoveryOptions): Promise<Discovered> {
     const { Stacks = [] } = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
     const outputs = Object.fromEntries((Stacks[0]?.Outputs ?? []).map((output) => [output.OutputKey!, output.OutputValue!]));
     const resolvedRegion = await cloudFormation.config.region();
-    const services = endpoint ? { sqs: endpoint, dynamodb: endpoint, lambda: endpoint, cloudwatch: endpoint } : {};
+    const services = endpoint ? { sqs: endpoint, sns: endpoint, dynamodb: endpoint, lambda: endpoint, cloudwatch: endpoint } : {};
     return { target: options.target, region: resolvedRegion, endpoints: services, credentials, outputs };
   } catch (error) {
     throw translateDiscoveryError(error, options.target, stackName, endpoint);
@@ -86,7 +86,7 @@ function outputsFromEnvironment(): Record<string, string> | undefined {
 function discoverLocal(options: DiscoveryOptions, stackName: string): Discovered {
   const dir = resolve(options.localStateDir ?? process.env.MSG_LOCAL_STATE_DIR ?? '.local-cloud');
   let outputs: Record<string, Record<string, string>>;
-  let endpoints: { region: string; sqs: string; dynamodb: string; lambda: string; pid?: number; credentials?: { accessKeyId: string; secretAccessKey: string } };
+  let endpoints: { region: string; sqs: string; sns?: string; dynamodb: string; lambda: string; pid?: number; credentials?: { accessKeyId: string; secretAccessKey: string } };
   try {
     outputs = JSON.parse(readFileSync(join(dir, 'outputs.json'), 'utf8'));
     endpoints = JSON.parse(readFileSync(join(dir, 'endpoints.json'), 'utf8'));
@@ -103,7 +103,7 @@ function discoverLocal(options: DiscoveryOptions, stackName: string): Discovered
   return {
     target: 'local',
     region: endpoints.region,
-    endpoints: { sqs: endpoints.sqs, dynamodb: endpoints.dynamodb, lambda: endpoints.lambda },
+    endpoints: { sqs: endpoints.sqs, sns: endpoints.sns, dynamodb: endpoints.dynamodb, lambda: endpoints.lambda },
     // The developer's key, which the local cloud made for its state folder: it checks every request's signature.
     credentials: endpoints.credentials,
     outputs: stackOutputs,

@@ -31,6 +31,13 @@ export class UnknownChannel extends BadInput {
   }
 }
 
+export class UnknownTopic extends BadInput {
+  public readonly code = 'UNKNOWN_TOPIC';
+  public constructor(topic: string, known: readonly string[]) {
+    super(`unknown topic "${topic}"; the topics are: ${known.join(', ') || 'none (export "topics" from the channels module)'}`);
+  }
+}
+
 export class InvalidJson extends BadInput {
   public readonly code = 'INVALID_JSON';
 }

@@ -18,5 +18,6 @@ export { requestWithFallback, type Answer, type RequestOptions } from './request
 export { peekDeadLetters, redriveDeadLetters, purgeDeadLetters, queueCounts, queueDepth, type DeadLetter, type RedriveResult } from './dead-letters.ts';
 export * from './errors.ts';
 export { channelFor, encodePayload } from './checks.ts';
+export { encodeEvent, topicFor, type EventOf, type Publication, type PublishBatchOptions, type PublishBatchResult, type PublishOptions } from './topics.ts';
 export { SQS_MAX_MESSAGE_BYTES } from '../policy/index.ts';
-export { channelStats, type ChannelStats } from './stats.ts';
+export { channelStats, topicStats, type ChannelStats, type TopicStats } from './stats.ts';

@@ -47,6 +47,26 @@ export async function channelStats(client: MessagingClient): Promise<ChannelStat
   );
 }
 
+/** A topic's subscribers and the deliveries SNS could not make to them. */
+export interface TopicStats {
+  readonly topic: string;
+  /** The channels of the catalog subscribed to it. */
+  readonly subscribers: string[];
+  /** Events SNS gave up delivering to a subscriber, kept in the topic's subscription DLQ. */
+  readonly undelivered: number;
+}
+
+/** Every topic of the client's catalog, with its subscribers and its undelivered count. */
+export async function topicStats(client: MessagingClient): Promise<TopicStats[]> {
+  return Promise.all(
+    Object.values(client.topics).map(async (topic) => ({
+      topic: topic.name,
+      subscribers: Object.values(client.channels).filter((channel) => channel.subscription?.topic === topic.name).map((channel) => channel.name),
+      undelivered: await queueDepth(client.sqs, client.output(OutputKey.undeliveredQueueUrl(topic.name))),
+    })),
+  );
+}
+
 async function oldestMessageAge(client: MessagingClient, queueUrl: string): Promise<number | undefined> {
   if (!client.cloudWatch) return undefined;
   const now = Date.now();

@@ -6,9 +6,10 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { catalogProblem, OutputKey, SenderEnv, type Catalog, type ChannelDefinition } from '../policy/index.ts';
+import { catalogProblem, OutputKey, SenderEnv, topicCatalogProblem, type Catalog, type ChannelDefinition, type TopicCatalog } from '../policy/index.ts';
 import { BatchResponseGuard } from './batch-response-guard.ts';
 import { Channel, type StateAccess } from './channel.ts';
+import { EventTopic } from './event-topic.ts';
 import { LifecycleTable } from './lifecycle-table.ts';
 import { Operations } from './channel-alarms.ts';
 import { Responder } from './responder.ts';
@@ -20,6 +21,8 @@ export type HandlerEntry = string | { readonly primary: string; readonly fallbac
 export interface ChannelCatalogProps {
   /** Every channel of the application, as its channels module exports them (`{ orders, presence, quotes }`). */
   readonly channels: Catalog;
+  /** The application's topics, as its channels module exports them (`{ orderPlaced }`). @default - none */
+  readonly topics?: TopicCatalog;
   /**
    * The folder of handlers, one folder per channel: `<name>/index.ts` (exporting `handler`) for a guaranteed or
    * fire-and-forget channel, `<name>/primary.ts` and `<name>/fallback.ts` for a request-response one. Relative
@@ -63,6 +66,8 @@ export class ChannelCatalog extends Construct {
   public readonly channels: Readonly<Record<string, Channel>>;
   /** The request-response channels, by name. */
   public readonly responders: Readonly<Record<string, Responder>>;
+  /** The topics, by name, each delivering to the channels that subscribe to it. */
+  public readonly topics: Readonly<Record<string, EventTopic>>;
   public readonly operations: Operations;
 
   public constructor(scope: Construct, id: string, props: ChannelCatalogProps) {
@@ -74,6 +79,8 @@ export class ChannelCatalog extends Construct {
     const responders: Record<string, Responder> = {};
     const problem = catalogProblem(props.channels);
     if (problem) throw new Error(`channel catalog: ${problem}`);
+    const topicProblem = topicCatalogProblem(props.topics ?? {}, props.channels);
+    if (topicProblem) throw new Error(`channel catalog: ${topicProblem}`);
     for (const name of Object.keys(props.stateAccess ?? {})) {
       const kind = Object.hasOwn(props.channels, name) ? props.channels[name]!.policy.kind : undefined;
       if (kind === undefined || kind === 'request-response') throw new Error(`channel catalog: stateAccess.${name} names no guaranteed or fire-and-forget channel of this catalog`);
@@ -101,10 +108,17 @@ export class ChannelCatalog extends Construct {
     }
     this.channels = channels;
     this.responders = responders;
+    const topics: Record<string, EventTopic> = {};
+    for (const definition of Object.values(props.topics ?? {})) topics[definition.name] = new EventTopic(this, `${definition.name}Topic`, { definition });
+    for (const definition of Object.values(props.channels)) {
+      if (definition.subscription) topics[definition.subscription.topic]!.subscribe(channels[definition.name]!, definition.subscription.filter);
+    }
+    this.topics = topics;
 
     this.operations = new Operations(this, 'Operations', {
       channels: Object.values(channels),
       responders: Object.values(responders),
+      topics: Object.values(topics),
       // An alarm that notifies nobody is seldom seen; notifying is the default.
       alarmTopic: props.alarmTopic === 'none' ? undefined : (props.alarmTopic ?? 'create'),
       dashboardName: props.dashboardName ?? Stack.of(this).stackName,
@@ -127,6 +141,16 @@ export class ChannelCatalog extends Construct {
       if (!channel) throw new Error(`grantSend: ${name} is not a guaranteed or fire-and-forget channel of this catalog (${Object.keys(this.channels).join(', ')})`);
       channel.grantSend(grantee);
       expose(grantee, OutputKey.queueUrl(name), channel.queue.queueUrl);
+    }
+  }
+
+  /** Lets `grantee` publish to the named topics. A Lambda function also gets each topic's ARN in its environment. */
+  public grantPublish(grantee: IGrantable, ...topicNames: string[]): void {
+    for (const name of topicNames) {
+      const topic = this.topics[name];
+      if (!topic) throw new Error(`grantPublish: ${name} is not a topic of this catalog (${Object.keys(this.topics).join(', ') || 'it has none'})`);
+      topic.grantPublish(grantee);
+      expose(grantee, OutputKey.topicArn(name), topic.topic.topicArn);
     }
   }
 
@@ -156,6 +180,10 @@ export class ChannelCatalog extends Construct {
       output(OutputKey.queueUrl(channel.name), channel.queue.queueUrl);
       output(OutputKey.consumerFunctionName(channel.name), channel.consumer.functionName);
       if (channel.deadLetterQueue) output(OutputKey.deadLetterQueueUrl(channel.name), channel.deadLetterQueue.queueUrl);
+    }
+    for (const topic of Object.values(this.topics)) {
+      output(OutputKey.topicArn(topic.name), topic.topic.topicArn);
+      output(OutputKey.undeliveredQueueUrl(topic.name), topic.undelivered.queueUrl);
     }
     for (const responder of Object.values(this.responders)) {
       output(OutputKey.primaryFunctionName(responder.name), responder.primary.functionName);

@@ -15,6 +15,7 @@ import { Topic, type ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { DEFAULT_METRICS_NAMESPACE, longestHealthyWaitSeconds } from '../policy/index.ts';
 import type { Channel } from './channel.ts';
+import type { EventTopic } from './event-topic.ts';
 import type { Responder } from './responder.ts';
 import { forLocalStack } from './target.ts';
 
@@ -26,6 +27,8 @@ export interface OperationsProps {
   readonly channels: readonly Channel[];
   /** The request-response channels to watch. */
   readonly responders?: readonly Responder[];
+  /** The topics to watch: each one's deliveries SNS could not make. */
+  readonly topics?: readonly EventTopic[];
   /**
    * Where alarms send their notifications: an existing topic, or `'create'` for a new KMS-encrypted one.
    * @default - alarms without actions
@@ -142,6 +145,22 @@ export class Operations extends Construct {
         left.push(fallbackAnswers);
       }
       this.dashboard?.addWidgets(new GraphWidget({ title: `${responder.name}: responders`, left }));
+    }
+
+    for (const topic of props.topics ?? []) {
+      const depth = topic.undelivered.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' });
+      this.#add(
+        new Alarm(this, `${topic.name}Undelivered`, {
+          alarmDescription: `${topic.name}: SNS could not deliver events to a subscriber; read them with "msg undelivered peek ${topic.name}"`,
+          metric: depth,
+          threshold: 0,
+          evaluationPeriods: 1,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+        action,
+      );
+      this.dashboard?.addWidgets(new GraphWidget({ title: `${topic.name}: topic`, left: [topic.topic.metricNumberOfMessagesPublished(), topic.topic.metricNumberOfNotificationsFailed(), depth] }));
     }
   }
 

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { resolvePolicy } from './resolve.ts';
 import type { Schema } from './schema.ts';
+import type { Subscription } from './topic.ts';
 import type { FireAndForgetPolicy, GuaranteedPolicy, PolicyInput, PolicyKind, RequestResponsePolicy } from './types.ts';
 
 /** The resolved policy of each kind (an indexed type, so that a definition of one kind is a definition of any). */
@@ -28,6 +29,8 @@ export interface ChannelDefinition<
   readonly schema: Payload;
   /** The answer's schema, for request-response channels and guaranteed channels with replies. */
   readonly replySchema: Reply;
+  /** The topic whose events the channel takes (defineSubscriber), besides what is sent to it directly. */
+  readonly subscription?: Subscription;
 }
 
 /** An application's channels by name, as its channels module exports them: what the constructs build, the SDK sends on. */

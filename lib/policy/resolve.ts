@@ -23,6 +23,11 @@ const STANDARD_MAX_BATCH = 10_000;
 /** Channel names become queue names, output keys and key prefixes, so they stay short and alphanumeric. */
 const CHANNEL_NAME = /^[a-z][a-zA-Z0-9]{0,39}$/;
 
+/** Whether a name can be a channel's or a topic's (both become resource names and output keys). */
+export function isChannelName(name: string): boolean {
+  return CHANNEL_NAME.test(name);
+}
+
 /** A rule over a resolved policy: the field it concerns, a check that is true when the policy obeys it, and its wording. */
 interface Rule<P> {
   readonly field: keyof P & string;
@@ -284,7 +289,7 @@ export function resolvePolicy(channel: string, input: FireAndForgetPolicyInput):
 export function resolvePolicy(channel: string, input: RequestResponsePolicyInput): RequestResponsePolicy;
 export function resolvePolicy(channel: string, input: PolicyInput): DeliveryPolicy;
 export function resolvePolicy(channel: string, input: PolicyInput): DeliveryPolicy {
-  if (!CHANNEL_NAME.test(channel)) {
+  if (!isChannelName(channel)) {
     throw new PolicyError(channel, [
       { field: 'name', value: channel, rule: 'must start with a lowercase letter and hold only letters and digits (at most 40)' },
     ]);

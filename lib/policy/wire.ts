@@ -186,6 +186,8 @@ export const OutputKey = {
   consumerFunctionName: (channel: string) => `${channel}ConsumerFunctionName`,
   primaryFunctionName: (channel: string) => `${channel}PrimaryFunctionName`,
   fallbackFunctionName: (channel: string) => `${channel}FallbackFunctionName`,
+  topicArn: (topic: string) => `${topic}TopicArn`,
+  undeliveredQueueUrl: (topic: string) => `${topic}UndeliveredQueueUrl`,
   stateTableName: 'StateTableName',
   lifecycleTableName: 'LifecycleTableName',
 } as const;

@@ -2,7 +2,7 @@ import { Stack, type RemovalPolicy, type StackProps } from 'aws-cdk-lib';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { ChannelCatalog } from 'delivery-policies/constructs';
-import { channels } from '../channels.ts';
+import { channels, topics } from '../channels.ts';
 
 export interface DeliveryPoliciesStackProps extends StackProps {
   /** Where alarms notify: an existing topic, 'create' or 'none'. @default 'create' */
@@ -16,7 +16,8 @@ export interface DeliveryPoliciesStackProps extends StackProps {
 /**
  * The example application: one channel per delivery policy, each declared once in lib/channels.ts with its
  * handler in functions/<name>/. `orders` must not be lost and is confirmed later; `presence` notices are worth
- * 30 s; `quotes` are needed now, from the live price list or, failing that, the cached one.
+ * 30 s; `quotes` are needed now, from the live price list or, failing that, the cached one. The `orderPlaced` topic
+ * reaches `billing` (guaranteed, billed once) and `salesAlerts` (fire-and-forget, large orders only).
  */
 export class DeliveryPoliciesStack extends Stack {
   public readonly catalog: ChannelCatalog;
@@ -25,8 +26,10 @@ export class DeliveryPoliciesStack extends Stack {
     super(scope, id, props);
     this.catalog = new ChannelCatalog(this, 'Channels', {
       channels,
-      // Each consumer reaches only the items its handler writes: orders its orders, presence its rooms.
-      stateAccess: { orders: { write: ['order#'] }, presence: { write: ['presence#'] } },
+      topics,
+      // Each consumer reaches only the items its handler writes: orders its orders, presence its rooms, billing its
+      // invoices, the sales alerts their board.
+      stateAccess: { orders: { write: ['order#'] }, presence: { write: ['presence#'] }, billing: { write: ['invoice#'] }, salesAlerts: { write: ['alert#'] } },
       alarmTopic: props.alarmTopic,
       alarmEmail: props.alarmEmail,
       stateRemovalPolicy: props.stateRemovalPolicy,

@@ -4,13 +4,34 @@ import { listenOnLoopback } from '../emulators.ts';
 import type { UsageMeter } from '../meter.ts';
 import type { Authorizer } from './authorizer.ts';
 import { admit, refuse } from '../door.ts';
-import { canonicalCall, determined, dynamodbAuthorizations, parseJson, readCall, sqsAuthorizations, type ApiCall, type JsonService, type PartitionKeyOf } from './requests.ts';
+import {
+  canonicalCall,
+  canonicalQueryCall,
+  determined,
+  dynamodbAuthorizations,
+  parseJson,
+  readCall,
+  readQueryCall,
+  snsAuthorizations,
+  sqsAuthorizations,
+  type ApiCall,
+  type JsonService,
+  type PartitionKeyOf,
+} from './requests.ts';
 import type { SignatureVerifier } from './signatures.ts';
 
-export type GatewayService = JsonService;
+export type GatewayService = JsonService | 'sns';
 
-/** The largest request each gateway reads: SQS's 1 MiB message and its batch, DynamoDB's 16 MB batch, with room. */
-const MAX_BODY_BYTES: Record<GatewayService, number> = { sqs: 2 * 1024 * 1024, dynamodb: 17 * 1024 * 1024 };
+/**
+ * The largest request each gateway reads: SQS's 1 MiB message and its batch, SNS's 256 KiB publish and its batch
+ * form-encoded (up to three bytes a character), DynamoDB's 16 MB batch, with room.
+ */
+const MAX_BODY_BYTES: Record<GatewayService, number> = { sqs: 2 * 1024 * 1024, sns: 3 * 1024 * 1024, dynamodb: 17 * 1024 * 1024 };
+
+/** What each gateway's service calls the resource a call must name, and a grant it lacks. */
+const RESOURCE_NOUN: Record<GatewayService, string> = { sqs: 'queue', sns: 'topic', dynamodb: 'table' };
+const DENIED_CODE: Record<GatewayService, string> = { sqs: 'AccessDenied', sns: 'AuthorizationError', dynamodb: 'AccessDenied' };
+const EMULATOR_NAME: Record<GatewayService, string> = { sqs: 'the SQS emulator', sns: 'the SNS emulator', dynamodb: 'DynamoDB Local' };
 
 export interface GatewayOptions {
   /** Where allowed calls are counted as AWS would bill them. */
@@ -49,7 +70,7 @@ export class IamGateway {
   }
 
   public async listen(port = 0): Promise<string> {
-    this.#port = await listenOnLoopback(this.#server, port, this.#service === 'sqs' ? 'the SQS emulator' : 'DynamoDB Local');
+    this.#port = await listenOnLoopback(this.#server, port, EMULATOR_NAME[this.#service]);
     return `http://127.0.0.1:${this.#port}`;
   }
 
@@ -63,23 +84,31 @@ export class IamGateway {
     try {
       const admitted = await admit(request, response, { service: this.#service, port: () => this.#port, maxBodyBytes: MAX_BODY_BYTES[this.#service], verifier: this.#verifier });
       if (!admitted) return;
-      const call = readCall(this.#service, request.method, request.url, request.headers, admitted.body.toString('utf8'));
+      const body = admitted.body.toString('utf8');
+      const call = this.#service === 'sns' ? readQueryCall(request.method, request.url, request.headers, body) : readCall(this.#service, request.method, request.url, request.headers, body);
       if ('refused' in call) return refuse(this.#service, request, response, { status: 400, code: call.code, message: call.refused });
       if (this.#authorizer.checks(admitted.accessKey)) {
-        const authorizations = this.#service === 'sqs' ? sqsAuthorizations(call) : dynamodbAuthorizations(call, this.#partitionKeyOf);
+        const authorizations = this.#authorizations(call);
+        const denied = { status: 403, code: DENIED_CODE[this.#service] };
         if (!determined(this.#service, call.operation, authorizations)) {
-          return refuse(this.#service, request, response, { status: 403, code: 'AccessDenied', message: `${call.operation} names no ${this.#service === 'sqs' ? 'queue' : 'table'} the local cloud can authorize it on` });
+          return refuse(this.#service, request, response, { ...denied, message: `${call.operation} names no ${RESOURCE_NOUN[this.#service]} the local cloud can authorize it on` });
         }
         const message = this.#authorizer.denial(admitted.accessKey, authorizations);
-        if (message) return refuse(this.#service, request, response, { status: 403, code: 'AccessDenied', message });
+        if (message) return refuse(this.#service, request, response, { ...denied, message });
       }
-      const forwarded = canonicalCall(this.#service, call);
-      this.#forward(request, response, { ...forwarded, headers: { ...forwarded.headers, ...signatureHeaders(request.headers) } }, this.#meter ? this.#count(call) : undefined, true);
+      const forwarded = this.#service === 'sns' ? canonicalQueryCall(call) : canonicalCall(this.#service, call);
+      this.#forward(request, response, { ...forwarded, headers: { ...forwarded.headers, ...signatureHeaders(request.headers) } }, this.#meter && this.#service !== 'sns' ? this.#count(call) : undefined, true);
     } catch (error) {
       // A caller gone mid-request, or a call that is not what its service reads: it must not end the local cloud.
       if (response.headersSent || !response.socket || response.socket.destroyed) response.destroy();
       else refuse(this.#service, request, response, { status: 400, code: 'ValidationException', message: `the local cloud could not read this call: ${(error as Error).message}` });
     }
+  }
+
+  #authorizations(call: ApiCall) {
+    if (this.#service === 'sqs') return sqsAuthorizations(call);
+    if (this.#service === 'sns') return snsAuthorizations(call);
+    return dynamodbAuthorizations(call, this.#partitionKeyOf);
   }
 
   /**

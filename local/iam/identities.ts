@@ -109,7 +109,7 @@ export function functionIdentities(
   return identities;
 }
 
-/** The resource policies of the stack's queues and tables, by the resource's ARN. */
+/** The resource policies of the stack's queues, topics and tables, by the resource's ARN. */
 export function resourcePolicies(stack: SynthesizedStack, resolver: IntrinsicResolver): Map<string, PolicyDocument> {
   const policies = new Map<string, PolicyDocument>();
   const attach = (arn: string, document: PolicyDocument) => {
@@ -121,6 +121,9 @@ export function resourcePolicies(stack: SynthesizedStack, resolver: IntrinsicRes
     if (resource.Type === 'AWS::SQS::QueuePolicy') {
       const document = resolveLeniently(resolver, properties.PolicyDocument, `${logicalId}.PolicyDocument`) as PolicyDocument;
       for (const url of resolver.resolve(properties.Queues ?? [], `${logicalId}.Queues`) as string[]) attach(queueArn(String(url)), document);
+    } else if (resource.Type === 'AWS::SNS::TopicPolicy') {
+      const document = resolveLeniently(resolver, properties.PolicyDocument, `${logicalId}.PolicyDocument`) as PolicyDocument;
+      for (const arn of resolver.resolve(properties.Topics ?? [], `${logicalId}.Topics`) as string[]) attach(String(arn), document);
     } else if (resource.Type === 'AWS::DynamoDB::Table' && properties.ResourcePolicy) {
       const document = resolveLeniently(resolver, (properties.ResourcePolicy as { PolicyDocument: unknown }).PolicyDocument, `${logicalId}.ResourcePolicy`) as PolicyDocument;
       attach(tableArn(resolver.resolveString({ Ref: logicalId }, logicalId)), document);

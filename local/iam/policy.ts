@@ -23,8 +23,10 @@ export interface PolicyStatement {
 
 /** One call as IAM sees it: who, which action on which resource, and the request's context keys. */
 export interface AuthorizationRequest {
-  /** The role's ARN (arn:aws:iam::<account>:role/<name>). */
+  /** The role's ARN (arn:aws:iam::<account>:role/<name>), or for an AWS service calling on its own behalf, its name. */
   readonly principalArn: string;
+  /** Set when the caller is an AWS service (sns.amazonaws.com), which only a resource policy's Service principal names. */
+  readonly service?: boolean;
   readonly account: string;
   /** service:Operation, e.g. dynamodb:PutItem. */
   readonly action: string;
@@ -88,6 +90,7 @@ function namesPrincipal(statement: PolicyStatement, request: AuthorizationReques
   const accountNames = [request.account, `arn:aws:iam::${request.account}:root`];
   const names = (principal: PolicyStatement['Principal']): boolean => {
     if (principal === '*') return true;
+    if (request.service) return list(principal?.Service).includes(request.principalArn);
     const aws = list(principal?.AWS);
     return aws.includes('*') || aws.includes(request.principalArn) || (!toAllow && aws.some((name) => accountNames.includes(name)));
   };

@@ -35,7 +35,7 @@ const SQS_BATCH_ACTIONS: Record<string, string> = {
   ChangeMessageVisibilityBatch: 'ChangeMessageVisibility',
 };
 
-/** What an AWS JSON-protocol call is, read strictly, or why it cannot be read: the gateway forwards only what it read. */
+/** What an AWS call is, read strictly, or why it cannot be read: the gateway forwards only what it read. */
 export type ReadCall = ApiCall | { readonly refused: string; readonly code: string };
 
 /** The services' JSON-protocol targets, and the operations each serves. */
@@ -64,6 +64,47 @@ const PROTOCOLS = {
 } as const;
 
 export type JsonService = keyof typeof PROTOCOLS;
+
+/** SNS's operations, in its query protocol (form-encoded, answered in XML), as fauxqs serves them. */
+const SNS_OPERATIONS = new Set([
+  'ConfirmSubscription', 'CreateTopic', 'DeleteTopic', 'GetSubscriptionAttributes', 'GetTopicAttributes', 'ListSubscriptions',
+  'ListSubscriptionsByTopic', 'ListTagsForResource', 'ListTopics', 'Publish', 'PublishBatch', 'SetSubscriptionAttributes',
+  'SetTopicAttributes', 'Subscribe', 'TagResource', 'Unsubscribe', 'UntagResource',
+]);
+/** SNS operations about no one topic: IAM checks them on the account's topics as a whole. */
+const SNS_RESOURCELESS = new Set(['ListTopics', 'ListSubscriptions']);
+
+/**
+ * A call in SNS's query protocol, read strictly: POST to /, Content-Type application/x-www-form-urlencoded, each
+ * parameter once, an Action SNS serves. Its input is the parameters by name, as the form carries them.
+ */
+export function readQueryCall(method: string | undefined, url: string | undefined, headers: IncomingHttpHeaders, body: string): ReadCall {
+  if (method !== 'POST' || url !== '/') return { refused: `the local sns endpoint serves POST /, not ${method} ${String(url).slice(0, 200)}`, code: 'InvalidAction' };
+  if (!/^application\/x-www-form-urlencoded(;|$)/.test(String(headers['content-type'] ?? ''))) {
+    return { refused: "the local sns endpoint serves SNS's query protocol (Content-Type application/x-www-form-urlencoded)", code: 'InvalidAction' };
+  }
+  const input: Record<string, string> = {};
+  for (const [name, value] of new URLSearchParams(body)) {
+    // A parameter given twice could be read as one value here and as the other by the emulator.
+    if (Object.hasOwn(input, name)) return { refused: `the parameter ${name.slice(0, 100)} is given more than once`, code: 'InvalidParameter' };
+    input[name] = value;
+  }
+  const operation = input.Action ?? '';
+  if (!SNS_OPERATIONS.has(operation)) return { refused: `${operation.slice(0, 100) || 'no Action'} is not an operation of sns`, code: 'InvalidAction' };
+  return { operation, input };
+}
+
+/** The SNS request to forward for a call read: its parameters, written again. */
+export function canonicalQueryCall({ input }: ApiCall): { headers: Record<string, string>; body: string } {
+  return { headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body: new URLSearchParams(input as Record<string, string>).toString() };
+}
+
+/** SNS's calls name a topic (or a subscription); a batch is authorized as its single form. */
+export function snsAuthorizations({ operation, input }: ApiCall): Authorization[] {
+  const action = `sns:${operation === 'PublishBatch' ? 'Publish' : operation}`;
+  const resource = input.TopicArn ?? input.SubscriptionArn ?? input.ResourceArn;
+  return [{ action, resource: typeof resource === 'string' && resource.startsWith('arn:') ? resource : '*' }];
+}
 
 /**
  * A call in the service's JSON protocol, read strictly: POST to /, Content-Type application/x-amz-json-1.0, an
@@ -98,8 +139,9 @@ export function canonicalCall(service: JsonService, { operation, input }: ApiCal
 }
 
 /** Whether a call's authorizations name what they are about: an operation on a resource must name it, or is denied. */
-export function determined(service: JsonService, operation: string, authorizations: readonly Authorization[]): boolean {
-  return PROTOCOLS[service].resourceless.has(operation) || (authorizations.length > 0 && authorizations.every((authorization) => authorization.resource !== '*'));
+export function determined(service: JsonService | 'sns', operation: string, authorizations: readonly Authorization[]): boolean {
+  const resourceless = service === 'sns' ? SNS_RESOURCELESS : PROTOCOLS[service].resourceless;
+  return resourceless.has(operation) || (authorizations.length > 0 && authorizations.every((authorization) => authorization.resource !== '*'));
 }
 
 export function sqsAuthorizations({ operation, input }: ApiCall): Authorization[] {

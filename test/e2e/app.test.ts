@@ -63,12 +63,13 @@ describe('E2E: guaranteed (orders)', () => {
   });
 });
 
-async function presenceQueueDepth(): Promise<number> {
+async function queueDepthOf(channel: 'presence' | 'salesAlerts'): Promise<number> {
   const { Attributes = {} } = await client.sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: client.output(OutputKey.queueUrl('presence')), AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    new GetQueueAttributesCommand({ QueueUrl: client.output(OutputKey.queueUrl(channel)), AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
   );
   return Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
 }
+const presenceQueueDepth = () => queueDepthOf('presence');
 
 describe('E2E: fire-and-forget (presence)', () => {
   it('applies a live notice and never an expired one', async () => {
@@ -89,6 +90,38 @@ describe('E2E: fire-and-forget (presence)', () => {
     const left = await eventually(() => presenceQueueDepth(), (depth) => depth === 0);
     expect(left).toBe(0);
     expect(await stateItem('presence#kitchen', `user#${expired}`)).toBeUndefined();
+  });
+});
+
+describe('E2E: a topic (orderPlaced) and its subscribers (billing, salesAlerts)', () => {
+  it('reaches every subscriber under its own policy: billed once with a reply, and a large order on the sales board', async () => {
+    const orderId = `o-${randomUUID().slice(0, 8)}`;
+    const published = await client.publish('orderPlaced', { orderId, customerId: 'c-7', totalCents: 250_000 });
+    expect(published).toMatchObject({ topic: 'orderPlaced', messageId: expect.any(String), correlationId: expect.any(String) });
+
+    const invoice = await client.awaitReply(published.correlationId, { channel: 'billing', maxWaitTime: 60 });
+
+    expect(invoice).toStrictEqual({ invoiceId: `INV-${orderId}`, amountCents: 250_000 });
+    expect(await stateItem(`invoice#${orderId}`, 'invoice')).toMatchObject({ amountCents: 250_000, correlationId: published.correlationId });
+    const alert = await eventually(() => stateItem('alert#sales', `order#${orderId}`), (item) => item !== undefined);
+    expect(alert).toMatchObject({ customerId: 'c-7', totalCents: 250_000 });
+  });
+
+  it('keeps a small order from the sales board by its filter, and bills it', async () => {
+    const small = `o-${randomUUID().slice(0, 8)}`;
+    const large = `o-${randomUUID().slice(0, 8)}`;
+    const results = await client.publishBatch('orderPlaced', [{ orderId: small, customerId: 'c-8', totalCents: 500 }, { orderId: large, customerId: 'c-8', totalCents: 100_000 }]);
+    expect(results.rejected).toStrictEqual([]);
+
+    // The large order's alert, published after the small one, and then an empty queue: the small one was never delivered.
+    await eventually(() => stateItem('alert#sales', `order#${large}`), (item) => item !== undefined);
+    expect(await eventually(() => queueDepthOf('salesAlerts'), (depth) => depth === 0)).toBe(0);
+    expect(await stateItem('alert#sales', `order#${small}`)).toBeUndefined();
+    expect(await client.awaitReply(results.accepted[0]!.correlationId, { channel: 'billing', maxWaitTime: 60 })).toStrictEqual({ invoiceId: `INV-${small}`, amountCents: 500 });
+  });
+
+  it('refuses an event that breaks the topic’s schema before it leaves the process', async () => {
+    await expect(client.publish('orderPlaced', { orderId: 'o-1', customerId: 'c-1', totalCents: -1 })).rejects.toMatchObject({ code: 'SCHEMA_VIOLATION' });
   });
 });
 

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { channels } from '../../lib/channels.ts';
+import { channels, topics } from '../../lib/channels.ts';
 import { ChannelCatalog } from '../../lib/constructs/catalog.ts';
 import { defineChannel, OutputKey, SenderEnv, type Catalog } from '../../lib/policy/index.ts';
 import { Function as LambdaFunction, InlineCode, Runtime } from 'aws-cdk-lib/aws-lambda';
@@ -24,11 +24,13 @@ handlerFile('orders', 'index.ts');
 handlerFile('presence', 'index.ts');
 handlerFile('quotes', 'primary.ts');
 handlerFile('quotes', 'fallback.ts');
+handlerFile('billing', 'index.ts');
+handlerFile('salesAlerts', 'index.ts');
 afterAll(() => rmSync(handlersDir, { recursive: true, force: true }));
 
 function synthesize(catalog: Catalog, extend?: (stack: Stack, built: ChannelCatalog) => void) {
   const stack = new Stack(templateApp(), 'App');
-  const built = new ChannelCatalog(stack, 'Channels', { channels: catalog, handlersDir });
+  const built = new ChannelCatalog(stack, 'Channels', { channels: catalog, topics, handlersDir });
   extend?.(stack, built);
   return Template.fromStack(stack);
 }
@@ -47,8 +49,9 @@ describe('ChannelCatalog', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((alarm) => String(alarm.Properties.AlarmDescription));
     expect(alarms.filter((description) => description.startsWith('invoices:'))).toHaveLength(3);
     expect(JSON.stringify(template.findResources('AWS::CloudWatch::Dashboard'))).toContain('invoices: queue');
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
-    template.resourceCountIs('AWS::SQS::Queue', 5);
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 5);
+    // orders, billing and invoices with their DLQs, presence, salesAlerts, and the topic's undelivered queue.
+    template.resourceCountIs('AWS::SQS::Queue', 9);
   });
 
   it('fails naming the channel and the path when a handler file is missing', () => {

@@ -30,8 +30,53 @@ describe('DeliveryPoliciesStack', () => {
         OutputKey.consumerFunctionName('presence'),
         OutputKey.primaryFunctionName('quotes'),
         OutputKey.fallbackFunctionName('quotes'),
+        OutputKey.queueUrl('billing'),
+        OutputKey.deadLetterQueueUrl('billing'),
+        OutputKey.consumerFunctionName('billing'),
+        OutputKey.queueUrl('salesAlerts'),
+        OutputKey.consumerFunctionName('salesAlerts'),
+        OutputKey.topicArn('orderPlaced'),
+        OutputKey.undeliveredQueueUrl('orderPlaced'),
       ].sort(),
     );
+  });
+
+  it('delivers orderPlaced to its subscribers raw, filtered, kept when undeliverable, and only from the topic', () => {
+    const logicalIdOf = (prefix: string, type: string) => Object.keys(template.findResources(type)).find((id) => id.startsWith(prefix))!;
+    const topic = logicalIdOf('ChannelsorderPlacedTopic', 'AWS::SNS::Topic');
+    const undelivered = logicalIdOf('ChannelsorderPlacedTopicUndelivered', 'AWS::SQS::Queue');
+    // Encrypted, and refusing publishes over plain HTTP.
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topic }],
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    // Each subscriber: raw delivery (its consumer reads an event as a sent message), the subscription's DLQ, its filter.
+    const subscriptions = Object.values(template.findResources('AWS::SNS::Subscription')).map((resource) => resource.Properties);
+    expect(subscriptions).toHaveLength(2);
+    for (const subscription of subscriptions) {
+      expect(subscription).toMatchObject({ Protocol: 'sqs', RawMessageDelivery: true, TopicArn: { Ref: topic }, RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [undelivered, 'Arn'] } } });
+    }
+    const sales = subscriptions.find((subscription) => JSON.stringify(subscription.Endpoint).includes('salesAlerts'));
+    expect(sales).toMatchObject({ FilterPolicyScope: 'MessageBody', FilterPolicy: { totalCents: [{ numeric: ['>=', 100_000] }] } });
+    expect(subscriptions.find((subscription) => JSON.stringify(subscription.Endpoint).includes('billing'))!.FilterPolicy).toBeUndefined();
+    // The subscribers' queues and the DLQ take SNS's sends from this topic alone.
+    for (const queue of [logicalIdOf('ChannelsbillingQueue', 'AWS::SQS::Queue'), logicalIdOf('ChannelssalesAlertsQueue', 'AWS::SQS::Queue'), undelivered]) {
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: queue }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            { Action: 'sqs:SendMessage', Effect: 'Allow', Principal: { Service: 'sns.amazonaws.com' }, Resource: { 'Fn::GetAtt': [queue, 'Arn'] }, Condition: { ArnEquals: { 'aws:SourceArn': { Ref: topic } } } },
+          ]),
+        },
+      });
+    }
+    // A delivery SNS gave up on raises an alarm.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [undelivered, 'QueueName'] } }],
+      Threshold: 0,
+    });
   });
 
   it('keeps state in an on-demand table with PITR, SSE and TTL', () => {
@@ -47,11 +92,11 @@ describe('DeliveryPoliciesStack', () => {
     });
   });
 
-  it('alarms on DLQ depth above 0 for the guaranteed channel only', () => {
+  it('alarms on DLQ depth above 0 for the guaranteed channels and the topic only', () => {
     const deadLetterAlarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter(
       (alarm) => alarm.Properties.MetricName === 'ApproximateNumberOfMessagesVisible',
     );
-    expect(deadLetterAlarms).toHaveLength(1);
+    expect(deadLetterAlarms.map((alarm) => String(alarm.Properties.AlarmDescription).split(':')[0]).sort()).toStrictEqual(['billing', 'orderPlaced', 'orders']);
     expect(deadLetterAlarms[0]!.Properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [expect.anything()] });
   });
 
@@ -96,14 +141,15 @@ describe('DeliveryPoliciesStack', () => {
 
   it('notifies by default: an encrypted topic is created when none is given, and an e-mail address can subscribe', () => {
     const defaults = Template.fromStack(new DeliveryPoliciesStack(templateApp(), 'Defaults', { alarmEmail: 'ops@example.com' }));
-    defaults.resourceCountIs('AWS::SNS::Topic', 1);
+    const alarmTopics = (found: Template) => Object.keys(found.findResources('AWS::SNS::Topic')).filter((id) => id.includes('AlarmTopic'));
+    expect(alarmTopics(defaults)).toHaveLength(1);
     defaults.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
-    const [topic] = Object.keys(defaults.findResources('AWS::SNS::Topic'));
+    const [topic] = alarmTopics(defaults);
     const alarms = Object.values(defaults.findResources('AWS::CloudWatch::Alarm'));
     expect(alarms.length).toBeGreaterThan(0);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toStrictEqual([{ Ref: topic }]);
     const silent = Template.fromStack(new DeliveryPoliciesStack(templateApp(), 'Silent', { alarmTopic: 'none' }));
-    silent.resourceCountIs('AWS::SNS::Topic', 0);
+    expect(alarmTopics(silent)).toStrictEqual([]);
     expect(() => new DeliveryPoliciesStack(templateApp(), 'Contradiction', { alarmTopic: 'none', alarmEmail: 'ops@example.com' })).toThrow(/alarmEmail ops@example.com needs an alarm topic/);
   });
 

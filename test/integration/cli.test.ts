@@ -98,7 +98,21 @@ describe('CLI: everyday commands', () => {
       expect.objectContaining({ name: 'orders', policy: 'guaranteed', endpoints: expect.objectContaining({ ordersQueueUrl: expect.any(String) }) }),
       expect.objectContaining({ name: 'presence', policy: 'fire-and-forget' }),
       expect.objectContaining({ name: 'quotes', policy: 'request-response' }),
+      expect.objectContaining({ name: 'billing', policy: 'guaranteed' }),
+      expect.objectContaining({ name: 'salesAlerts', policy: 'fire-and-forget' }),
     ]);
+  });
+
+  it('publishes an event that every subscriber takes, and refuses a bad one offline in one line', async () => {
+    const orderId = `o-${randomUUID().slice(0, 8)}`;
+    const published = await msg(['publish', 'orderPlaced', JSON.stringify({ orderId, customerId: 'c-p', totalCents: 120_000 }), '--correlation-id', `placed-${orderId}`, '--json']);
+    expect(published.code).toBe(0);
+    expect(published.json()).toMatchObject({ topic: 'orderPlaced', messageId: expect.any(String), correlationId: `placed-${orderId}` });
+    const invoice = await msg(['await', `placed-${orderId}`, '--channel', 'billing', '--max-wait', '60', '--json']);
+    expect(invoice.json()).toStrictEqual({ invoiceId: `INV-${orderId}`, amountCents: 120_000 });
+
+    expectUserError(await msg(['publish', 'orderPlaced', '{"orderId":"o-1"}']), 'SCHEMA_VIOLATION', 2);
+    expectUserError(await msg(['publish', 'orderShipped', '{}']), 'UNKNOWN_TOPIC', 2);
   });
 
   it('sends an order, awaits its reply and shows its status', async () => {
@@ -142,7 +156,7 @@ describe('CLI: everyday commands', () => {
     expect(result.json()).toMatchObject({ channel: 'orders', correlationId: expect.any(String), reply: { orderId, itemCount: 3 } });
   });
 
-  it('counts each queue-backed channel\'s messages', async () => {
+  it("counts each queue-backed channel's messages, and each topic's subscribers and undelivered events", async () => {
     const stats = async () => {
       const result = await msg(['stats', '--json']);
       expect(result.code).toBe(0);
@@ -153,6 +167,9 @@ describe('CLI: everyday commands', () => {
     expect(before).toStrictEqual([
       { channel: 'orders', policy: 'guaranteed', ...counts, deadLetters: expect.any(Number) },
       { channel: 'presence', policy: 'fire-and-forget', ...counts },
+      { channel: 'billing', policy: 'guaranteed', ...counts, deadLetters: expect.any(Number) },
+      { channel: 'salesAlerts', policy: 'fire-and-forget', ...counts },
+      { topic: 'orderPlaced', subscribers: ['billing', 'salesAlerts'], undelivered: 0 },
     ]);
     // Two letters put straight in the orders DLQ, which no consumer reads, are two more dead letters.
     for (const body of ['{"dead":1}', '{"dead":2}']) await client.sqs.send(new SendMessageCommand({ QueueUrl: client.output(OutputKey.deadLetterQueueUrl('orders')), MessageBody: body }));
@@ -162,7 +179,7 @@ describe('CLI: everyday commands', () => {
   it('prints its version and per-command help within 100 columns', async () => {
     const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
     expect((await msg(['--version'])).stdout.trim()).toBe(version);
-    for (const command of [[], ['send'], ['request'], ['dlq', 'redrive'], ['stats']]) {
+    for (const command of [[], ['send'], ['publish'], ['request'], ['dlq', 'redrive'], ['stats']]) {
       const result = await msg([...command, '--help']);
       expect(result.code).toBe(0);
       expect(result.stdout).toMatch(/^usage: msg /);

@@ -47,6 +47,16 @@ describe('Function: FireAndForgetConsumer', () => {
     expect(consumer.expiryOf(record!)).toBe(Number(record!.attributes.SentTimestamp) + 30_000);
   });
 
+  it("expires a published event its subscriber's time to live after it was published, never after SQS accepted it", async () => {
+    const { consumer, pair } = await consumerFor(async () => {});
+    const publishedAt = Date.now() - 10_000;
+    await harness.send(pair.queueUrl, { id: 'event' }, { attributes: { [MessageAttribute.sentAt]: String(publishedAt) } });
+    await harness.send(pair.queueUrl, { id: 'future' }, { attributes: { [MessageAttribute.sentAt]: String(Date.now() + 3_600_000) } });
+    const [event, future] = harness.event(await harness.receive(pair.queueUrl, 2), pair.queueArn).Records.sort((a, b) => a.body.localeCompare(b.body));
+    expect(consumer.expiryOf(event!)).toBe(publishedAt + 30_000);
+    expect(consumer.expiryOf(future!)).toBe(Number(future!.attributes.SentTimestamp) + 30_000);
+  });
+
   it('drops a failing message and a malformed one, reports nothing failed, and dead-letters nothing', async () => {
     const handled: string[] = [];
     const { consumer, pair } = await consumerFor(async ({ id, fail }) => {

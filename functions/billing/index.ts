@@ -1,0 +1,5 @@
+import { billing } from '../../lib/channels.ts';
+import { guaranteedConsumer } from 'delivery-policies/runtime';
+import { handleOrderPlaced } from './handle.ts';
+
+export const handler = guaranteedConsumer({ channel: billing, handle: handleOrderPlaced });
