@@ -14,6 +14,7 @@ export const LOCAL_FUNCTION_CONCURRENCY = 10;
 
 export interface LocalEndpoints {
   readonly sqs: string;
+  readonly sns: string;
   readonly dynamodb: string;
   readonly lambda: string;
 }
@@ -71,6 +72,7 @@ export function buildFunctions(
           AWS_ACCESS_KEY_ID: options.credentialsOf(name).accessKeyId,
           AWS_SECRET_ACCESS_KEY: options.credentialsOf(name).secretAccessKey,
           AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+          AWS_ENDPOINT_URL_SNS: endpoints.sns,
           AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
           AWS_ENDPOINT_URL_LAMBDA: endpoints.lambda,
           AWS_LAMBDA_FUNCTION_NAME: name,

@@ -107,9 +107,9 @@ function numberOption(values: Values, name: string): number | undefined {
 
 /**
  * The ports msg local serves on unless told otherwise: each service's own customary local port (ElasticMQ's for SQS,
- * DynamoDB Local's, SAM's local Lambda), the same on every start so that exported endpoint variables stay valid.
+ * DynamoDB Local's, SAM's local Lambda, goaws' for SNS), the same on every start so that exported endpoint variables stay valid.
  */
-const DEFAULT_LOCAL_PORTS = '9324,8000,3001';
+const DEFAULT_LOCAL_PORTS = '9324,8000,3001,4100';
 
 export const COMMANDS: readonly Command[] = [
   {
@@ -126,7 +126,7 @@ export const COMMANDS: readonly Command[] = [
       logs: { type: 'boolean', default: false, help: "show the functions' logs" },
       synth: { type: 'boolean', default: false, help: 'synthesize even if the sources have not changed' },
       watch: { type: 'boolean', default: false, help: 'run changed handlers\' new code without a restart' },
-      ports: { type: 'string', value: 'SQS,DYNAMODB,LAMBDA', help: `loopback ports (default ${DEFAULT_LOCAL_PORTS}; 0: free ones)` },
+      ports: { type: 'string', value: 'SQS,DYNAMODB,LAMBDA[,SNS]', help: `loopback ports (default ${DEFAULT_LOCAL_PORTS}; 0: free ones)` },
       'no-iam': { type: 'boolean', default: false, help: "let the functions' calls through unchecked (IAM is enforced by default)" },
     },
     serve: async (values, _args, io) => {
@@ -302,13 +302,14 @@ export const COMMANDS: readonly Command[] = [
   },
 ];
 
-function localPorts(text: string): { sqs: number; dynamodb: number; lambda: number } {
-  const ports = text === '0' ? [0, 0, 0] : text.split(',').map(Number);
-  if (ports.length !== 3 || !ports.every((port) => Number.isInteger(port) && port >= 0 && port < 65_536)) {
-    throw new InvalidArgument(`--ports takes three ports, SQS,DYNAMODB,LAMBDA (or 0 for free ones), not ${text}`);
+function localPorts(text: string): { sqs: number; dynamodb: number; lambda: number; sns: number } {
+  const ports = text === '0' ? [0, 0, 0, 0] : text.split(',').map(Number);
+  if (ports.length < 3 || ports.length > 4 || !ports.every((port) => Number.isInteger(port) && port >= 0 && port < 65_536)) {
+    throw new InvalidArgument(`--ports takes SQS,DYNAMODB,LAMBDA and optionally SNS ports (or 0 for free ones), not ${text}`);
   }
-  const [sqs, dynamodb, lambda] = ports as [number, number, number];
-  return { sqs, dynamodb, lambda };
+  // Three ports, as before topics: SNS takes a free one.
+  const [sqs, dynamodb, lambda, sns = 0] = ports as [number, number, number, number?];
+  return { sqs, dynamodb, lambda, sns };
 }
 
 function deadLetterChannel(channels: Catalog, args: string[]): string {

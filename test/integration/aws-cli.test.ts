@@ -24,7 +24,7 @@ let outputs: Record<string, string>;
 
 /** Debian's CLI (2.9) predates AWS_ENDPOINT_URL_*, so each call names its endpoint, as a user of it would. */
 async function aws(args: string[]): Promise<any> {
-  const service = args[0] as 'sqs' | 'dynamodb' | 'lambda';
+  const service = args[0] as 'sqs' | 'sns' | 'dynamodb' | 'lambda';
   const { stdout } = await run(AWS_CLI, [...args, '--endpoint-url', cloud.endpoints[service], '--output', 'json'], {
     env: {
       PATH: process.env.PATH,
@@ -90,6 +90,27 @@ describe.skipIf(!existsSync(AWS_CLI))('AWS CLI v2 against the local cloud', () =
     expect(EventSourceMappings).toStrictEqual([
       expect.objectContaining({ EventSourceArn: expect.stringContaining(':sqs:'), BatchSize: 10, ScalingConfig: { MaximumConcurrency: 5 }, FunctionResponseTypes: ['ReportBatchItemFailures'], State: 'Enabled' }),
     ]);
+  });
+
+  it('lists the subscriptions with `aws sns list-subscriptions`, and publishes an event every subscriber takes with `aws sns publish`', async () => {
+    const topicArn = outputs.orderPlacedTopicArn!;
+    const { Subscriptions } = await aws(['sns', 'list-subscriptions']);
+    const subscribed = Subscriptions.filter((subscription: { TopicArn: string }) => subscription.TopicArn === topicArn);
+    expect(subscribed.map((subscription: { Protocol: string; Endpoint: string }) => `${subscription.Protocol} ${subscription.Endpoint.split(':').pop()}`).sort()).toStrictEqual(
+      [outputs.billingQueueUrl!, outputs.salesAlertsQueueUrl!].map((url) => `sqs ${url.split('/').pop()}`).sort(),
+    );
+
+    const orderId = `cli-${randomUUID().slice(0, 8)}`;
+    const event = JSON.stringify({ orderId, customerId: 'c-cli', totalCents: 150_000 });
+    const attributes = JSON.stringify({ correlationId: { DataType: 'String', StringValue: `placed-${orderId}` } });
+    const { MessageId } = await aws(['sns', 'publish', '--topic-arn', topicArn, '--message', event, '--message-attributes', attributes]);
+    expect(MessageId).toEqual(expect.any(String));
+
+    const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ region: cloud.endpoints.region, endpoint: cloud.endpoints.dynamodb, credentials: cloud.credentials }));
+    const read = (pk: string, sk: string) => async () => (await dynamo.send(new GetCommand({ TableName: outputs.StateTableName!, Key: { pk, sk }, ConsistentRead: true }))).Item;
+    expect(await eventually(read(`invoice#${orderId}`, 'invoice'), (found) => found !== undefined)).toMatchObject({ amountCents: 150_000, correlationId: `placed-${orderId}` });
+    expect(await eventually(read('alert#sales', `order#${orderId}`), (found) => found !== undefined)).toMatchObject({ totalCents: 150_000 });
+    dynamo.destroy();
   });
 
   it('invokes a responder with `aws lambda invoke`', async () => {

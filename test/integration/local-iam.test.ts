@@ -1,5 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -89,6 +91,27 @@ describe('Local cloud: IAM enforced on what functions call', () => {
     const denied = await call(enforced, 'UngrantedWriter', { send: out.InboxQueueUrl });
     expect(denied).toMatchObject({ ok: false, name: 'AccessDenied', message: expect.stringContaining('is not authorized to perform: sqs:SendMessage on resource: arn:aws:sqs:us-east-1:000000000000:') });
     expect(await call(enforced, 'GrantedWriter', { send: out.InboxQueueUrl })).toStrictEqual({ ok: true });
+  });
+
+  it('refuses a publish to a topic without sns:Publish, and allows it with the grant', async () => {
+    const denied = await call(enforced, 'UngrantedWriter', { publish: out.BulletinArn });
+    expect(denied).toMatchObject({ ok: false, name: 'AuthorizationErrorException', message: expect.stringContaining(`is not authorized to perform: sns:Publish on resource: ${out.BulletinArn}`) });
+    expect(await call(enforced, 'GrantedWriter', { publish: out.BulletinArn })).toStrictEqual({ ok: true });
+  });
+
+  it("delivers a topic's events only where the queue's policy lets the topic send, and moves the others to the subscription's DLQ, as SNS does", async () => {
+    const sqs = new SQSClient({ region: enforced.endpoints.region, credentials: enforced.credentials, endpoint: enforced.endpoints.sqs });
+    const sns = new SNSClient({ region: enforced.endpoints.region, credentials: enforced.credentials, endpoint: enforced.endpoints.sns });
+    const body = `bulletin ${randomUUID()}`;
+    await sns.send(new PublishCommand({ TopicArn: out.BulletinArn, Message: body }));
+    const bodies = async (queueUrl: string) => ((await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }))).Messages ?? []).map((message) => message.Body);
+    // fauxqs delivers within the Publish call, so each queue holds what it will ever get of this event.
+    expect(await bodies(out.BulletinReadersUrl!)).toContain(body);
+    expect(await bodies(out.BulletinUndeliveredUrl!)).toContain(body);
+    expect(await bodies(out.ClosedQueueUrl!)).toStrictEqual([]);
+    expect(enforced.skipped).toContainEqual(expect.stringMatching(/ClosedSubscription.*: the policy of \S*ClosedQueue\S* does not let \S*Bulletin\S* send to it; as in AWS, its deliveries go to the subscription's DLQ/));
+    sqs.destroy();
+    sns.destroy();
   });
 
   it("refuses what a queue policy explicitly denies, whatever the role's own policy allows", async () => {
