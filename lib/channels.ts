@@ -58,7 +58,16 @@ export const orderPlaced = defineTopic('orderPlaced', {
   }),
 });
 
-/** Every order is billed exactly once, and its invoice can be read later (a guaranteed subscriber with a reply). */
+/** Each invoice enters its customer's ledger exactly once: billing sends it on, committed with the invoice. */
+export const ledger = defineChannel('ledger', {
+  policy: { kind: 'guaranteed', effect: 'transactional', timeoutSeconds: 10 },
+  schema: z.object({ invoiceId: z.string().check(z.minLength(1)), customerId: z.string().check(z.minLength(1)), amountCents: z.int() }),
+});
+
+/**
+ * Every order is billed exactly once, and its invoice can be read later (a guaranteed subscriber with a reply); the
+ * invoice goes on to the ledger.
+ */
 export const billing = defineSubscriber(orderPlaced, 'billing', {
   policy: { kind: 'guaranteed', effect: 'transactional', reply: true, timeoutSeconds: 10 },
   replySchema: z.object({ invoiceId: z.string(), amountCents: z.int() }),
@@ -70,6 +79,6 @@ export const salesAlerts = defineSubscriber(orderPlaced, 'salesAlerts', {
   filter: { totalCents: [{ numeric: ['>=', 100_000] }] },
 });
 
-export const channels = { orders, presence, quotes, billing, salesAlerts } as const;
+export const channels = { orders, presence, quotes, billing, salesAlerts, ledger } as const;
 export const topics = { orderPlaced } as const;
 export type ChannelName = keyof typeof channels;

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { billing } from '../../lib/channels.ts';
+import type { billing, ledger } from '../../lib/channels.ts';
 import { StateKeys } from 'delivery-policies';
 import type { HandlerOutcome, MessageContext } from 'delivery-policies/runtime';
 
@@ -8,9 +8,13 @@ type Invoice = z.infer<typeof billing.replySchema>;
 
 /**
  * Bills a placed order: one invoice, written with the event's lifecycle record in one transaction, so that however
- * often the event arrives (a publisher's retry, SQS's redelivery), the customer is billed once.
+ * often the event arrives (a publisher's retry, SQS's redelivery), the customer is billed once. The invoice goes on to
+ * the ledger with the same commit: sent once it stands, never for an invoice that was not written.
  */
-export async function handleOrderPlaced(event: OrderPlaced, { tableName, correlationId }: MessageContext): Promise<HandlerOutcome<Invoice>> {
+export async function handleOrderPlaced(
+  event: OrderPlaced,
+  { tableName, correlationId }: MessageContext,
+): Promise<HandlerOutcome<Invoice, { channels: { ledger: typeof ledger }; topics: Record<never, never> }>> {
   const invoiceId = `INV-${event.orderId}`;
   return {
     writes: [
@@ -29,5 +33,6 @@ export async function handleOrderPlaced(event: OrderPlaced, { tableName, correla
       },
     ],
     reply: { invoiceId, amountCents: event.totalCents },
+    send: [{ channel: 'ledger', payload: { invoiceId, customerId: event.customerId, amountCents: event.totalCents } }],
   };
 }

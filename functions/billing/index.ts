@@ -1,5 +1,5 @@
-import { billing } from '../../lib/channels.ts';
+import { billing, ledger } from '../../lib/channels.ts';
 import { guaranteedConsumer } from 'delivery-policies/runtime';
 import { handleOrderPlaced } from './handle.ts';
 
-export const handler = guaranteedConsumer({ channel: billing, handle: handleOrderPlaced });
+export const handler = guaranteedConsumer({ channel: billing, sendsTo: { ledger }, handle: handleOrderPlaced });

@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { FunctionEnv } from '../../lib/policy/index.ts';
@@ -18,6 +19,8 @@ export interface ChannelEndpoints {
 export interface ConsumerClients {
   readonly sqs: SQSClient;
   readonly dynamo: DynamoDBDocumentClient;
+  /** For onward events. @default - made on the first publish, so a consumer that publishes nothing loads no SNS client */
+  readonly sns?: SNSClient;
 }
 
 export function endpointsFromEnv(env: NodeJS.ProcessEnv = process.env): ChannelEndpoints {

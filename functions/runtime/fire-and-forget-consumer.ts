@@ -1,10 +1,11 @@
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { z } from 'zod';
-import { MessageAttribute, type ChannelDefinition, type Schema as AnySchema, type FireAndForgetPolicy } from '../../lib/policy/index.ts';
+import { MessageAttribute, type Catalog, type ChannelDefinition, type Schema as AnySchema, type FireAndForgetPolicy, type TopicCatalog } from '../../lib/policy/index.ts';
 import { atMostAtOnce, RECORDS_AT_ONCE } from './at-most-at-once.ts';
 import { defaultClients, endpointsFromEnv, type ChannelEndpoints, type ConsumerClients } from './config.ts';
 import { policyFromEnv } from './deployment.ts';
 import { ConsumerConfigurationError, reasonOf } from './errors.ts';
+import { deliverOnward, flowOf, onwardClients, outputsFromEnv, prepareOnward, type AnyOnward, type Onward, type OnwardClients } from './onward.ts';
 import { parseMessage } from './parse.ts';
 import { createTelemetry, type Telemetry } from './telemetry.ts';
 import type { BatchResponse, MessageContext, RecordOutcome } from './types.ts';
@@ -16,9 +17,19 @@ export interface ExpiringMessageContext extends MessageContext {
   readonly clients: ConsumerClients;
 }
 
-export interface FireAndForgetConsumerOptions<Schema extends AnySchema> {
+export interface FireAndForgetConsumerOptions<Schema extends AnySchema, SendsTo extends Catalog = Record<never, never>, PublishesTo extends TopicCatalog = Record<never, never>> {
   readonly channel: ChannelDefinition<Schema, AnySchema | undefined, 'fire-and-forget'>;
-  readonly handle: (payload: z.output<Schema>, context: ExpiringMessageContext) => Promise<void>;
+  /**
+   * Runs for a live, valid message. It may return messages to send on (see HandlerOutcome), which are sent after it
+   * returns, under ids derived from this message; as for the message itself, one that cannot be sent is dropped.
+   */
+  readonly handle: (payload: z.output<Schema>, context: ExpiringMessageContext) => Promise<void | Onward<{ channels: SendsTo; topics: PublishesTo }>>;
+  /** The channels its handler sends on to. @default - none */
+  readonly sendsTo?: SendsTo;
+  /** The topics its handler publishes to. @default - none */
+  readonly publishesTo?: PublishesTo;
+  /** Where onward messages go, by output key. @default - the variables ChannelCatalog's onward grants set */
+  readonly outputs?: Readonly<Record<string, string>>;
   readonly endpoints?: ChannelEndpoints;
   readonly policy?: FireAndForgetPolicy;
   readonly clients?: ConsumerClients;
@@ -30,15 +41,16 @@ export interface FireAndForgetConsumerOptions<Schema extends AnySchema> {
  * failing handler is logged and its message dropped. The batch response is always empty, so nothing is ever
  * retried and, with no DLQ, nothing is ever dead-lettered.
  */
-export class FireAndForgetConsumer<Schema extends AnySchema> {
-  readonly #options: FireAndForgetConsumerOptions<Schema>;
+export class FireAndForgetConsumer<Schema extends AnySchema, SendsTo extends Catalog = Record<never, never>, PublishesTo extends TopicCatalog = Record<never, never>> {
+  readonly #options: FireAndForgetConsumerOptions<Schema, SendsTo, PublishesTo>;
   readonly #policy: FireAndForgetPolicy;
   readonly #endpoints: ChannelEndpoints;
   readonly #clients: ConsumerClients;
   readonly #telemetry: Telemetry;
   readonly #clock: () => number;
+  readonly #onwardClients: OnwardClients;
 
-  public constructor(options: FireAndForgetConsumerOptions<Schema>) {
+  public constructor(options: FireAndForgetConsumerOptions<Schema, SendsTo, PublishesTo>) {
     const policy = options.policy ?? policyFromEnv(options.channel);
     if (policy.kind !== 'fire-and-forget') throw new ConsumerConfigurationError(`${options.channel.name} is not a fire-and-forget channel`);
     this.#options = options;
@@ -47,6 +59,7 @@ export class FireAndForgetConsumer<Schema extends AnySchema> {
     this.#clients = options.clients ?? defaultClients();
     this.#telemetry = createTelemetry(options.channel.name);
     this.#clock = options.clock ?? Date.now;
+    this.#onwardClients = onwardClients(this.#clients);
   }
 
   public async processBatch(event: SQSEvent, lambdaContext?: Context): Promise<BatchResponse> {
@@ -89,11 +102,14 @@ export class FireAndForgetConsumer<Schema extends AnySchema> {
       logger.warn('invalid message dropped', { reason: parsed.reason });
       return 'dropped';
     }
+    const flow = flowOf(record.messageAttributes, correlationId);
+    let onward: AnyOnward | void;
     try {
-      await this.#options.handle(parsed.payload, {
+      onward = await this.#options.handle(parsed.payload, {
         channel: this.#options.channel.name,
         messageId: record.messageId,
         correlationId,
+        ...flow,
         idempotencyKey: correlationId,
         attempt,
         tableName: this.#endpoints.tableName,
@@ -102,19 +118,33 @@ export class FireAndForgetConsumer<Schema extends AnySchema> {
         expiresAt,
         clients: this.#clients,
       });
-      this.#telemetry.count('processed');
-      return 'succeeded';
     } catch (error) {
       this.#telemetry.count('dropped');
       logger.warn('handler failed; message dropped (fire-and-forget is never retried)', { reason: reasonOf(error) });
       return 'dropped';
     }
+    this.#telemetry.count('processed');
+    if (onward) await this.#sendOn(onward, { channel: this.#options.channel.name, correlationId, flowId: flow.flowId }, logger);
+    return 'succeeded';
+  }
+
+  /** Sends the handler's onward messages once; what cannot be sent is dropped with its message's other worth. */
+  async #sendOn(onward: AnyOnward, cause: { channel: string; correlationId: string; flowId: string }, logger: Telemetry['logger']): Promise<void> {
+    try {
+      const messages = prepareOnward(onward, { channels: this.#options.sendsTo, topics: this.#options.publishesTo }, cause, this.#clock());
+      await deliverOnward(messages, this.#onwardClients, this.#options.outputs ?? outputsFromEnv());
+    } catch (error) {
+      this.#telemetry.count('dropped');
+      logger.warn('onward messages not all sent; dropped (fire-and-forget is never retried)', { reason: reasonOf(error) });
+    }
   }
 }
 
 /** The Lambda handler for a fire-and-forget channel. */
-export function fireAndForgetConsumer<Schema extends AnySchema>(options: FireAndForgetConsumerOptions<Schema>) {
-  let consumer: FireAndForgetConsumer<Schema> | undefined;
+export function fireAndForgetConsumer<Schema extends AnySchema, SendsTo extends Catalog = Record<never, never>, PublishesTo extends TopicCatalog = Record<never, never>>(
+  options: FireAndForgetConsumerOptions<Schema, SendsTo, PublishesTo>,
+) {
+  let consumer: FireAndForgetConsumer<Schema, SendsTo, PublishesTo> | undefined;
   return async (event: SQSEvent, context?: Context): Promise<BatchResponse> => {
     consumer ??= new FireAndForgetConsumer(options);
     return consumer.processBatch(event, context);

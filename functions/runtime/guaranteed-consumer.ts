@@ -1,7 +1,20 @@
 import { ChangeMessageVisibilityBatchCommand, ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { z } from 'zod';
-import { backoffSeconds, MessageAttribute, onTheWire, SQS_MAX_VISIBILITY_SECONDS, type ChannelDefinition, type Schema as AnySchema, type GuaranteedPolicy, type LifecycleRecord, type ReplyInputOf } from '../../lib/policy/index.ts';
+import {
+  backoffSeconds,
+  MessageAttribute,
+  onTheWire,
+  SQS_MAX_VISIBILITY_SECONDS,
+  type Catalog,
+  type ChannelDefinition,
+  type Schema as AnySchema,
+  type GuaranteedPolicy,
+  type LifecycleRecord,
+  type OnwardMessage,
+  type ReplyInputOf,
+  type TopicCatalog,
+} from '../../lib/policy/index.ts';
 import { atMostAtOnce, RECORDS_AT_ONCE } from './at-most-at-once.ts';
 import { BatchDeadline } from './batch-deadline.ts';
 import { defaultClients, endpointsFromEnv, type ChannelEndpoints, type ConsumerClients } from './config.ts';
@@ -9,19 +22,31 @@ import { policyFromEnv } from './deployment.ts';
 import { DeadLetterCopyTooLarge, recordAsSent, sendToDeadLetterQueue, type Verdict } from './dead-letter.ts';
 import { ConsumerConfigurationError, PermanentError, permanentDynamoFailure, reasonOf } from './errors.ts';
 import { LifecycleStore, type AttemptRecord, type MessageIdentity } from './lifecycle-store.ts';
+import { deliverOnward, flowOf, onwardClients, outputsFromEnv, prepareOnward, type AnyOnward, type OnwardClients } from './onward.ts';
 import { parseMessage } from './parse.ts';
 import { createTelemetry, type Telemetry } from './telemetry.ts';
 import type { BatchResponse, HandlerOutcome, MessageContext, RecordOutcome, TransactWrite } from './types.ts';
 
-export interface GuaranteedConsumerOptions<Schema extends AnySchema, ReplySchema extends AnySchema | undefined> {
+export interface GuaranteedConsumerOptions<
+  Schema extends AnySchema,
+  ReplySchema extends AnySchema | undefined,
+  SendsTo extends Catalog = Record<never, never>,
+  PublishesTo extends TopicCatalog = Record<never, never>,
+> {
   readonly channel: ChannelDefinition<Schema, ReplySchema, 'guaranteed'>;
+  /** The channels its handler sends on to (`send` in its outcome), as the channels module exports them. @default - none */
+  readonly sendsTo?: SendsTo;
+  /** The topics its handler publishes to (`publish` in its outcome). @default - none */
+  readonly publishesTo?: PublishesTo;
+  /** Where onward messages go, by output key. @default - the variables ChannelCatalog's onward grants set */
+  readonly outputs?: Readonly<Record<string, string>>;
   /**
    * Runs for a message that is new, valid and (for 'outside' effects) claimed. Throw to retry; throw PermanentError
    * to dead-letter. An 'outside' effect is at-least-once when an attempt does not reach its completion after the
    * effect (a crash or timeout, a failed completion, an attempt cut off at the batch deadline that outlives its
    * lease): pass `context.idempotencyKey` to the outside system so it can drop the repeat.
    */
-  readonly handle: (payload: z.output<Schema>, context: MessageContext) => Promise<HandlerOutcome<ReplyInputOf<ReplySchema>>>;
+  readonly handle: (payload: z.output<Schema>, context: MessageContext) => Promise<HandlerOutcome<ReplyInputOf<ReplySchema>, { channels: SendsTo; topics: PublishesTo }>>;
   /** @default - from the environment the Channel construct sets */
   readonly endpoints?: ChannelEndpoints;
   /** @default - from CHANNEL_POLICY, else the channel definition's */
@@ -38,6 +63,9 @@ interface RecordResult {
 }
 
 type Logger = Telemetry['logger'];
+
+/** A handler's result, whatever its reply's and onward targets' types. */
+type AnyOutcome = { readonly writes?: readonly TransactWrite[]; readonly reply?: unknown } & AnyOnward;
 
 /** One transaction holds 100 items, and the lifecycle record is one of them. */
 const MAX_HANDLER_WRITES = 99;
@@ -56,16 +84,23 @@ const MAX_HANDLER_WRITES = 99;
  * Every record ends as success or failure in the batch response; nothing escapes as a thrown error, because a
  * thrown error would return the whole batch, successes included, to the queue.
  */
-export class GuaranteedConsumer<Schema extends AnySchema, ReplySchema extends AnySchema | undefined = AnySchema | undefined> {
-  readonly #options: GuaranteedConsumerOptions<Schema, ReplySchema>;
+export class GuaranteedConsumer<
+  Schema extends AnySchema,
+  ReplySchema extends AnySchema | undefined = AnySchema | undefined,
+  SendsTo extends Catalog = Record<never, never>,
+  PublishesTo extends TopicCatalog = Record<never, never>,
+> {
+  readonly #options: GuaranteedConsumerOptions<Schema, ReplySchema, SendsTo, PublishesTo>;
   readonly #policy: GuaranteedPolicy;
   readonly #endpoints: ChannelEndpoints;
   readonly #clients: ConsumerClients;
   readonly #store: LifecycleStore;
   readonly #telemetry: Telemetry;
   readonly #clock: () => number;
+  readonly #onwardClients: OnwardClients;
+  #outputs: Readonly<Record<string, string>> | undefined;
 
-  public constructor(options: GuaranteedConsumerOptions<Schema, ReplySchema>) {
+  public constructor(options: GuaranteedConsumerOptions<Schema, ReplySchema, SendsTo, PublishesTo>) {
     const policy = options.policy ?? policyFromEnv(options.channel);
     if (policy.kind !== 'guaranteed') throw new ConsumerConfigurationError(`${options.channel.name} is not a guaranteed channel`);
     this.#options = options;
@@ -78,6 +113,7 @@ export class GuaranteedConsumer<Schema extends AnySchema, ReplySchema extends An
     this.#store = new LifecycleStore(this.#clients.dynamo, this.#endpoints.lifecycleTableName);
     this.#telemetry = createTelemetry(options.channel.name);
     this.#clock = options.clock ?? Date.now;
+    this.#onwardClients = onwardClients(this.#clients);
   }
 
   public async processBatch(event: SQSEvent, lambdaContext?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<BatchResponse> {
@@ -167,13 +203,14 @@ export class GuaranteedConsumer<Schema extends AnySchema, ReplySchema extends An
     const parsed = parseMessage(this.#options.channel.schema, record.body);
     if (!parsed.success) return this.#deadLetter(record, id, logger, { reason: parsed.reason, increment: 1 });
 
-    const context: MessageContext = { ...id, idempotencyKey: id.correlationId, tableName: this.#endpoints.tableName, logger, record };
+    const context: MessageContext = { ...id, flowId: id.flowId ?? id.correlationId, idempotencyKey: id.correlationId, tableName: this.#endpoints.tableName, logger, record };
     let leaseToken: string | undefined;
     let handlerRan = false;
     try {
       if (this.#policy.effect === 'outside') {
         const claim = await this.#store.claim(id, this.#policy.leaseSeconds, this.#clock());
-        if (claim.outcome === 'duplicate') return this.#applied('duplicate', logger);
+        // Awaited here, so that a failed read of the outbox is a failure of this record, not of the batch.
+        if (claim.outcome === 'duplicate') return claim.outboxPending ? await this.#finishOutbox(record, id, logger) : this.#applied('duplicate', logger);
         if (claim.outcome === 'held') return this.#stepBack(record, id, logger, claim.leaseUntil);
         if (claim.outcome === 'effect-applied') {
           // This very message was dead-lettered with its effect applied, and its DLQ copy may not have been sent; any
@@ -188,22 +225,52 @@ export class GuaranteedConsumer<Schema extends AnySchema, ReplySchema extends An
       const outcome = await this.#options.handle(parsed.payload, context);
       if (leaseToken) return await this.#complete(record, id, logger, leaseToken, outcome);
       if (cutOff()) return { outcome: 'cut-off' };
-      const { writes, reply } = this.#resultOf(outcome);
-      const committed = await this.#store.commit(id, writes, reply, this.#clock());
-      return this.#applied(committed === 'duplicate' ? 'duplicate' : 'succeeded', logger);
+      const { writes, reply, onward } = this.#resultOf(outcome, id);
+      const committed = await this.#store.commit(id, writes, reply, this.#clock(), onward);
+      if (committed === 'duplicate') return await this.#finishOutbox(record, id, logger);
+      return await this.#sentOn(record, id, logger, onward);
     } catch (error) {
       if (cutOff()) return { outcome: 'cut-off' };
       return this.#afterFailure(record, id, error, logger, { handlerRan, leaseToken });
     }
   }
 
-  /** The writes and reply of a handler's result, or the reason they cannot be kept: a handler bug, never transient. */
-  #resultOf(outcome: HandlerOutcome<unknown>): { writes: readonly TransactWrite[]; reply: unknown } {
+  /** The writes, reply and onward messages of a handler's result, or the reason they cannot be kept: a handler bug, never transient. */
+  #resultOf(outcome: AnyOutcome, id: MessageIdentity): { writes: readonly TransactWrite[]; reply: unknown; onward: OnwardMessage[] } {
     const writes = outcome.writes ?? [];
     if (writes.length > MAX_HANDLER_WRITES) {
       throw new PermanentError(`the handler returned ${writes.length} writes; one transaction holds ${MAX_HANDLER_WRITES} besides the lifecycle record`);
     }
-    return { writes, reply: this.#replyOf(outcome) };
+    const cause = { channel: id.channel, correlationId: id.correlationId, flowId: id.flowId ?? id.correlationId };
+    const onward = prepareOnward(outcome, { channels: this.#options.sendsTo, topics: this.#options.publishesTo }, cause, this.#clock());
+    return { writes, reply: this.#replyOf(outcome), onward };
+  }
+
+  /**
+   * Sends a committed message's onward messages, then empties its outbox. A send (or the emptying) that fails brings
+   * the message back (its effect is not applied again: it is a duplicate), and its next delivery sends them all again.
+   */
+  async #sentOn(record: SQSRecord, id: MessageIdentity, logger: Logger, onward: readonly OnwardMessage[], outcome: 'succeeded' | 'duplicate' = 'succeeded'): Promise<RecordResult> {
+    if (onward.length > 0) {
+      try {
+        this.#outputs ??= this.#options.outputs ?? outputsFromEnv();
+        await deliverOnward(onward, this.#onwardClients, this.#outputs);
+        await this.#store.markSentOn(id, this.#clock());
+      } catch (error) {
+        // Sent or not, the outbox stays until a delivery empties it, so the record never says pending for nothing
+        // nor sent for what was not: the next delivery sends them again, under the same ids, deduped downstream.
+        logger.error('applied, but its onward messages could not all be sent and recorded; it comes back for them', { error: reasonOf(error) });
+        this.#telemetry.count('failed');
+        return this.#retryLater(record, logger, this.#policy.backoffBaseSeconds);
+      }
+    }
+    return this.#applied(outcome, logger);
+  }
+
+  /** A message applied by an earlier delivery: its outbox, if that delivery did not empty it, is sent now. */
+  async #finishOutbox(record: SQSRecord, id: MessageIdentity, logger: Logger, stored?: LifecycleRecord): Promise<RecordResult> {
+    const found = stored ?? (await this.#store.get(id.correlationId, id.channel));
+    return this.#sentOn(record, id, logger, found?.outbox ?? [], 'duplicate');
   }
 
   /**
@@ -212,22 +279,25 @@ export class GuaranteedConsumer<Schema extends AnySchema, ReplySchema extends An
    * redrive would: the message is dead-lettered as applied. Only a transient failure of the completion is retried, and
    * runs the effect again: the window README documents.
    */
-  async #complete(record: SQSRecord, id: MessageIdentity, logger: Logger, leaseToken: string, outcome: HandlerOutcome<unknown>): Promise<RecordResult> {
+  async #complete(record: SQSRecord, id: MessageIdentity, logger: Logger, leaseToken: string, outcome: AnyOutcome): Promise<RecordResult> {
     let result;
     try {
-      result = this.#resultOf(outcome);
+      result = this.#resultOf(outcome, id);
     } catch (error) {
       return this.#deadLetterApplied(record, id, logger, leaseToken, reasonOf(error));
     }
     try {
-      const completed = await this.#store.complete(id, leaseToken, result.writes, result.reply, this.#clock());
-      if (!completed) logger.warn('lease lost before completion: another delivery took the message over');
-      return this.#applied('succeeded', logger);
+      const completed = await this.#store.complete(id, leaseToken, result.writes, result.reply, this.#clock(), result.onward);
+      if (!completed) {
+        logger.warn('lease lost before completion: another delivery took the message over');
+        return this.#applied('succeeded', logger);
+      }
     } catch (error) {
       const permanent = permanentDynamoFailure(error);
       if (permanent === undefined) throw error;
       return this.#deadLetterApplied(record, id, logger, leaseToken, permanent);
     }
+    return this.#sentOn(record, id, logger, result.onward);
   }
 
   /**
@@ -298,7 +368,7 @@ export class GuaranteedConsumer<Schema extends AnySchema, ReplySchema extends An
       logger.error('could not read the lifecycle record', { error: reasonOf(readError) });
       attempts = id.attempt;
     }
-    if (prior?.status === 'succeeded') return this.#applied('duplicate', logger);
+    if (prior?.status === 'succeeded') return this.#finishOutbox(record, id, logger, prior);
     const written = { increment, leaseToken: attempt.leaseToken, priorHistory: prior?.history } as const;
     const permanent = error instanceof PermanentError ? reason : permanentDynamoFailure(error);
     if (permanent !== undefined) return this.#deadLetter(record, id, logger, { ...written, reason: permanent, attempts });
@@ -341,7 +411,7 @@ export class GuaranteedConsumer<Schema extends AnySchema, ReplySchema extends An
     return id.attempt >= this.#policy.maxReceiveCount;
   }
 
-  #replyOf(outcome: HandlerOutcome<unknown>): unknown {
+  #replyOf(outcome: AnyOutcome): unknown {
     if (!this.#policy.reply) return undefined;
     const schema = this.#options.channel.replySchema;
     // A reply that breaks its schema is a handler bug the caller must not receive: it fails the attempt. It is kept
@@ -439,12 +509,8 @@ export class GuaranteedConsumer<Schema extends AnySchema, ReplySchema extends An
 
 /** The dedupe key is the SDK's correlation id, or the SQS message id for a message sent behind the SDK's back. */
 function identityOf(channel: string, record: SQSRecord): MessageIdentity {
-  return {
-    channel,
-    messageId: record.messageId,
-    correlationId: record.messageAttributes?.[MessageAttribute.correlationId]?.stringValue ?? record.messageId,
-    attempt: Number(record.attributes.ApproximateReceiveCount ?? '1'),
-  };
+  const correlationId = record.messageAttributes?.[MessageAttribute.correlationId]?.stringValue ?? record.messageId;
+  return { channel, messageId: record.messageId, correlationId, attempt: Number(record.attributes.ApproximateReceiveCount ?? '1'), ...flowOf(record.messageAttributes, correlationId) };
 }
 
 function isFailure(outcome: RecordOutcome): boolean {
@@ -452,8 +518,13 @@ function isFailure(outcome: RecordOutcome): boolean {
 }
 
 /** The Lambda handler for a guaranteed channel: `export const handler = guaranteedConsumer({ channel, handle })`. */
-export function guaranteedConsumer<Schema extends AnySchema, ReplySchema extends AnySchema | undefined>(options: GuaranteedConsumerOptions<Schema, ReplySchema>) {
-  let consumer: GuaranteedConsumer<Schema, ReplySchema> | undefined;
+export function guaranteedConsumer<
+  Schema extends AnySchema,
+  ReplySchema extends AnySchema | undefined,
+  SendsTo extends Catalog = Record<never, never>,
+  PublishesTo extends TopicCatalog = Record<never, never>,
+>(options: GuaranteedConsumerOptions<Schema, ReplySchema, SendsTo, PublishesTo>) {
+  let consumer: GuaranteedConsumer<Schema, ReplySchema, SendsTo, PublishesTo> | undefined;
   return async (event: SQSEvent, context?: Context): Promise<BatchResponse> => {
     consumer ??= new GuaranteedConsumer(options);
     return consumer.processBatch(event, context);

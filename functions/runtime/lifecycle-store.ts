@@ -7,6 +7,7 @@ import {
   type LifecycleEvent,
   type LifecycleRecord,
   type LifecycleStatus,
+  type OnwardMessage,
 } from '../../lib/policy/index.ts';
 import type { TransactWrite } from './types.ts';
 
@@ -17,13 +18,18 @@ export interface MessageIdentity {
   readonly messageId: string;
   /** The SQS receive count of this delivery. */
   readonly attempt: number;
+  /** The flow it belongs to: the correlation id of the flow's first message. */
+  readonly flowId?: string;
+  /** The correlation id of the message whose handler sent this one on. */
+  readonly causationId?: string;
 }
 
 export type CommitResult = 'committed' | 'duplicate';
 export type ClaimResult =
   | { readonly outcome: 'claimed'; readonly token: string }
   | { readonly outcome: 'held'; readonly leaseUntil: number }
-  | { readonly outcome: 'duplicate' }
+  /** Applied by an earlier delivery; `outboxPending` when its onward messages may not all have been sent. */
+  | { readonly outcome: 'duplicate'; readonly outboxPending: boolean }
   /** Its effect was applied and its result refused (see GuaranteedConsumer): never run again. Which delivery did it, and why. */
   | { readonly outcome: 'effect-applied'; readonly messageId: string; readonly reason: string };
 
@@ -67,9 +73,12 @@ export class LifecycleStore {
     this.#tableName = tableName;
   }
 
-  /** Commits the handler's writes with the lifecycle record, unless the message was already applied. */
-  public async commit(id: MessageIdentity, writes: readonly TransactWrite[], reply: unknown, now: number): Promise<CommitResult> {
-    const update = this.#succeeded(id, reply, now, { countAttempt: true });
+  /**
+   * Commits the handler's writes with the lifecycle record, unless the message was already applied. Its onward
+   * messages go into the record with them (the outbox), to be sent once the commit stands.
+   */
+  public async commit(id: MessageIdentity, writes: readonly TransactWrite[], reply: unknown, now: number, onward: readonly OnwardMessage[] = []): Promise<CommitResult> {
+    const update = this.#succeeded(id, reply, now, { countAttempt: true, onward });
     const written = await this.#writeWith({ ...update, ConditionExpression: 'attribute_not_exists(#pk) OR #status <> :succeeded' }, writes, id, now);
     return written ? 'committed' : 'duplicate';
   }
@@ -85,7 +94,7 @@ export class LifecycleStore {
       await this.#dynamo.send(
         new UpdateCommand(usedOnly({
           ...this.#key(id),
-          UpdateExpression: `${this.#identitySet()}, #status = :inProgress, #leaseUntil = :leaseUntil, #leaseToken = :token, #attempts = if_not_exists(#attempts, :zero) + :one, #history = list_append(if_not_exists(#history, :empty), :event)`,
+          UpdateExpression: `${this.#identitySet(id)}, #status = :inProgress, #leaseUntil = :leaseUntil, #leaseToken = :token, #attempts = if_not_exists(#attempts, :zero) + :one, #history = list_append(if_not_exists(#history, :empty), :event)`,
           ConditionExpression:
             'attribute_not_exists(#pk) OR (#status <> :succeeded AND attribute_not_exists(#effectApplied) AND (attribute_not_exists(#leaseUntil) OR #leaseUntil < :now))',
           ExpressionAttributeNames: { ...NAMES, '#pk': LifecycleKeys.partitionKey },
@@ -108,7 +117,7 @@ export class LifecycleStore {
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
         const old = error.Item as RawRecord | undefined;
-        if (old?.status?.S === 'succeeded') return { outcome: 'duplicate' };
+        if (old?.status?.S === 'succeeded') return { outcome: 'duplicate', outboxPending: old.outbox !== undefined };
         if (old?.effectApplied?.BOOL) return { outcome: 'effect-applied', messageId: old.messageId?.S ?? '', reason: old.reason?.S ?? '' };
         return { outcome: 'held', leaseUntil: Number(old?.leaseUntil?.N ?? now) };
       }
@@ -117,8 +126,8 @@ export class LifecycleStore {
   }
 
   /** Completes a claimed message with its writes; false when the lease was lost to another delivery meanwhile. */
-  public async complete(id: MessageIdentity, token: string, writes: readonly TransactWrite[], reply: unknown, now: number): Promise<boolean> {
-    const update = this.#succeeded(id, reply, now, { countAttempt: false });
+  public async complete(id: MessageIdentity, token: string, writes: readonly TransactWrite[], reply: unknown, now: number, onward: readonly OnwardMessage[] = []): Promise<boolean> {
+    const update = this.#succeeded(id, reply, now, { countAttempt: false, onward });
     return this.#writeWith(
       {
         ...update,
@@ -130,6 +139,25 @@ export class LifecycleStore {
       id,
       now,
     );
+  }
+
+  /** Empties the outbox once every onward message was sent, and says so in the history. */
+  public async markSentOn(id: MessageIdentity, now: number): Promise<void> {
+    const event: LifecycleEvent = { at: now, status: 'sent-on', attempt: id.attempt };
+    try {
+      await this.#dynamo.send(
+        new UpdateCommand(usedOnly({
+          ...this.#key(id),
+          UpdateExpression: 'SET #history = list_append(if_not_exists(#history, :empty), :event) REMOVE #outbox',
+          ConditionExpression: 'attribute_exists(#outbox)',
+          ExpressionAttributeNames: NAMES,
+          ExpressionAttributeValues: { ':empty': [], ':event': [event] },
+        })),
+      );
+    } catch (error) {
+      // Another delivery emptied it first: its messages went out under the same ids.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 
   /** Records a failed attempt (and releases this delivery's lease) so `status` shows why the message is being retried. */
@@ -171,7 +199,7 @@ export class LifecycleStore {
       await this.#dynamo.send(
         new UpdateCommand(usedOnly({
           ...this.#key(id),
-          UpdateExpression: `${this.#identitySet()}, #status = :status, #reason = :reason, #attempts = if_not_exists(#attempts, :zero) + :increment, ${
+          UpdateExpression: `${this.#identitySet(id)}, #status = :status, #reason = :reason, #attempts = if_not_exists(#attempts, :zero) + :increment, ${
             status === 'dead-lettered' ? '#attemptsBeforeRedrive = if_not_exists(#attempts, :zero) + :increment, ' : ''
           }${attempt.effectApplied ? '#effectApplied = :true, ' : ''}${
             trimmed ? '#history = :latest' : '#history = list_append(if_not_exists(#history, :empty), :event)'
@@ -234,11 +262,12 @@ export class LifecycleStore {
     }
   }
 
-  #succeeded(id: MessageIdentity, reply: unknown, now: number, options: { countAttempt: boolean }) {
+  #succeeded(id: MessageIdentity, reply: unknown, now: number, options: { countAttempt: boolean; onward: readonly OnwardMessage[] }) {
     const event: LifecycleEvent = { at: now, status: 'succeeded', attempt: id.attempt };
+    const outbox = options.onward.length > 0 ? ', #outbox = :outbox, #onward = :onward' : '';
     return {
       ...this.#key(id),
-      UpdateExpression: `${this.#identitySet()}, #status = :succeeded, #completedAt = :now, #reply = :reply, #attempts = if_not_exists(#attempts, :zero) + :increment, #history = list_append(if_not_exists(#history, :empty), :event)`,
+      UpdateExpression: `${this.#identitySet(id)}, #status = :succeeded, #completedAt = :now, #reply = :reply, #attempts = if_not_exists(#attempts, :zero) + :increment, #history = list_append(if_not_exists(#history, :empty), :event)${outbox}`,
       ExpressionAttributeNames: { ...NAMES, '#pk': LifecycleKeys.partitionKey },
       ExpressionAttributeValues: {
         ...this.#identityValues(id, now),
@@ -249,6 +278,8 @@ export class LifecycleStore {
         ':increment': options.countAttempt ? 1 : 0,
         ':empty': [],
         ':event': [event],
+        ':outbox': options.onward,
+        ':onward': options.onward.map(({ kind, target, correlationId }) => ({ kind, target, correlationId })),
       } as Record<string, unknown>,
     };
   }
@@ -260,12 +291,15 @@ export class LifecycleStore {
     };
   }
 
-  #identitySet(): string {
-    return 'SET #correlationId = :correlationId, #channel = :channel, #messageId = :messageId, #firstReceivedAt = if_not_exists(#firstReceivedAt, :receivedAt), #updatedAt = :receivedAt, #ttl = :ttl';
+  #identitySet(id: MessageIdentity): string {
+    const flow = `${id.flowId === undefined ? '' : ', #flowId = :flowId'}${id.causationId === undefined ? '' : ', #causationId = :causationId'}`;
+    return `SET #correlationId = :correlationId, #channel = :channel, #messageId = :messageId, #firstReceivedAt = if_not_exists(#firstReceivedAt, :receivedAt), #updatedAt = :receivedAt, #ttl = :ttl${flow}`;
   }
 
   #identityValues(id: MessageIdentity, now: number) {
     return {
+      ':flowId': id.flowId,
+      ':causationId': id.causationId,
       ':correlationId': id.correlationId,
       ':channel': id.channel,
       ':messageId': id.messageId,
@@ -292,6 +326,10 @@ const NAMES = {
   '#history': 'history',
   '#attemptsBeforeRedrive': 'attemptsBeforeRedrive',
   '#effectApplied': 'effectApplied',
+  '#flowId': 'flowId',
+  '#causationId': 'causationId',
+  '#outbox': 'outbox',
+  '#onward': 'onward',
   '#ttl': LifecycleKeys.timeToLive,
 } as const;
 
@@ -317,6 +355,7 @@ interface RawRecord {
   readonly completedAt?: { readonly N?: string };
   readonly leaseUntil?: { readonly N?: string };
   readonly effectApplied?: { readonly BOOL?: boolean };
+  readonly outbox?: unknown;
   readonly reason?: { readonly S?: string };
   readonly history?: { readonly L?: readonly { readonly M?: { readonly attempt?: { readonly N?: string } } }[] };
 }

@@ -1,12 +1,18 @@
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
+import type { NoOnward, Onward, OnwardTargets } from './onward.ts';
 import type { Logger } from './telemetry.ts';
 
 /** One write a handler asks the runtime to commit with the lifecycle record, in lib-dynamodb's form. */
 export type TransactWrite = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
-/** What a guaranteed handler hands back: the writes that are its effect, and the reply for channels with replies. */
-export interface HandlerOutcome<Reply = unknown> {
+/**
+ * What a guaranteed handler hands back: the writes that are its effect, the reply for channels with replies, and the
+ * messages it sends on (`send`, to the channels its consumer declares in `sendsTo`; `publish`, to the topics in
+ * `publishesTo`). The onward messages are committed with the effect and sent after it: never for an effect that did
+ * not commit, and, if the process dies before they are sent, by the message's next delivery, under the same ids.
+ */
+export interface HandlerOutcome<Reply = unknown, Targets extends OnwardTargets = NoOnward> extends Onward<Targets> {
   /** Committed in one transaction with the lifecycle record, so they happen exactly once. At most 99. */
   readonly writes?: readonly TransactWrite[];
   readonly reply?: Reply;
@@ -26,6 +32,10 @@ export interface MessageContext {
   readonly idempotencyKey: string;
   /** The SQS receive count of this delivery, 1 on the first receive. */
   readonly attempt: number;
+  /** The flow this message belongs to: the correlation id of the flow's first message (its own, if it began one). */
+  readonly flowId: string;
+  /** The correlation id of the message whose handler sent this one on, if one did. */
+  readonly causationId?: string;
   /** The state table, for handlers whose effect is a write to it. */
   readonly tableName: string;
   readonly logger: Logger;

@@ -15,6 +15,12 @@ import { Operations } from './channel-alarms.ts';
 import { Responder } from './responder.ts';
 import { StateTable } from './state-table.ts';
 
+/** The channels a consumer sends on to and the topics it publishes to. */
+export interface OnwardAccess {
+  readonly send?: readonly string[];
+  readonly publish?: readonly string[];
+}
+
 /** Where a channel's handler code is: one module for a queue-backed channel, a primary and a fallback for a responder. */
 export type HandlerEntry = string | { readonly primary: string; readonly fallback?: string };
 
@@ -39,6 +45,12 @@ export interface ChannelCatalogProps {
    * its role reaches those items and nothing else of the table. @default - no consumer reaches the state table
    */
   readonly stateAccess?: Readonly<Record<string, StateAccess>>;
+  /**
+   * What each consumer sends on, by channel name: the channels its handler sends to and the topics it publishes to (the
+   * `sendsTo` and `publishesTo` of its consumer). Its role may send there and nothing more, and the endpoints go in its
+   * environment. @default - no consumer sends anything on
+   */
+  readonly onward?: Readonly<Record<string, OnwardAccess>>;
   /** The state table's and the lifecycle table's. @default RemovalPolicy.RETAIN */
   readonly stateRemovalPolicy?: RemovalPolicy;
   /**
@@ -114,6 +126,12 @@ export class ChannelCatalog extends Construct {
       if (definition.subscription) topics[definition.subscription.topic]!.subscribe(channels[definition.name]!, definition.subscription.filter);
     }
     this.topics = topics;
+    for (const [name, { send = [], publish = [] }] of Object.entries(props.onward ?? {})) {
+      const consumer = Object.hasOwn(channels, name) ? channels[name]!.consumer : undefined;
+      if (!consumer) throw new Error(`channel catalog: onward.${name} names no guaranteed or fire-and-forget channel of this catalog`);
+      this.grantSend(consumer, ...send);
+      this.grantPublish(consumer, ...publish);
+    }
 
     this.operations = new Operations(this, 'Operations', {
       channels: Object.values(channels),

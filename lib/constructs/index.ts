@@ -1,4 +1,5 @@
-export { ChannelCatalog, type ChannelCatalogProps, type HandlerEntry } from './catalog.ts';
+export { ChannelCatalog, type ChannelCatalogProps, type HandlerEntry, type OnwardAccess } from './catalog.ts';
+export { EventTopic, type EventTopicProps } from './event-topic.ts';
 export { Channel, type ChannelProps, type StateAccess } from './channel.ts';
 export { LifecycleTable, type LifecycleTableProps } from './lifecycle-table.ts';
 export { Responder, type ResponderProps } from './responder.ts';

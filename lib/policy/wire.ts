@@ -34,6 +34,13 @@ export const MessageAttribute = {
   expiresAt: 'expiresAt',
   /** Number, epoch milliseconds, when the SDK sent the message (for send→applied latency). */
   sentAt: 'sentAt',
+  /**
+   * String. The correlation id of the message that began the flow: set by the runtime on every onward message, so that
+   * a flow's messages can be found from its first one. Absent on a flow's first message, whose own id it is.
+   */
+  flowId: 'flowId',
+  /** String. The correlation id of the message whose handler sent this one on. */
+  causationId: 'causationId',
   /** String. Set by the runtime on a message it dead-letters. */
   deadLetterReason: 'deadLetterReason',
   /** Number. How many receives the message had when the runtime dead-lettered it. */
@@ -144,6 +151,19 @@ export const LIFECYCLE_RETENTION_SECONDS = 30 * 24 * 3600;
 
 export type LifecycleStatus = 'in-progress' | 'retrying' | 'succeeded' | 'dead-lettered';
 
+/** A message a handler sends on, as the lifecycle record keeps it until it is sent (the outbox). */
+export interface OnwardMessage {
+  /** A channel's queue, or a topic. */
+  readonly kind: 'channel' | 'topic';
+  readonly target: string;
+  /** Derived from the cause's correlation id and the message's place among its onward messages: the same on every resend. */
+  readonly correlationId: string;
+  readonly body: string;
+  readonly attributes: Readonly<Record<string, WireAttribute>>;
+  /** FIFO targets: the message group. */
+  readonly groupId?: string;
+}
+
 /** What the lifecycle record says about one message on one channel. It is also the message's dedupe record. */
 export interface LifecycleRecord {
   readonly correlationId: string;
@@ -169,12 +189,21 @@ export interface LifecycleRecord {
    * refuses): the message is dead-lettered, and no delivery, a redrive's included, runs its handler again.
    */
   readonly effectApplied?: boolean;
+  /** The correlation id of the flow's first message (this one's own, for a message that began a flow). */
+  readonly flowId?: string;
+  /** The correlation id of the message whose handler sent this one on. */
+  readonly causationId?: string;
+  /** The messages the handler sent on, each by target and correlation id: read each one's status in turn. */
+  readonly onward?: readonly { readonly kind: 'channel' | 'topic'; readonly target: string; readonly correlationId: string }[];
+  /** Onward messages committed with the effect and not yet known to be sent; the next delivery sends them. */
+  readonly outbox?: readonly OnwardMessage[];
   readonly history: readonly LifecycleEvent[];
 }
 
 export interface LifecycleEvent {
   readonly at: number;
-  readonly status: LifecycleStatus;
+  /** The record's status from then, or 'sent-on' when its onward messages had all been sent. */
+  readonly status: LifecycleStatus | 'sent-on';
   readonly attempt: number;
   readonly reason?: string;
 }

@@ -1,4 +1,4 @@
-import { defineChannel } from 'delivery-policies';
+import { defineChannel, defineSubscriber, defineTopic } from 'delivery-policies';
 import { en } from 'zod/locales';
 import * as z from 'zod/mini';
 
@@ -7,8 +7,8 @@ import * as z from 'zod/mini';
 z.config(en());
 
 /**
- * Every channel of this app, one per delivery policy. A channel is declared here once, with its handler in
- * functions/<name>/: the stack builds it, its handler and the SDK are typed by it. Add yours the same way.
+ * Every channel of this app, one per delivery policy, and a topic. A channel is declared here once, with its handler
+ * in functions/<name>/: the stack builds it, its handler and the SDK are typed by it. Add yours the same way.
  */
 
 /** A task must not be lost; its receipt can come later (guaranteed, with a reply). */
@@ -31,4 +31,13 @@ export const prices = defineChannel('prices', {
   replySchema: z.object({ sku: z.string(), cents: z.int(), source: z.enum(['primary', 'fallback']) }),
 });
 
-export const channels = { tasks, alerts, prices } as const;
+/** Announced once a task is stored; each service that cares subscribes under its own policy (a topic). */
+export const taskCreated = defineTopic('taskCreated', {
+  schema: z.object({ taskId: z.string().check(z.minLength(1), z.maxLength(64)), title: z.string().check(z.minLength(1), z.maxLength(200)) }),
+});
+
+/** Keeps a digest of new tasks, each entered once (a guaranteed subscriber of taskCreated). */
+export const digest = defineSubscriber(taskCreated, 'digest', { policy: { kind: 'guaranteed', effect: 'transactional', timeoutSeconds: 10 } });
+
+export const channels = { tasks, alerts, prices, digest } as const;
+export const topics = { taskCreated } as const;

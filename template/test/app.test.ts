@@ -1,18 +1,18 @@
-import { defineChannel } from 'delivery-policies';
+import { defineChannel, type LifecycleRecord } from 'delivery-policies';
 import { createClient, type MessagingClient } from 'delivery-policies/client';
 import { startLocalCloud, type LocalCloud } from 'delivery-policies/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
-import { channels } from '../lib/channels.ts';
+import { channels, topics } from '../lib/channels.ts';
 
 // The whole app on this machine: `cdk synth`, then DynamoDB Local, an SQS emulator and the functions in workers.
 const stateDir = '.local-cloud/test';
 let cloud: LocalCloud;
-let client: MessagingClient<typeof channels>;
+let client: MessagingClient<typeof channels, typeof topics>;
 
 beforeAll(async () => {
   cloud = await startLocalCloud({ stateDir });
-  client = await createClient({ channels, target: 'local', localStateDir: stateDir, stackName: 'App' });
+  client = await createClient({ channels, topics, target: 'local', localStateDir: stateDir, stackName: 'App' });
 }, 180_000);
 
 afterAll(async () => {
@@ -25,6 +25,20 @@ describe('the app on the local cloud', () => {
     const acknowledgement = await client.send('tasks', { taskId: 't-1', title: 'write the report' });
     const reply = await client.awaitReply(acknowledgement, { maxWaitTime: 30 });
     expect(reply).toMatchObject({ taskId: 't-1', receipt: expect.stringMatching(/^R-/) });
+  });
+
+  it('announces a stored task on its topic, and the digest enters it: the flow read message by message', async () => {
+    const acknowledgement = await client.send('tasks', { taskId: 't-3', title: 'plan the launch' });
+    await client.awaitReply(acknowledgement, { maxWaitTime: 30 });
+    // The task's record names the event it published; the digest's record of that event is read in turn.
+    const [stored] = await client.status(acknowledgement.correlationId, { channel: 'tasks' });
+    const [announced] = (stored as LifecycleRecord).onward ?? [];
+    expect(announced).toMatchObject({ kind: 'topic', target: 'taskCreated' });
+    let entered = (await client.status(announced!.correlationId, { channel: 'digest' }))[0];
+    for (const giveUpAt = Date.now() + 30_000; entered?.status !== 'succeeded' && Date.now() < giveUpAt; entered = (await client.status(announced!.correlationId, { channel: 'digest' }))[0]) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(entered).toMatchObject({ status: 'succeeded', flowId: acknowledgement.correlationId, causationId: acknowledgement.correlationId });
   });
 
   it('answers a price from the primary, and from the fallback when the primary fails', async () => {

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { channels } from '../../lib/channels.ts';
 import { DeadLettered, peekDeadLetters, type MessagingClient } from '../../lib/client/index.ts';
-import { MessageAttribute, OutputKey } from '../../lib/policy/index.ts';
+import { MessageAttribute, OutputKey, type LifecycleRecord } from '../../lib/policy/index.ts';
 import { connect } from './target.ts';
 import { eventually } from '../helpers/eventually.ts';
 
@@ -105,6 +105,21 @@ describe('E2E: a topic (orderPlaced) and its subscribers (billing, salesAlerts)'
     expect(await stateItem(`invoice#${orderId}`, 'invoice')).toMatchObject({ amountCents: 250_000, correlationId: published.correlationId });
     const alert = await eventually(() => stateItem('alert#sales', `order#${orderId}`), (item) => item !== undefined);
     expect(alert).toMatchObject({ customerId: 'c-7', totalCents: 250_000 });
+  });
+
+  it('follows the flow on: billing sends the invoice to the ledger, and each hop names its flow and its cause', async () => {
+    const orderId = `o-${randomUUID().slice(0, 8)}`;
+    const published = await client.publish('orderPlaced', { orderId, customerId: `c-${orderId}`, totalCents: 4_200 });
+    await client.awaitReply(published.correlationId, { channel: 'billing', maxWaitTime: 60 });
+
+    // The billing record names what it sent on; that message's own record can be read in turn.
+    const [billed] = await client.status(published.correlationId, { channel: 'billing' });
+    expect(billed).toMatchObject({ status: 'succeeded', flowId: published.correlationId, onward: [{ kind: 'channel', target: 'ledger', correlationId: expect.any(String) }] });
+    const { correlationId: entryId } = (billed as LifecycleRecord).onward![0]!;
+    const entry = await eventually(() => stateItem(`ledger#c-${orderId}`, `invoice#INV-${orderId}`), (item) => item !== undefined);
+    expect(entry).toMatchObject({ amountCents: 4_200, flowId: published.correlationId, causationId: published.correlationId });
+    const [entered] = await eventually(() => client.status(entryId, { channel: 'ledger' }), ([record]) => record?.status === 'succeeded');
+    expect(entered).toMatchObject({ flowId: published.correlationId, causationId: published.correlationId });
   });
 
   it('keeps a small order from the sales board by its filter, and bills it', async () => {

@@ -6,13 +6,15 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { GuaranteedConsumer, LifecycleStore, type HandlerOutcome } from '../../functions/runtime/index.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators.ts';
-import { defineChannel, resolvePolicy, type EffectKind } from '../../lib/policy/index.ts';
+import { defineChannel, MessageAttribute, OutputKey, resolvePolicy, type EffectKind } from '../../lib/policy/index.ts';
+import { onwardId } from '../../functions/runtime/onward.ts';
 import { schema, type Payload } from './guaranteed-fixture.ts';
 import type { RuntimeHarness } from './runtime-harness.ts';
 
 /**
  * A model-based test of the guaranteed consumer: generated schedules of deliveries of one message (or, for FIFO,
- * two of one group) against real DynamoDB Local and fauxqs, with faults injected into the consumer's own SDK calls
+ * two of one group), each sent on to another channel after its commit, against real DynamoDB Local and fauxqs, with
+ * faults injected into the consumer's own SDK calls (the onward sends and the outbox's included)
  * and into its handler. Deliveries in one wave run concurrently (a visibility timeout that expired mid-attempt);
  * between waves the clock may jump past the lease. A crash is a delivery that stops dead at a point, never
  * answering, as a killed function would. Afterwards fault-free deliveries settle the message, the DLQ copies are
@@ -127,7 +129,9 @@ export async function modelRunner(harness: RuntimeHarness, kind: ModelKind) {
   let sequence = 0;
   let nextWave = gate();
   const outsideEffects = new Map<string, number>();
-  const handle = async ({ id }: Payload, { tableName }: { tableName: string }): Promise<HandlerOutcome> => {
+  // Each message is sent on to a channel of its own after its commit: a crash or fault at any step of the outbox.
+  const onward = defineChannel('onward', { policy: { kind: 'guaranteed' }, schema });
+  const handle = async ({ id }: Payload, { tableName }: { tableName: string }): Promise<HandlerOutcome<unknown, { channels: { onward: typeof onward }; topics: Record<never, never> }>> => {
       const delivery = current.getStore()!;
       // An attempt cannot outlive its lease in AWS (the lease outlasts the function's timeout): past a clock jump it is killed.
       if (delivery.plan.handler.startsWith('stall') && (await delivery.nextWave) === 'past-lease') return delivery.die();
@@ -141,16 +145,19 @@ export async function modelRunner(harness: RuntimeHarness, kind: ModelKind) {
       if (delivery.plan.handler === 'crash-after-effect') return delivery.die();
       return {
         writes: [{ Update: { TableName: tableName, Key: { pk: `effect#${id}`, sk: 'model' }, UpdateExpression: 'ADD applied :one SET #order = if_not_exists(#order, :order)', ExpressionAttributeNames: { '#order': 'order' }, ExpressionAttributeValues: { ':one': 1, ':order': sequence } } }],
+        send: [{ channel: 'onward', payload: { id } }],
       };
   };
 
   async function run(schedule: readonly Wave[]): Promise<ModelVerdict> {
     // A queue pair per schedule: the runtime's backoffs make earlier schedules' messages visible again.
     // fauxqs keeps one message of a group in flight; Lambda hands a batch several, so FIFO batches come from a standard queue.
-    const pair = await harness.queuePair({ maxReceiveCount: policy.maxReceiveCount });
+    const [pair, downstream] = await Promise.all([harness.queuePair({ maxReceiveCount: policy.maxReceiveCount }), harness.queuePair({ maxReceiveCount: 1000 })]);
     const consumer = new GuaranteedConsumer({
       channel: defineChannel('model', { policy, schema }),
       policy,
+      sendsTo: { onward },
+      outputs: { [OutputKey.queueUrl('onward')]: downstream.queueUrl },
       endpoints: { tableName: harness.tableName, lifecycleTableName: harness.lifecycleTableName, queueUrl: pair.queueUrl, deadLetterQueueUrl: pair.deadLetterQueueUrl },
       clients: { sqs, dynamo },
       clock: () => now,
@@ -222,6 +229,12 @@ export async function modelRunner(harness: RuntimeHarness, kind: ModelKind) {
       violations.push('the group was applied out of order');
     }
 
+    // Nothing is sent on for an effect that was not committed.
+    const sentBeforeRedrive = (await drain(downstream.queueUrl)).map(onwardCause);
+    for (const [id, record] of before) {
+      if (record?.status !== 'succeeded' && sentBeforeRedrive.includes(id)) violations.push(`${id} was sent on though its effect is not committed (${record?.status})`);
+    }
+
     // The operator redrives the DLQ with the faults gone: every copy is applied once or is a duplicate.
     // Each copy is delivered until it is applied or found a duplicate, after any lease a crashed delivery left.
     for (const message of deadLetters) {
@@ -237,7 +250,11 @@ export async function modelRunner(harness: RuntimeHarness, kind: ModelKind) {
       const applied = effect === 'outside' ? outsideEffects.get(id) ?? 0 : (await effectOf(id))?.applied ?? 0;
       const allowed = effect === 'outside' ? 1 + (crashWindows.get(id) ?? 0) : 1;
       if (applied < 1 || applied > allowed) violations.push(`${id} applied ${applied} times (allowed 1${allowed > 1 ? ` to ${allowed}: crashes between effect and completion` : ''})`);
+      if (record?.outbox !== undefined) violations.push(`${id} still has onward messages in its outbox`);
     }
+    // Every applied message was sent on, under the id derived from it (a resend is the same message downstream).
+    const sent = [...sentBeforeRedrive, ...(await drain(downstream.queueUrl)).map(onwardCause)];
+    for (const id of ids) if (!sent.includes(id)) violations.push(`${id} was applied but never sent on`);
     return { violations };
   }
 
@@ -285,6 +302,13 @@ export async function checkModel(harness: RuntimeHarness, kind: ModelKind, optio
     runner.destroy();
   }
   return { explored, seed };
+}
+
+/** The message an onward message was sent for, checked against the id derived from it. */
+function onwardCause(message: Message): string {
+  const id = idOf(message);
+  const expected = onwardId({ channel: 'model', correlationId: id, flowId: id }, 0);
+  return message.MessageAttributes?.[MessageAttribute.correlationId]?.StringValue === expected ? id : `${id} under a wrong id`;
 }
 
 function idOf(message: Message): string {

@@ -7,6 +7,7 @@ import {
   SQSClient,
   type Message,
 } from '@aws-sdk/client-sqs';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
@@ -22,6 +23,8 @@ import { sharedDynamoDb } from './shared-dynamodb.ts';
  */
 export class RuntimeHarness {
   public sqs!: SQSClient;
+  /** SNS, which fauxqs serves on the same endpoint as SQS. */
+  public sns!: SNSClient;
   public dynamo!: DynamoDBDocumentClient;
   public readonly tableName: string;
   /** The lifecycle records' table, keyed as the LifecycleTable construct keys it. */
@@ -42,6 +45,7 @@ export class RuntimeHarness {
     this.#sqsEmulator = await startSqsEmulator();
     const common = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
     this.sqs = new SQSClient({ ...common, endpoint: this.#sqsEmulator.endpoint });
+    this.sns = new SNSClient({ ...common, endpoint: this.#sqsEmulator.endpoint });
     const raw = new DynamoDBClient({ ...common, endpoint: this.dynamoEndpoint });
     this.dynamo = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
     await raw.send(
@@ -70,6 +74,7 @@ export class RuntimeHarness {
 
   public async stop(): Promise<void> {
     this.sqs?.destroy();
+    this.sns?.destroy();
     this.dynamo?.destroy();
     await this.#sqsEmulator?.stop();
   }

@@ -26,6 +26,7 @@ handlerFile('quotes', 'primary.ts');
 handlerFile('quotes', 'fallback.ts');
 handlerFile('billing', 'index.ts');
 handlerFile('salesAlerts', 'index.ts');
+handlerFile('ledger', 'index.ts');
 afterAll(() => rmSync(handlersDir, { recursive: true, force: true }));
 
 function synthesize(catalog: Catalog, extend?: (stack: Stack, built: ChannelCatalog) => void) {
@@ -49,9 +50,9 @@ describe('ChannelCatalog', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((alarm) => String(alarm.Properties.AlarmDescription));
     expect(alarms.filter((description) => description.startsWith('invoices:'))).toHaveLength(3);
     expect(JSON.stringify(template.findResources('AWS::CloudWatch::Dashboard'))).toContain('invoices: queue');
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 5);
-    // orders, billing and invoices with their DLQs, presence, salesAlerts, and the topic's undelivered queue.
-    template.resourceCountIs('AWS::SQS::Queue', 9);
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 6);
+    // orders, billing, ledger and invoices with their DLQs, presence, salesAlerts, and the topic's undelivered queue.
+    template.resourceCountIs('AWS::SQS::Queue', 11);
   });
 
   it('fails naming the channel and the path when a handler file is missing', () => {
@@ -92,6 +93,13 @@ describe('ChannelCatalog', () => {
 
   it('refuses a grant on a channel of the wrong policy', () => {
     expect(() => synthesize(channels, (_stack, catalog) => catalog.grantSend(new AccountRootPrincipal(), 'quotes'))).toThrow(/grantSend: quotes is not a guaranteed or fire-and-forget channel/);
+  });
+
+  it('refuses onward access for a channel without a consumer, and to a channel or topic it does not have', () => {
+    const catalog = (onward: Record<string, { send?: string[]; publish?: string[] }>) => () => new ChannelCatalog(new Stack(templateApp(), 'App'), 'Channels', { channels, topics, handlersDir, onward });
+    expect(catalog({ quotes: { send: ['ledger'] } })).toThrow(/onward\.quotes names no guaranteed or fire-and-forget channel/);
+    expect(catalog({ billing: { send: ['refunds'] } })).toThrow(/grantSend: refunds is not a guaranteed or fire-and-forget channel/);
+    expect(catalog({ billing: { publish: ['orderShipped'] } })).toThrow(/grantPublish: orderShipped is not a topic of this catalog \(orderPlaced\)/);
   });
 
   it('refuses a channel listed under a name other than its own', () => {

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { templateApp } from './helpers.ts';
 import { BatchResponseGuard } from '../../lib/constructs/batch-response-guard.ts';
 import { DeliveryPoliciesStack } from '../../lib/stacks/delivery-policies-stack.ts';
-import { OutputKey } from '../../lib/policy/index.ts';
+import { OutputKey, SenderEnv } from '../../lib/policy/index.ts';
 
 describe('DeliveryPoliciesStack', () => {
   const app = templateApp();
@@ -35,9 +35,26 @@ describe('DeliveryPoliciesStack', () => {
         OutputKey.consumerFunctionName('billing'),
         OutputKey.queueUrl('salesAlerts'),
         OutputKey.consumerFunctionName('salesAlerts'),
+        OutputKey.queueUrl('ledger'),
+        OutputKey.deadLetterQueueUrl('ledger'),
+        OutputKey.consumerFunctionName('ledger'),
         OutputKey.topicArn('orderPlaced'),
         OutputKey.undeliveredQueueUrl('orderPlaced'),
       ].sort(),
+    );
+  });
+
+  it("lets billing send on to the ledger and nowhere else, with the ledger's queue in its environment", () => {
+    const logicalIdOf = (prefix: string, type: string) => Object.keys(template.findResources(type)).find((id) => id.startsWith(prefix))!;
+    const consumer = template.findResources('AWS::Lambda::Function')[logicalIdOf('ChannelsbillingConsumer', 'AWS::Lambda::Function')]!;
+    expect(consumer.Properties.Environment.Variables[SenderEnv.output(OutputKey.queueUrl('ledger'))]).toStrictEqual({ Ref: logicalIdOf('ChannelsledgerQueue', 'AWS::SQS::Queue') });
+    const sends = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((policy) => JSON.stringify(policy.Properties.Roles).includes('ChannelsbillingConsumer'))
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[])
+      .filter((statement) => [statement.Action].flat().includes('sqs:SendMessage'));
+    // Its own DLQ (for dead-lettering) and the ledger's queue.
+    expect(sends.map((statement) => JSON.stringify(statement.Resource)).sort()).toStrictEqual(
+      [logicalIdOf('ChannelsbillingDeadLetterQueue', 'AWS::SQS::Queue'), logicalIdOf('ChannelsledgerQueue', 'AWS::SQS::Queue')].map((id) => JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] })).sort(),
     );
   });
 
@@ -96,7 +113,7 @@ describe('DeliveryPoliciesStack', () => {
     const deadLetterAlarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter(
       (alarm) => alarm.Properties.MetricName === 'ApproximateNumberOfMessagesVisible',
     );
-    expect(deadLetterAlarms.map((alarm) => String(alarm.Properties.AlarmDescription).split(':')[0]).sort()).toStrictEqual(['billing', 'orderPlaced', 'orders']);
+    expect(deadLetterAlarms.map((alarm) => String(alarm.Properties.AlarmDescription).split(':')[0]).sort()).toStrictEqual(['billing', 'ledger', 'orderPlaced', 'orders']);
     expect(deadLetterAlarms[0]!.Properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [expect.anything()] });
   });
 

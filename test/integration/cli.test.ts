@@ -100,6 +100,7 @@ describe('CLI: everyday commands', () => {
       expect.objectContaining({ name: 'quotes', policy: 'request-response' }),
       expect.objectContaining({ name: 'billing', policy: 'guaranteed' }),
       expect.objectContaining({ name: 'salesAlerts', policy: 'fire-and-forget' }),
+      expect.objectContaining({ name: 'ledger', policy: 'guaranteed' }),
     ]);
   });
 
@@ -169,6 +170,7 @@ describe('CLI: everyday commands', () => {
       { channel: 'presence', policy: 'fire-and-forget', ...counts },
       { channel: 'billing', policy: 'guaranteed', ...counts, deadLetters: expect.any(Number) },
       { channel: 'salesAlerts', policy: 'fire-and-forget', ...counts },
+      { channel: 'ledger', policy: 'guaranteed', ...counts, deadLetters: expect.any(Number) },
       { topic: 'orderPlaced', subscribers: ['billing', 'salesAlerts'], undelivered: 0 },
     ]);
     // Two letters put straight in the orders DLQ, which no consumer reads, are two more dead letters.

@@ -115,6 +115,6 @@ describe('the packed library in a new app', () => {
   it("passes its own tests: synthesized, run on the local cloud, sent to with the typed client", () => {
     const tests = run(join(app, 'node_modules', '.bin', 'vitest'), ['run'], app);
     expect(tests.code, tests.output).toBe(0);
-    expect(tests.output).toMatch(/Tests\s+5 passed/);
+    expect(tests.output).toMatch(/Tests\s+6 passed/);
   });
 });
