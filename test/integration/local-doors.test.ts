@@ -1,3 +1,4 @@
+import { GetSubscriptionAttributesCommand, GetTopicAttributesCommand, ListSubscriptionsCommand, ListTopicsCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, ListQueuesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -13,8 +14,9 @@ import { sendRaw, type RawRequest } from '../helpers/signed-request.ts';
 
 /**
  * The local cloud's doors under fuzz: random methods, paths, percent-encodings, headers, targets and bodies, against
- * the SQS and DynamoDB gateways and the Lambda API, most of them signed by a function whose role allows it only to consume one empty queue. The
- * process must keep serving, and nothing any of these calls did may show: queues, tables and invocations as they were.
+ * the SQS, SNS and DynamoDB gateways and the Lambda API, most of them signed by a function whose role allows it only to consume one empty queue. The
+ * process must keep serving, and nothing any of these calls did may show: queues, topics, subscriptions, tables and
+ * invocations as they were.
  * FUZZ_RUNS sets the number of requests (npm run test:properties runs many more); FUZZ_SEED replays a failure.
  */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
@@ -45,6 +47,7 @@ afterAll(async () => {
 async function state() {
   const config = { region: cloud.endpoints.region, credentials: cloud.credentials };
   const sqs = new SQSClient({ ...config, endpoint: cloud.endpoints.sqs });
+  const sns = new SNSClient({ ...config, endpoint: cloud.endpoints.sns });
   const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ ...config, endpoint: cloud.endpoints.dynamodb }));
   try {
     const { QueueUrls = [] } = await sqs.send(new ListQueuesCommand({}));
@@ -53,9 +56,14 @@ async function state() {
     const items = await Promise.all(tables.map(async (TableName) => [TableName, (await dynamo.send(new ScanCommand({ TableName, ConsistentRead: true }))).Items]));
     const { TableNames = [] } = await dynamo.send(new ListTablesCommand({}));
     const invocations = [...cloud.functions.values()].map((fn) => [fn.props.name, fn.invocationCount]);
-    return { queues, tables: TableNames.filter((name) => tables.includes(name)), items, invocations };
+    const { Topics = [] } = await sns.send(new ListTopicsCommand({}));
+    const topics = await Promise.all(Topics.map(async ({ TopicArn }) => [TopicArn, (await sns.send(new GetTopicAttributesCommand({ TopicArn }))).Attributes]));
+    const { Subscriptions = [] } = await sns.send(new ListSubscriptionsCommand({}));
+    const subscriptions = await Promise.all(Subscriptions.map(async ({ SubscriptionArn }) => [SubscriptionArn, (await sns.send(new GetSubscriptionAttributesCommand({ SubscriptionArn }))).Attributes]));
+    return { queues, tables: TableNames.filter((name) => tables.includes(name)), items, invocations, topics, subscriptions };
   } finally {
     sqs.destroy();
+    sns.destroy();
     dynamo.destroy();
   }
 }
@@ -108,6 +116,34 @@ function requests() {
         body: body(input),
       }),
     );
+  // SNS's query protocol: form parameters, read strictly (each once); this identity holds no SNS grant at all.
+  const topicArn = fc.constantFrom(out.BulletinArn!, out.BulletinArn!, out.BulletinArn!, 'arn:aws:sns:us-east-1:000000000000:none', '');
+  const snsDoor = fc
+    .record({
+      Action: fc.constantFrom('Publish', 'Publish', 'Publish', 'PublishBatch', 'DeleteTopic', 'DeleteTopic', 'Subscribe', 'Unsubscribe', 'SetTopicAttributes', 'SetSubscriptionAttributes', 'CreateTopic', 'ListTopics', 'Nonsense', ''),
+      TopicArn: topicArn,
+      Message: fc.string(),
+      Protocol: fc.constant('sqs'),
+      Endpoint: fc.constant(cloud.queues[0]!.arn),
+      Name: fc.constant('fuzzed'),
+    }, { requiredKeys: ['Action', 'TopicArn'] })
+    .chain((input) =>
+      fc.record({
+        service: fc.constant('sns' as const),
+        method: fc.constantFrom('POST', 'POST', 'POST', 'GET', 'PUT'),
+        path: fc.constantFrom('/', '/', '/', '/?Action=DeleteTopic', '/%2e%2e/'),
+        target: fc.constant(''),
+        contentType: fc.constantFrom('application/x-www-form-urlencoded', 'application/x-www-form-urlencoded', 'application/x-www-form-urlencoded; charset=utf-8', 'application/x-amz-json-1.0', ''),
+        body: fc.oneof(
+          { arbitrary: fc.constant(new URLSearchParams(input).toString()), weight: 3 },
+          // A parameter named twice: the gateway authorizing one value and the emulator running the other.
+          { arbitrary: fc.constant(`${new URLSearchParams(input).toString()}&Action=DeleteTopic&TopicArn=${encodeURIComponent(out.BulletinArn!)}`), weight: 2 },
+          { arbitrary: fc.constant(JSON.stringify(input)), weight: 1 },
+          { arbitrary: fc.string(), weight: 1 },
+          { arbitrary: fc.constant('x'.repeat(4 * 1024 * 1024)), weight: 1 },
+        ),
+      }),
+    );
   const lambdaDoor = fc.record({
     service: fc.constant('lambda' as const),
     method: fc.constantFrom('POST', 'POST', 'GET', 'PUT'),
@@ -135,7 +171,7 @@ function requests() {
         : JSON.stringify({ QueueUrl: other, Attributes: { VisibilityTimeout: '0' }, x: ownQueueFragment }),
   }));
   return fc.record({
-    call: fc.oneof({ arbitrary: jsonDoor('sqs'), weight: 2 }, { arbitrary: jsonDoor('dynamodb'), weight: 2 }, { arbitrary: lambdaDoor, weight: 1 }, { arbitrary: smuggled, weight: 2 }),
+    call: fc.oneof({ arbitrary: jsonDoor('sqs'), weight: 2 }, { arbitrary: jsonDoor('dynamodb'), weight: 2 }, { arbitrary: snsDoor, weight: 2 }, { arbitrary: lambdaDoor, weight: 1 }, { arbitrary: smuggled, weight: 2 }),
     signing: fc.constantFrom('bare', 'bare', 'bare', 'wrong secret', 'unknown key', 'unsigned'),
     host: fc.constantFrom('right', 'right', 'right', 'evil.example'),
     origin: fc.constantFrom(false, false, false, true),
@@ -187,6 +223,16 @@ describe("The local cloud's doors, one by one", () => {
       [400, 'com.amazonaws.sqs#AccessDenied'],
       [400, 'com.amazonaws.sqs#AccessDenied'],
     ]);
+  });
+
+  it('refuses a publish without the grant, and a parameter given twice, each as SNS words it', async () => {
+    const publish = (body: string) => sendRaw(cloud.endpoints.sns, { method: 'POST', path: '/', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body }, signedAsBare('sns'));
+    const form = new URLSearchParams({ Action: 'Publish', TopicArn: out.BulletinArn!, Message: 'hello' }).toString();
+    const [denied, twice] = await Promise.all([publish(form), publish(`${form}&TopicArn=${encodeURIComponent(out.BulletinArn!)}`)]);
+    expect(denied.status).toBe(403);
+    expect(denied.body).toMatch(/<Code>AuthorizationError<\/Code><Message>User: \S+ is not authorized to perform: sns:Publish on resource: /);
+    expect(twice.status).toBe(400);
+    expect(twice.body).toMatch(/<Code>InvalidParameter<\/Code><Message>the parameter TopicArn is given more than once/);
   });
 
   it('refuses a body past its limit while reading it, and a name that is not valid percent-encoding, and keeps serving', async () => {
