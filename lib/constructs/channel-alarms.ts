@@ -12,6 +12,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AnyPrincipal, Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic, type ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULT_METRICS_NAMESPACE, longestHealthyWaitSeconds } from '../policy/index.ts';
 import type { Channel } from './channel.ts';
@@ -93,19 +94,7 @@ export class Operations extends Construct {
         widgets.push(seen);
       }
       if (channel.deadLetterQueue) {
-        const depth = channel.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' });
-        this.#add(
-          new Alarm(this, `${channel.name}DeadLetters`, {
-            alarmDescription: `${channel.name}: messages are in the DLQ; read them with "msg dlq peek ${channel.name}"`,
-            metric: depth,
-            threshold: 0,
-            evaluationPeriods: 1,
-            comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-            treatMissingData: TreatMissingData.NOT_BREACHING,
-          }),
-          action,
-        );
-        widgets.push(depth);
+        widgets.push(this.#anyMessageIn(channel.deadLetterQueue, `${channel.name}DeadLetters`, `${channel.name}: messages are in the DLQ; read them with "msg dlq peek ${channel.name}"`, action));
       }
       this.dashboard?.addWidgets(
         new GraphWidget({ title: `${channel.name}: queue`, left: widgets }),
@@ -148,20 +137,27 @@ export class Operations extends Construct {
     }
 
     for (const topic of props.topics ?? []) {
-      const depth = topic.undelivered.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' });
-      this.#add(
-        new Alarm(this, `${topic.name}Undelivered`, {
-          alarmDescription: `${topic.name}: SNS could not deliver events to a subscriber; read them with "msg undelivered peek ${topic.name}"`,
-          metric: depth,
-          threshold: 0,
-          evaluationPeriods: 1,
-          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
-        }),
-        action,
-      );
+      const description = `${topic.name}: SNS could not deliver events to a subscriber; they are in the queue of the ${topic.name}UndeliveredQueueUrl output ("msg stats" counts them)`;
+      const depth = this.#anyMessageIn(topic.undelivered, `${topic.name}Undelivered`, description, action);
       this.dashboard?.addWidgets(new GraphWidget({ title: `${topic.name}: topic`, left: [topic.topic.metricNumberOfMessagesPublished(), topic.topic.metricNumberOfNotificationsFailed(), depth] }));
     }
+  }
+
+  /** An alarm on any message in a queue that holds only what failed (a DLQ); answers the depth metric, for the dashboard. */
+  #anyMessageIn(queue: IQueue, id: string, description: string, action: IAlarmAction | undefined): Metric {
+    const depth = queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' });
+    this.#add(
+      new Alarm(this, id, {
+        alarmDescription: description,
+        metric: depth,
+        threshold: 0,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+      action,
+    );
+    return depth;
   }
 
   #add(alarm: Alarm, action: IAlarmAction | undefined): void {
