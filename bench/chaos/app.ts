@@ -1,12 +1,13 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { ChannelCatalog, type HandlerEntry } from '../../lib/constructs/index.ts';
-import { chaosChannels, chaosNotices, chaosQuotes, guaranteedChannels } from './channels.ts';
+import { chaosChannels, chaosFlow, chaosLedger, chaosNotices, chaosQuotes, chaosTopics, guaranteedChannels } from './channels.ts';
 
 const here = (file: string) => new URL(`./${file}`, import.meta.url).pathname;
 
 /**
  * The chaos application, built with the template's own catalog so the faults hit what users deploy: a guaranteed
- * channel of each kind (its handler in <kind>.ts), fire-and-forget notices and request-response quotes.
+ * channel of each kind (its handler in <kind>.ts), a topic whose subscriber sends on to a ledger, fire-and-forget
+ * notices and request-response quotes.
  * `quotesDefinition` overrides the request-response channel's definition (same name, another deadline, see quotesChannel).
  */
 export function synthesizeChaos(outdir: string, quotesDefinition: typeof chaosQuotes = chaosQuotes): string {
@@ -23,9 +24,17 @@ export function synthesizeChaos(outdir: string, quotesDefinition: typeof chaosQu
     [guaranteedChannels.transactional.name]: guaranteed,
     [guaranteedChannels.outside.name]: guaranteed,
     [guaranteedChannels.fifo.name]: { read: guaranteed.read, write: [...guaranteed.write, 'group#'] },
+    [chaosFlow.name]: guaranteed,
+    [chaosLedger.name]: guaranteed,
     [chaosNotices.name]: { write: ['notice#'] },
   };
-  new ChannelCatalog(new Stack(app, 'Chaos'), 'Channels', { channels: { ...chaosChannels, chaosQuotes: quotesDefinition }, entries, stateAccess });
+  new ChannelCatalog(new Stack(app, 'Chaos'), 'Channels', {
+    channels: { ...chaosChannels, chaosQuotes: quotesDefinition },
+    topics: chaosTopics,
+    entries,
+    stateAccess,
+    onward: { [chaosFlow.name]: { send: [chaosLedger.name] } },
+  });
   app.synth();
   return outdir;
 }

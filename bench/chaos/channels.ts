@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineChannel } from '../../lib/policy/index.ts';
+import { defineChannel, defineSubscriber, defineTopic } from '../../lib/policy/index.ts';
 
 /** A guaranteed chaos message: its id, whether it is poison, when it was sent, and for FIFO its group and place. */
 const chaosMessage = z.object({ id: z.string(), poison: z.boolean(), sentAt: z.number(), group: z.string().optional(), seq: z.number().optional() });
@@ -22,6 +22,14 @@ export const chaosOutside = defineChannel('chaosOutside', {
 
 /** Transactional effects on a FIFO queue: applied in each group's order. */
 export const chaosFifo = defineChannel('chaosFifo', { policy: { ...underFaults, fifo: true }, schema: chaosMessage });
+
+/**
+ * A flow of three hops: chaos messages published to a topic, taken by a transactional subscriber that sends each on
+ * to the ledger, committed with its effect; its onward sends meet faults and crashes too (flow.ts).
+ */
+export const chaosPlaced = defineTopic('chaosPlaced', { schema: chaosMessage });
+export const chaosFlow = defineSubscriber(chaosPlaced, 'chaosFlow', { policy: underFaults });
+export const chaosLedger = defineChannel('chaosLedger', { policy: underFaults, schema: chaosMessage });
 
 /** Fire-and-forget notices with a one-second life. */
 export const chaosNotices = defineChannel('chaosNotices', {
@@ -48,10 +56,11 @@ export function quotesChannel(deadlineMs: number) {
 export const chaosQuotes = quotesChannel(DEFAULT_QUOTES_DEADLINE_MS);
 
 /** The guaranteed channel of each kind the run covers. */
-export const guaranteedChannels = { transactional: chaosTransactional, outside: chaosOutside, fifo: chaosFifo } as const;
+export const guaranteedChannels = { transactional: chaosTransactional, outside: chaosOutside, fifo: chaosFifo, flow: chaosFlow, ledger: chaosLedger } as const;
 export type GuaranteedKind = keyof typeof guaranteedChannels;
 
-export const chaosChannels = { chaosTransactional, chaosOutside, chaosFifo, chaosNotices, chaosQuotes };
+export const chaosChannels = { chaosTransactional, chaosOutside, chaosFifo, chaosFlow, chaosLedger, chaosNotices, chaosQuotes };
+export const chaosTopics = { chaosPlaced };
 
 /** The fault mix, read by the handlers from the state table so a run can switch faults off before its redrive. */
 export interface FaultMix {

@@ -1,5 +1,5 @@
 import { defaultClients, guaranteedConsumer, type TransactWrite } from '../../functions/runtime/index.ts';
-import { ChaosKeys, type chaosFifo, type chaosTransactional } from './channels.ts';
+import { ChaosKeys, type chaosFifo, type chaosLedger, type chaosTransactional } from './channels.ts';
 import { faultsBeforeEffect } from './faults.ts';
 
 /**
@@ -20,7 +20,7 @@ type ChaosMessage = { id: string; poison: boolean; sentAt: number; group?: strin
  * A consumer whose effect is counting the message in the runtime's transaction (a count above 1 anywhere is an
  * effect applied twice), with any further writes the channel's effect adds. Faults come before the effect.
  */
-export function countingConsumer(channel: typeof chaosTransactional | typeof chaosFifo, moreWrites: (message: ChaosMessage, tableName: string) => TransactWrite[] = () => []) {
+export function countingConsumer(channel: typeof chaosTransactional | typeof chaosFifo | typeof chaosLedger, moreWrites: (message: ChaosMessage, tableName: string) => TransactWrite[] = () => []) {
   const clients = defaultClients();
   return guaranteedConsumer({
     channel,

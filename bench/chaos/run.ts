@@ -8,10 +8,15 @@ import { MessageAttribute, OutputKey, type LifecycleRecord } from '../../lib/pol
 import { startLocalCloud, type SharedDynamoDb } from '../../local/index.ts';
 import { synthesizeChaos } from './app.ts';
 import { unfinished } from './faults.ts';
-import { chaosChannels, DEFAULT_QUOTES_DEADLINE_MS, FAULT_SWITCH_KEY, guaranteedChannels, quotesChannel, type FaultMix, type GuaranteedKind } from './channels.ts';
+import { onwardId } from '../../functions/runtime/onward.ts';
+import { chaosChannels, chaosFlow, chaosPlaced, chaosTopics, DEFAULT_QUOTES_DEADLINE_MS, FAULT_SWITCH_KEY, guaranteedChannels, quotesChannel, type FaultMix, type GuaranteedKind } from './channels.ts';
 
-/** What a run covers: a guaranteed channel of each kind, then fire-and-forget and request-response. */
-export const CHAOS_PHASES = ['transactional', 'outside', 'fifo', 'fire-and-forget', 'request-response'] as const;
+/**
+ * What a run covers: a guaranteed channel of each kind, a flow (published to a topic, applied by a subscriber, sent on
+ * to a ledger: its two guaranteed hops are reconciled as the kinds 'flow' and 'ledger'), then fire-and-forget and
+ * request-response.
+ */
+export const CHAOS_PHASES = ['transactional', 'outside', 'fifo', 'flow', 'fire-and-forget', 'request-response'] as const;
 export type ChaosPhase = (typeof CHAOS_PHASES)[number];
 
 export interface ChaosOptions {
@@ -132,7 +137,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
   const log = options.log ?? (() => {});
   const phases = options.phases ?? CHAOS_PHASES;
-  const kinds = (Object.keys(guaranteedChannels) as GuaranteedKind[]).filter((kind) => phases.includes(kind));
+  const kinds = (Object.keys(guaranteedChannels) as GuaranteedKind[]).filter((kind) => phases.includes(kind === 'ledger' ? 'flow' : kind));
+  // The ledger's messages are the flow's, sent on by its subscriber: it is drained and redriven after the flow's hop.
+  const firstHops = kinds.filter((kind) => kind !== 'ledger');
   const mix = options.mix ?? DEFAULT_MIX;
   const poisonShare = options.poison ?? DEFAULT_POISON;
   const duplicatesShare = options.duplicates ?? DEFAULT_DUPLICATES;
@@ -140,13 +147,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const requestDeadlineMs = options.requestDeadlineMs ?? DEFAULT_QUOTES_DEADLINE_MS;
   const quotes = quotesChannel(requestDeadlineMs);
   const cloud = await startLocalCloud({ cdkOut: synthesizeChaos(`${stateDir}/cdk.out`, quotes), stateDir, sharedDynamoDb: options.sharedDynamoDb });
-  const client = await createClient({ target: 'local', localStateDir: stateDir, stackName: 'Chaos', channels: { ...chaosChannels, chaosQuotes: quotes } });
+  const client = await createClient({ target: 'local', localStateDir: stateDir, stackName: 'Chaos', channels: { ...chaosChannels, chaosQuotes: quotes }, topics: chaosTopics });
   const table = client.output(OutputKey.stateTableName);
   try {
     await setFaults(client, table, { enabled: true, ...mix });
     const sent = new Map<GuaranteedKind, { messages: SentMessage[]; duplicatesSent: number }>();
     await Promise.all(
-      kinds.map(async (kind) => {
+      firstHops.map(async (kind) => {
         // An exact number of poison messages, at random places: a short run is sure to meet some.
         const poisonAt = new Set<number>();
         while (poisonAt.size < Math.round(options.messages * poisonShare)) poisonAt.add(Math.floor(Math.random() * options.messages));
@@ -155,10 +162,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           poison: poisonAt.has(index),
           ...(kind === 'fifo' ? { group: `g-${Math.floor(index / FIFO_GROUP_SIZE)}`, seq: index % FIFO_GROUP_SIZE } : {}),
         }));
-        sent.set(kind, { messages, duplicatesSent: await sendWithDuplicates(client, guaranteedChannels[kind].name, messages, duplicatesShare) });
+        sent.set(kind, { messages, duplicatesSent: await sendWithDuplicates(kind === 'flow' ? publisherOf(client) : senderTo(client, guaranteedChannels[kind].name), messages, duplicatesShare) });
         await drained(client, guaranteedChannels[kind].name);
       }),
     );
+    if (kinds.includes('ledger')) {
+      sent.set('ledger', { messages: sent.get('flow')!.messages.map(sentOnToLedger), duplicatesSent: 0 });
+      await drained(client, guaranteedChannels.ledger.name);
+    }
     const before = await snapshot(client, table);
     const deadLetterCopies = new Map<GuaranteedKind, number>();
     for (const kind of kinds) deadLetterCopies.set(kind, await queueDepth(client.sqs, client.output(OutputKey.deadLetterQueueUrl(guaranteedChannels[kind].name))));
@@ -172,9 +183,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const [notices, requests] = await Promise.all([
       phases.includes('fire-and-forget') ? noticesUnderExpiry(client, table, options.notices ?? 200) : undefined,
       phases.includes('request-response') ? requestsUnderFaults(client, options.requests ?? 100, requestDeadlineMs) : undefined,
-      ...kinds.map(async (kind) => {
-        redriven.set(kind, (await redriveDeadLetters(client, guaranteedChannels[kind].name)).moved);
-        await drained(client, guaranteedChannels[kind].name);
+      ...firstHops.map(async (kind) => {
+        const hops: GuaranteedKind[] = kind === 'flow' && kinds.includes('ledger') ? ['flow', 'ledger'] : [kind];
+        for (const hop of hops) {
+          redriven.set(hop, (await redriveDeadLetters(client, guaranteedChannels[hop].name)).moved);
+          await drained(client, guaranteedChannels[hop].name);
+        }
       }),
     ]);
     const after = await snapshot(client, table);
@@ -183,6 +197,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const guaranteed = kinds.map((kind) =>
       reconcile(kind, sent.get(kind)!, before, after, { deadLetterCopies: deadLetterCopies.get(kind)!, redriven: redriven.get(kind)! }, killedInvocations),
     );
+    // Before the redrive, the ledger can only have what the flow's hop applied: the rest is sent on after it.
+    const ledger = guaranteed.findIndex((report) => report.kind === 'ledger');
+    if (ledger >= 0) {
+      const causeApplied = new Set(sent.get('flow')!.messages.filter((message) => (before.applied.get(message.id)?.applied ?? 0) > 0).map(sentOnToLedger).map((message) => message.id));
+      const unaccounted = sent.get('ledger')!.messages.filter(
+        (message) => causeApplied.has(message.id) && !before.applied.get(message.id) && before.lifecycles.get(message.correlationId!)?.status !== 'dead-lettered',
+      ).length;
+      guaranteed[ledger] = { ...guaranteed[ledger]!, unaccounted };
+    }
 
     return { guaranteed, notices, requests, mix, poisonShare, duplicatesShare, wallSeconds: Math.round((Date.now() - started) / 100) / 10 };
   } finally {
@@ -192,11 +215,34 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
 }
 
+/** How a run puts messages in: a batch of up to 10, and one again under its correlation id (a duplicate). */
+interface Sender {
+  batch(payloads: object[], groupId: string | undefined): Promise<{ accepted: { correlationId: string }[]; rejected: { message: string }[] }>;
+  again(payload: object, correlationId: string, groupId: string | undefined): Promise<unknown>;
+}
+
+const senderTo = (client: MessagingClient, channel: string): Sender => ({
+  batch: (payloads, groupId) => client.sendBatch(channel, payloads, { groupId }),
+  again: (payload, correlationId, groupId) => client.send(channel, payload, { correlationId, groupId }),
+});
+
+/** The flow's messages are published to its topic, and a duplicate published again under the same key. */
+const publisherOf = (client: MessagingClient): Sender => ({
+  batch: (events) => client.publishBatch(chaosPlaced.name, events),
+  again: (event, correlationId) => client.publish(chaosPlaced.name, event, { idempotencyKey: correlationId }),
+});
+
+/** The ledger's message for a flow message: what its subscriber sends on, under the id derived from the event's. */
+function sentOnToLedger(message: SentMessage): SentMessage {
+  const cause = { channel: chaosFlow.name, correlationId: message.correlationId!, flowId: message.correlationId! };
+  return { id: `ledger-${message.id}`, poison: false, correlationId: onwardId(cause, 0) };
+}
+
 /**
  * Sends the messages in batches of 10, four batches at a time, and a share of them a second time under the same
  * correlation id. A FIFO group's batches go one after another, so that its order is the order of `seq`.
  */
-async function sendWithDuplicates(client: MessagingClient, channel: string, messages: SentMessage[], duplicatesShare: number): Promise<number> {
+async function sendWithDuplicates(sender: Sender, messages: SentMessage[], duplicatesShare: number): Promise<number> {
   // FIFO groups are consecutive runs of FIFO_GROUP_SIZE messages.
   const fifo = messages[0]?.group !== undefined;
   const runs = fifo ? chunks(messages, FIFO_GROUP_SIZE).map((group) => chunks(group, 10)) : chunks(messages, 10).map((batch) => [batch]);
@@ -205,12 +251,12 @@ async function sendWithDuplicates(client: MessagingClient, channel: string, mess
     for (const batch of runs[index]!) {
       const groupId = batch[0]!.group;
       const payloads = batch.map(({ correlationId: _, ...message }) => ({ ...message, sentAt: Date.now() }));
-      const { accepted: acks, rejected } = await client.sendBatch(channel, payloads, { groupId });
-      if (rejected.length > 0) throw new Error(`SQS refused ${rejected.length} messages: ${rejected[0]!.message}`);
+      const { accepted: acks, rejected } = await sender.batch(payloads, groupId);
+      if (rejected.length > 0) throw new Error(`${rejected.length} messages refused: ${rejected[0]!.message}`);
       acks.forEach((ack, offset) => (batch[offset]!.correlationId = ack.correlationId));
       for (const [offset, payload] of payloads.entries()) {
         if (Math.random() < duplicatesShare) {
-          await client.send(channel, payload, { correlationId: acks[offset]!.correlationId, groupId });
+          await sender.again(payload, acks[offset]!.correlationId, groupId);
           duplicatesSent += 1;
         }
       }
