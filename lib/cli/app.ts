@@ -45,6 +45,8 @@ export function initApp(dir: string): { created: string; next: string[] } {
       'aws-cdk-lib': library.peerDependencies['aws-cdk-lib'],
       constructs: library.peerDependencies.constructs,
       zod: library.dependencies.zod,
+      // The document client a handler writes DynamoDB items with (the template's ticker does).
+      '@aws-sdk/lib-dynamodb': library.dependencies['@aws-sdk/lib-dynamodb'],
     },
     devDependencies: Object.fromEntries(['aws-cdk', 'esbuild', 'typescript', 'vitest', '@types/node'].map((name) => [name, devRange(name)])),
   };

@@ -39,5 +39,11 @@ export const taskCreated = defineTopic('taskCreated', {
 /** Keeps a digest of new tasks, each entered once (a guaranteed subscriber of taskCreated). */
 export const digest = defineSubscriber(taskCreated, 'digest', { policy: { kind: 'guaranteed', effect: 'transactional', timeoutSeconds: 10 } });
 
-export const channels = { tasks, alerts, prices, digest } as const;
+/** Tells the task's assignee, an outside system, once; it is given the event's key to drop a repeat (guaranteed, outside effect). */
+export const assignment = defineSubscriber(taskCreated, 'assignment', { policy: { kind: 'guaranteed', effect: 'outside', timeoutSeconds: 10 } });
+
+/** Puts the new task on a ticker for a minute, then it is old news (a fire-and-forget subscriber). */
+export const ticker = defineSubscriber(taskCreated, 'ticker', { policy: { kind: 'fire-and-forget', timeToLiveSeconds: 60 } });
+
+export const channels = { tasks, alerts, prices, digest, assignment, ticker } as const;
 export const topics = { taskCreated } as const;

@@ -3,6 +3,7 @@ import { createClient, type MessagingClient } from 'delivery-policies/client';
 import { startLocalCloud, type LocalCloud } from 'delivery-policies/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { channels, topics } from '../lib/channels.ts';
 
 // The whole app on this machine: `cdk synth`, then DynamoDB Local, an SQS emulator and the functions in workers.
@@ -27,18 +28,25 @@ describe('the app on the local cloud', () => {
     expect(reply).toMatchObject({ taskId: 't-1', receipt: expect.stringMatching(/^R-/) });
   });
 
-  it('announces a stored task on its topic, and the digest enters it: the flow read message by message', async () => {
+  it('announces a stored task on its topic, and each of its three subscribers takes it on its own terms', async () => {
     const acknowledgement = await client.send('tasks', { taskId: 't-3', title: 'plan the launch' });
     await client.awaitReply(acknowledgement, { maxWaitTime: 30 });
-    // The task's record names the event it published; the digest's record of that event is read in turn.
+    // The task's record names the event it published; each guaranteed subscriber's record of that event is read in turn.
     const [stored] = await client.status(acknowledgement.correlationId, { channel: 'tasks' });
     const [announced] = (stored as LifecycleRecord).onward ?? [];
     expect(announced).toMatchObject({ kind: 'topic', target: 'taskCreated' });
-    let entered = (await client.status(announced!.correlationId, { channel: 'digest' }))[0];
-    for (const giveUpAt = Date.now() + 30_000; entered?.status !== 'succeeded' && Date.now() < giveUpAt; entered = (await client.status(announced!.correlationId, { channel: 'digest' }))[0]) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    const settled = async (read: () => Promise<unknown>, done: (value: any) => boolean) => {
+      let value = await read();
+      for (const giveUpAt = Date.now() + 30_000; !done(value) && Date.now() < giveUpAt; value = await read()) await new Promise((resolve) => setTimeout(resolve, 100));
+      return value;
+    };
+    for (const channel of ['digest', 'assignment'] as const) {
+      const [record] = (await settled(() => client.status(announced!.correlationId, { channel }), ([found]) => found?.status === 'succeeded')) as LifecycleRecord[];
+      expect(record, channel).toMatchObject({ status: 'succeeded', flowId: acknowledgement.correlationId, causationId: acknowledgement.correlationId });
     }
-    expect(entered).toMatchObject({ status: 'succeeded', flowId: acknowledgement.correlationId, causationId: acknowledgement.correlationId });
+    // The ticker, fire-and-forget, keeps no record: its effect is the item it puts.
+    const onTicker = await settled(() => client.dynamo.send(new GetCommand({ TableName: client.output('StateTableName'), Key: { pk: 'ticker#t-3', sk: 'ticker' } })), ({ Item }) => Item !== undefined);
+    expect((onTicker as { Item?: object }).Item).toMatchObject({ title: 'plan the launch' });
   });
 
   it('answers a price from the primary, and from the fallback when the primary fails', async () => {
