@@ -1,6 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { ChannelCatalog, type HandlerEntry } from '../../lib/constructs/index.ts';
-import { chaosChannels, chaosFlow, chaosLedger, chaosNotices, chaosQuotes, chaosTopics, guaranteedChannels } from './channels.ts';
+import { chaosAnnounced, chaosChannels, chaosFlow, chaosLedger, chaosNotices, chaosQuotes, chaosShipping, chaosTopics, guaranteedChannels } from './channels.ts';
 
 const here = (file: string) => new URL(`./${file}`, import.meta.url).pathname;
 
@@ -15,6 +15,7 @@ export function synthesizeChaos(outdir: string, quotesDefinition: typeof chaosQu
   const entries: Record<string, HandlerEntry> = {
     ...Object.fromEntries(Object.entries(guaranteedChannels).map(([kind, definition]) => [definition.name, here(`${kind}.ts`)])),
     [chaosNotices.name]: here('notices.ts'),
+    [chaosAnnounced.name]: here('announced.ts'),
     [chaosQuotes.name]: { primary: here('quotes-primary.ts'), fallback: here('quotes-fallback.ts') },
   };
   // What each handler reads and writes of the state table (faults.ts and effects.ts): the fault switch, its counters,
@@ -26,6 +27,8 @@ export function synthesizeChaos(outdir: string, quotesDefinition: typeof chaosQu
     [guaranteedChannels.fifo.name]: { read: guaranteed.read, write: [...guaranteed.write, 'group#'] },
     [chaosFlow.name]: guaranteed,
     [chaosLedger.name]: guaranteed,
+    [chaosShipping.name]: guaranteed,
+    [chaosAnnounced.name]: { write: ['applied#'] },
     [chaosNotices.name]: { write: ['notice#'] },
   };
   new ChannelCatalog(new Stack(app, 'Chaos'), 'Channels', {

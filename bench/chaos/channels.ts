@@ -30,6 +30,13 @@ export const chaosFifo = defineChannel('chaosFifo', { policy: { ...underFaults, 
 export const chaosPlaced = defineTopic('chaosPlaced', { schema: chaosMessage });
 export const chaosFlow = defineSubscriber(chaosPlaced, 'chaosFlow', { policy: underFaults });
 export const chaosLedger = defineChannel('chaosLedger', { policy: underFaults, schema: chaosMessage });
+/** The topic's outside-effect subscriber, under the outside channel's faults (outside.ts). */
+export const chaosShipping = defineSubscriber(chaosPlaced, 'chaosShipping', {
+  policy: { ...underFaults, effect: 'outside', leaseSeconds: 4, reply: true },
+  replySchema: z.object({ effect: z.string() }),
+});
+/** The topic's fire-and-forget subscriber: takes what it is given, keeps no record. */
+export const chaosAnnounced = defineSubscriber(chaosPlaced, 'chaosAnnounced', { policy: { kind: 'fire-and-forget', timeToLiveSeconds: 600, timeoutSeconds: 2 } });
 
 /** Fire-and-forget notices with a one-second life. */
 export const chaosNotices = defineChannel('chaosNotices', {
@@ -56,10 +63,10 @@ export function quotesChannel(deadlineMs: number) {
 export const chaosQuotes = quotesChannel(DEFAULT_QUOTES_DEADLINE_MS);
 
 /** The guaranteed channel of each kind the run covers. */
-export const guaranteedChannels = { transactional: chaosTransactional, outside: chaosOutside, fifo: chaosFifo, flow: chaosFlow, ledger: chaosLedger } as const;
+export const guaranteedChannels = { transactional: chaosTransactional, outside: chaosOutside, fifo: chaosFifo, flow: chaosFlow, shipping: chaosShipping, ledger: chaosLedger } as const;
 export type GuaranteedKind = keyof typeof guaranteedChannels;
 
-export const chaosChannels = { chaosTransactional, chaosOutside, chaosFifo, chaosFlow, chaosLedger, chaosNotices, chaosQuotes };
+export const chaosChannels = { chaosTransactional, chaosOutside, chaosFifo, chaosFlow, chaosShipping, chaosLedger, chaosAnnounced, chaosNotices, chaosQuotes };
 export const chaosTopics = { chaosPlaced };
 
 /** The fault mix, read by the handlers from the state table so a run can switch faults off before its redrive. */

@@ -1,6 +1,6 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { defaultClients, guaranteedConsumer } from '../../functions/runtime/index.ts';
-import { chaosOutside } from './channels.ts';
+import { chaosOutside, type chaosShipping } from './channels.ts';
 import { countApplication } from './effects.ts';
 import { crashInstance, faultsBeforeEffect, nameEffect, trackingInvocations } from './faults.ts';
 
@@ -13,17 +13,21 @@ const clients = defaultClients();
  * application that did not complete is excused only if the invocation that received its delivery was killed (a crash,
  * a timeout) or reported the delivery failed (the runtime gave up on it, and it may have run on past its lease).
  */
-export const handler = trackingInvocations(
-  clients,
-  guaranteedConsumer({
-    channel: chaosOutside,
+export function outsideConsumer(channel: typeof chaosOutside | typeof chaosShipping, idOf: (id: string) => string = (id) => id) {
+  return trackingInvocations(
     clients,
-    handle: async (message, { tableName, record }) => {
-      const mix = await faultsBeforeEffect(clients, tableName, message, 0.5);
-      const effect = nameEffect(record);
-      await clients.dynamo.send(new UpdateCommand({ TableName: tableName, ...countApplication(message.id, message.sentAt, effect) }));
-      if (mix.enabled && Math.random() < mix.crash / 2) crashInstance();
-      return { reply: { effect } };
-    },
-  }),
-);
+    guaranteedConsumer({
+      channel,
+      clients,
+      handle: async (message, { tableName, record }) => {
+        const mix = await faultsBeforeEffect(clients, tableName, message, 0.5);
+        const effect = nameEffect(record);
+        await clients.dynamo.send(new UpdateCommand({ TableName: tableName, ...countApplication(idOf(message.id), message.sentAt, effect) }));
+        if (mix.enabled && Math.random() < mix.crash / 2) crashInstance();
+        return { reply: { effect } };
+      },
+    }),
+  );
+}
+
+export const handler = outsideConsumer(chaosOutside);

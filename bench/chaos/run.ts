@@ -9,7 +9,7 @@ import { startLocalCloud, type SharedDynamoDb } from '../../local/index.ts';
 import { synthesizeChaos } from './app.ts';
 import { unfinished } from './faults.ts';
 import { onwardId } from '../../functions/runtime/onward.ts';
-import { chaosChannels, chaosFlow, chaosPlaced, chaosTopics, DEFAULT_QUOTES_DEADLINE_MS, FAULT_SWITCH_KEY, guaranteedChannels, quotesChannel, type FaultMix, type GuaranteedKind } from './channels.ts';
+import { chaosAnnounced, chaosChannels, chaosFlow, chaosPlaced, chaosTopics, DEFAULT_QUOTES_DEADLINE_MS, FAULT_SWITCH_KEY, guaranteedChannels, quotesChannel, type FaultMix, type GuaranteedKind } from './channels.ts';
 
 /**
  * What a run covers: a guaranteed channel of each kind, a flow (published to a topic, applied by a subscriber, sent on
@@ -96,8 +96,17 @@ export interface RequestsReport {
   readonly maxElapsedMs: number;
 }
 
+/** The flow's fire-and-forget subscriber: what reached it of what was published (it keeps no record, dedupes nothing). */
+export interface AnnouncedReport {
+  readonly published: number;
+  readonly delivered: number;
+  /** Events it took more than once: a duplicate publish, or a redelivery after a crash. */
+  readonly deliveredAgain: number;
+}
+
 export interface ChaosReport {
   readonly guaranteed: readonly GuaranteedReport[];
+  readonly announced?: AnnouncedReport;
   readonly notices?: NoticesReport;
   readonly requests?: RequestsReport;
   readonly mix: Omit<FaultMix, 'enabled'>;
@@ -115,6 +124,8 @@ export const DEFAULT_DUPLICATES = 0.02;
  * does not hold the whole run.
  */
 const FIFO_GROUP_SIZE = 10;
+/** The flow's guaranteed hops: its transactional and outside subscribers, and the ledger the first sends on to. */
+const FLOW_HOPS: readonly GuaranteedKind[] = ['flow', 'shipping', 'ledger'];
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 const chunks = <T>(list: readonly T[], size: number) => Array.from({ length: Math.ceil(list.length / size) }, (_, index) => list.slice(index * size, index * size + size));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -137,9 +148,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
   const log = options.log ?? (() => {});
   const phases = options.phases ?? CHAOS_PHASES;
-  const kinds = (Object.keys(guaranteedChannels) as GuaranteedKind[]).filter((kind) => phases.includes(kind === 'ledger' ? 'flow' : kind));
-  // The ledger's messages are the flow's, sent on by its subscriber: it is drained and redriven after the flow's hop.
-  const firstHops = kinds.filter((kind) => kind !== 'ledger');
+  const kinds = (Object.keys(guaranteedChannels) as GuaranteedKind[]).filter((kind) => phases.includes(FLOW_HOPS.includes(kind) ? 'flow' : (kind as ChaosPhase)));
+  // The flow's other hops take what its publish and its first subscriber give them: drained and redriven after it.
+  const firstHops = kinds.filter((kind) => !FLOW_HOPS.includes(kind) || kind === 'flow');
   const mix = options.mix ?? DEFAULT_MIX;
   const poisonShare = options.poison ?? DEFAULT_POISON;
   const duplicatesShare = options.duplicates ?? DEFAULT_DUPLICATES;
@@ -166,9 +177,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         await drained(client, guaranteedChannels[kind].name);
       }),
     );
-    if (kinds.includes('ledger')) {
-      sent.set('ledger', { messages: sent.get('flow')!.messages.map(sentOnToLedger), duplicatesSent: 0 });
-      await drained(client, guaranteedChannels.ledger.name);
+    if (kinds.includes('flow')) {
+      const published = sent.get('flow')!;
+      sent.set('shipping', { messages: published.messages.map((message) => ({ ...message, id: `shipped-${message.id}` })), duplicatesSent: published.duplicatesSent });
+      sent.set('ledger', { messages: published.messages.map(sentOnToLedger), duplicatesSent: 0 });
+      for (const hop of ['shipping', 'ledger'] as const) await drained(client, guaranteedChannels[hop].name);
+      await drained(client, chaosAnnounced.name);
     }
     const before = await snapshot(client, table);
     const deadLetterCopies = new Map<GuaranteedKind, number>();
@@ -184,7 +198,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       phases.includes('fire-and-forget') ? noticesUnderExpiry(client, table, options.notices ?? 200) : undefined,
       phases.includes('request-response') ? requestsUnderFaults(client, options.requests ?? 100, requestDeadlineMs) : undefined,
       ...firstHops.map(async (kind) => {
-        const hops: GuaranteedKind[] = kind === 'flow' && kinds.includes('ledger') ? ['flow', 'ledger'] : [kind];
+        const hops: readonly GuaranteedKind[] = kind === 'flow' ? FLOW_HOPS : [kind];
         for (const hop of hops) {
           redriven.set(hop, (await redriveDeadLetters(client, guaranteedChannels[hop].name)).moved);
           await drained(client, guaranteedChannels[hop].name);
@@ -202,12 +216,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     if (ledger >= 0) {
       const causeApplied = new Set(sent.get('flow')!.messages.filter((message) => (before.applied.get(message.id)?.applied ?? 0) > 0).map(sentOnToLedger).map((message) => message.id));
       const unaccounted = sent.get('ledger')!.messages.filter(
-        (message) => causeApplied.has(message.id) && !before.applied.get(message.id) && before.lifecycles.get(message.correlationId!)?.status !== 'dead-lettered',
+        (message) => causeApplied.has(message.id) && !before.applied.get(message.id) && before.lifecycles.get(recordKey('ledger', message))?.status !== 'dead-lettered',
       ).length;
       guaranteed[ledger] = { ...guaranteed[ledger]!, unaccounted };
     }
 
-    return { guaranteed, notices, requests, mix, poisonShare, duplicatesShare, wallSeconds: Math.round((Date.now() - started) / 100) / 10 };
+    const announced = kinds.includes('flow') ? fireAndForgetSubscriber(sent.get('flow')!, after) : undefined;
+    return { guaranteed, announced, notices, requests, mix, poisonShare, duplicatesShare, wallSeconds: Math.round((Date.now() - started) / 100) / 10 };
   } finally {
     client.destroy();
     await cloud.stop();
@@ -298,7 +313,7 @@ interface AppliedCount {
 interface Snapshot {
   /** Application counters by message id. */
   readonly applied: Map<string, AppliedCount>;
-  /** Lifecycle records by correlation id. */
+  /** Lifecycle records by channel and correlation id (`<channel>#<id>`: an event's subscribers share its id). */
   readonly lifecycles: Map<string, LifecycleRecord>;
   /** Each FIFO group's places, in the order its effects were applied. */
   readonly groupOrders: Map<string, number[]>;
@@ -317,7 +332,7 @@ async function snapshot(client: MessagingClient, table: string): Promise<Snapsho
   }
   for (const item of await scan(client, client.output(OutputKey.lifecycleTableName))) {
     const record = item as unknown as LifecycleRecord;
-    taken.lifecycles.set(record.correlationId, record);
+    taken.lifecycles.set(`${record.channel}#${record.correlationId}`, record);
   }
   return taken;
 }
@@ -346,7 +361,7 @@ function reconcile(
   const count = (predicate: (message: SentMessage) => boolean) => messages.filter(predicate).length;
   const appliedBefore = (message: SentMessage) => before.applied.get(message.id)?.applied ?? 0;
   const appliedAfter = (message: SentMessage) => after.applied.get(message.id)?.applied ?? 0;
-  const recordBefore = (message: SentMessage) => before.lifecycles.get(message.correlationId!);
+  const recordBefore = (message: SentMessage) => before.lifecycles.get(recordKey(kind, message));
   const deadLettered = messages.filter((message) => recordBefore(message)?.status === 'dead-lettered');
   const poison = messages.filter((message) => message.poison);
 
@@ -358,7 +373,7 @@ function reconcile(
     const applied = after.applied.get(message.id);
     if (!applied || applied.applied < 2) continue;
     repeats += applied.applied - 1;
-    const completed = (after.lifecycles.get(message.correlationId!)?.reply as { effect?: string } | undefined)?.effect;
+    const completed = (after.lifecycles.get(recordKey(kind, message))?.reply as { effect?: string } | undefined)?.effect;
     const interrupted = [...(applied.effects ?? [])].filter(
       (effect) => effect !== completed && unfinished(effect, killedInvocations, after.gaveUp),
     );
@@ -398,6 +413,15 @@ function reconcile(
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
   };
+}
+
+function recordKey(kind: GuaranteedKind, message: SentMessage): string {
+  return `${guaranteedChannels[kind].name}#${message.correlationId!}`;
+}
+
+function fireAndForgetSubscriber({ messages }: { messages: SentMessage[] }, after: Snapshot): AnnouncedReport {
+  const counts = messages.map((message) => after.applied.get(`announced-${message.id}`)?.applied ?? 0);
+  return { published: messages.length, delivered: counts.filter((count) => count > 0).length, deliveredAgain: counts.filter((count) => count > 1).length };
 }
 
 /** Fire-and-forget under the same load: live notices, and notices sent already expired behind the SDK's back. */
@@ -468,7 +492,7 @@ export function chaosViolations(report: ChaosReport): string[] {
     check(channel.poisonDeadLettered === channel.poison, `${kind}: ${channel.poison - channel.poisonDeadLettered} poison messages not dead-lettered as such`);
     check(channel.redrivenApplied === channel.deadLettered, `${kind}: ${channel.deadLettered - channel.redrivenApplied} dead letters not applied after the redrive`);
     check(channel.outOfOrder === 0, `${kind}: ${channel.outOfOrder} effects applied out of their group's order`);
-    if (kind === 'outside') check(channel.repeats === channel.repeatsInCrashWindow, `${kind}: ${channel.repeats - channel.repeatsInCrashWindow} effects repeated after an attempt that completed (no crash, timeout or cut-off between the effect and its completion)`);
+    if (kind === 'outside' || kind === 'shipping') check(channel.repeats === channel.repeatsInCrashWindow, `${kind}: ${channel.repeats - channel.repeatsInCrashWindow} effects repeated after an attempt that completed (no crash, timeout or cut-off between the effect and its completion)`);
     else check(channel.appliedTwice === 0, `${kind}: ${channel.appliedTwice} applied twice`);
   }
   if (report.notices) {
@@ -495,12 +519,16 @@ export function formatChaosReport(report: ChaosReport): string {
       ['neither applied nor dead-lettered once drained', channel.unaccounted],
       ['redriven with faults off / dead letters then applied', `${channel.redriven} / ${channel.redrivenApplied} of ${channel.deadLettered}`],
       ['**lost**', channel.lost],
-      channel.kind === 'outside'
+      channel.kind === 'outside' || channel.kind === 'shipping'
         ? ['**applied twice** / repeats / of them after an attempt that did not complete', `${channel.appliedTwice} / ${channel.repeats} / ${channel.repeatsInCrashWindow}`]
         : ['**applied twice**', channel.appliedTwice],
       ...(channel.kind === 'fifo' ? [['**out of group order**', channel.outOfOrder] as [string, number]] : []),
       ['send → applied p50 / p99', `${channel.p50Ms} ms / ${channel.p99Ms} ms`],
     );
+  }
+  if (report.announced) {
+    const { announced } = report;
+    rows.push(['**fire-and-forget subscriber** (chaosAnnounced): delivered / more than once', `${announced.delivered} of ${announced.published} published / ${announced.deliveredAgain}`]);
   }
   if (report.notices) {
     const { notices } = report;

@@ -26,13 +26,18 @@ describe('Chaos: 30 messages per guaranteed kind and through a three-hop flow, u
   });
 
   it('covers every guaranteed kind and sees faults in each', () => {
-    expect(report.guaranteed.map((channel) => channel.kind)).toEqual(['transactional', 'outside', 'fifo', 'flow', 'ledger']);
+    expect(report.guaranteed.map((channel) => channel.kind)).toEqual(['transactional', 'outside', 'fifo', 'flow', 'shipping', 'ledger']);
     // The ledger's messages are sent on by the flow's subscriber, never poison; they meet the faults all the same.
     for (const channel of report.guaranteed.filter(({ kind }) => kind !== 'ledger')) expect(channel.poison, channel.kind).toBeGreaterThan(0);
   });
 
   it('dead-letters every poison message with its reason', () => {
     for (const channel of report.guaranteed) expect(channel.poisonDeadLettered, channel.kind).toBe(channel.poison);
+  });
+
+  it("delivers the flow's events to its fire-and-forget subscriber too", () => {
+    // Fire-and-forget promises nothing under faults; this subscriber meets none, so every event reaches it.
+    expect(report.announced?.delivered).toBe(report.announced?.published);
   });
 
   it('never applies a fire-and-forget notice after its expiry', () => {
