@@ -10,7 +10,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { readFileSync, rmSync } from 'node:fs';
 import { createClient, queueDepth } from '../lib/client/index.ts';
 import { OutputKey } from '../lib/policy/index.ts';
-import { channels } from '../lib/channels.ts';
+import { channels, topics } from '../lib/channels.ts';
 import { startLocalCloud, UsageMeter, type Usage } from '../local/index.ts';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200);
@@ -20,6 +20,7 @@ const prices = JSON.parse(readFileSync(new URL('./cost/prices.json', import.meta
   asOf: string;
   lambda: { perMillionRequests: number; perGbSecond: Record<string, number> };
   sqs: { perMillionRequests: { standard: number; fifo: number } };
+  sns: { perMillionPublishes: number };
   dynamodb: { perMillionWriteRequestUnits: number; perMillionReadRequestUnits: number };
 };
 
@@ -28,11 +29,13 @@ const samples = {
   orders: (index: number) => ({ orderId: `cost-${index}`, customerId: 'bench', items: [{ sku: 'apple', quantity: 2 }] }),
   presence: (index: number) => ({ userId: `u-${index}`, activity: 'typing' as const, room: 'bench' }),
   quotes: (index: number) => ({ sku: 'tea', quantity: 1 + (index % 5) }),
+  // Every other event a large order, which salesAlerts' filter lets through.
+  orderPlaced: (index: number) => ({ orderId: `cost-${index}`, customerId: 'bench', totalCents: index % 2 === 0 ? 150_000 : 500 }),
 };
 
 const meter = new UsageMeter();
 const cloud = await startLocalCloud({ stateDir, meter });
-const client = await createClient({ channels, target: 'local', localStateDir: stateDir });
+const client = await createClient({ channels, topics, target: 'local', localStateDir: stateDir });
 // Read behind the gateways, so that the benchmark's own polling is not counted.
 const unmeteredSqs = new SQSClient({ region: cloud.endpoints.region, credentials: cloud.credentials, endpoint: cloud.emulators.sqs });
 
@@ -53,6 +56,17 @@ const workloads: Record<keyof typeof samples, (count: number, offset: number) =>
   },
   quotes: async (count, offset) => {
     for (let index = 0; index < count; index += 1) await client.request('quotes', samples.quotes(offset + index));
+  },
+  // An event costs what its publish and every subscriber's handling cost: billing (its invoice awaited, as a caller
+  // would), the ledger billing sends it on to, and salesAlerts for the half its filter takes.
+  orderPlaced: async (count, offset) => {
+    for (let sent = 0; sent < count; sent += ROUND) {
+      const { accepted } = await client.publishBatch('orderPlaced', Array.from({ length: ROUND }, (_, index) => samples.orderPlaced(offset + sent + index)));
+      await Promise.all(accepted.map((publication) => client.awaitReply(publication.correlationId, { channel: 'billing', maxWaitTime: 60 })));
+    }
+    for (const channel of ['ledger', 'salesAlerts']) {
+      while ((await queueDepth(unmeteredSqs, client.output(OutputKey.queueUrl(channel)))) > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   },
 };
 
@@ -82,6 +96,8 @@ function cost(usage: Usage, fifo: boolean) {
     readUnits,
     lambda: invocations * prices.lambda.perMillionRequests + sum(functions, (fn) => fn.gbSeconds * fn.pricePerGbSecond) * 1_000_000,
     sqs: sqsRequests * prices.sqs.perMillionRequests[fifo ? 'fifo' : 'standard'],
+    snsPublishes: usage.snsPublishes / MESSAGES,
+    sns: (usage.snsPublishes / MESSAGES) * prices.sns.perMillionPublishes,
     dynamodb: writeUnits * prices.dynamodb.perMillionWriteRequestUnits + readUnits * prices.dynamodb.perMillionReadRequestUnits,
     transactionWriteUnits: (usage.dynamodb.TransactWriteItems?.writeUnits ?? 0) / MESSAGES,
     detail: usage,
@@ -98,8 +114,9 @@ try {
     await workloads[name](ROUND, 1_000_000);
     meter.reset();
     await workloads[name](MESSAGES, 0);
-    const policy = channels[name].policy as { kind: string; fifo?: boolean };
-    rows.push({ label: `${name} (${policy.kind})`, ...cost(meter.snapshot(), policy.fifo === true) });
+    const label = name === 'orderPlaced' ? 'orderPlaced (an event: billing, then ledger; salesAlerts for half)' : `${name} (${channels[name].policy.kind})`;
+    const fifo = name !== 'orderPlaced' && (channels[name].policy as { fifo?: boolean }).fifo === true;
+    rows.push({ label, ...cost(meter.snapshot(), fifo) });
   }
   const orders = rows[0]!;
   // Powertools' version of the orders channel: the same queue, mapping and handler work, so the same Lambda and SQS
@@ -116,13 +133,13 @@ try {
   });
 
   console.log('');
-  console.log(`| per message (${MESSAGES} per channel, list prices of ${prices.asOf}) | Lambda invocations | Lambda GB-s | SQS requests | DynamoDB WRU | DynamoDB RRU | $ per million messages: Lambda + SQS + DynamoDB = total |`);
-  console.log('|---|---|---|---|---|---|---|');
+  console.log(`| per message (${MESSAGES} per channel, list prices of ${prices.asOf}) | Lambda invocations | Lambda GB-s | SQS requests | SNS publishes | DynamoDB WRU | DynamoDB RRU | $ per million messages: Lambda + SQS + SNS + DynamoDB = total |`);
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const row of rows) {
-    const total = row.lambda + row.sqs + row.dynamodb;
+    const total = row.lambda + row.sqs + row.sns + row.dynamodb;
     console.log(
-      `| ${row.label} | ${row.invocations.toFixed(2)} | ${row.gbSeconds.toFixed(5)} | ${row.sqsRequests.toFixed(2)} | ${row.writeUnits.toFixed(2)} | ${row.readUnits.toFixed(2)} | ` +
-        `${row.lambda.toFixed(2)} + ${row.sqs.toFixed(2)} + ${row.dynamodb.toFixed(2)} = ${total.toFixed(2)} |`,
+      `| ${row.label} | ${row.invocations.toFixed(2)} | ${row.gbSeconds.toFixed(5)} | ${row.sqsRequests.toFixed(2)} | ${row.snsPublishes.toFixed(2)} | ${row.writeUnits.toFixed(2)} | ${row.readUnits.toFixed(2)} | ` +
+        `${row.lambda.toFixed(2)} + ${row.sqs.toFixed(2)} + ${row.sns.toFixed(2)} + ${row.dynamodb.toFixed(2)} = ${total.toFixed(2)} |`,
     );
   }
   console.log('');

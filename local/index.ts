@@ -63,8 +63,8 @@ export interface LocalCloudOptions {
    */
   readonly iam?: boolean;
   /**
-   * Count every call as AWS would bill it: SQS requests, DynamoDB request units, Lambda invocations and duration
-   * (`bench:cost`). SQS and DynamoDB calls are counted at the IAM gateways, so this needs `iam`.
+   * Count every call as AWS would bill it: SQS requests, SNS publishes, DynamoDB request units, Lambda invocations and
+   * duration (`bench:cost`). SQS, SNS and DynamoDB calls are counted at the IAM gateways, so this needs `iam`.
    * @default - nothing is counted
    */
   readonly meter?: UsageMeter;
@@ -201,7 +201,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     if (iam) {
       gateways.push(
         new IamGateway('sqs', sqsEmulator.endpoint, authorizer, { meter: options.meter, verifier }),
-        new IamGateway('sns', sqsEmulator.endpoint, authorizer, { verifier }),
+        new IamGateway('sns', sqsEmulator.endpoint, authorizer, { meter: options.meter, verifier }),
         new IamGateway('dynamodb', dynamodb.endpoint, authorizer, { meter: options.meter, verifier, partitionKeyOf: (table) => tables.find((candidate) => candidate.name === table)?.partitionKey }),
       );
       [sqsEndpoint, snsEndpoint, dynamodbEndpoint] = await Promise.all([gateways[0]!.listen(ports.sqs), gateways[1]!.listen(ports.sns), gateways[2]!.listen(ports.dynamodb)]);

@@ -8,6 +8,11 @@
 export interface Usage {
   /** SQS API requests by operation (a batch of ten is one request, as SQS bills it). */
   readonly sqsRequests: Record<string, number>;
+  /**
+   * SNS publishes, as SNS bills them: each message of a PublishBatch is one, and each 64 KiB of a message another.
+   * Deliveries to SQS subscriptions are not billed, and not counted.
+   */
+  readonly snsPublishes: number;
   /** DynamoDB calls and the request units they were billed, by operation. */
   readonly dynamodb: Record<string, { readonly calls: number; readonly readUnits: number; readonly writeUnits: number }>;
   /**
@@ -17,13 +22,22 @@ export interface Usage {
   readonly lambda: Record<string, { readonly invocations: number; readonly billedMs: number; readonly initMs: number; readonly memorySizeMb: number }>;
 }
 
+/** SNS bills a publish per 64 KiB chunk of its payload. */
+const SNS_BILLED_CHUNK_BYTES = 64 * 1024;
+
 export class UsageMeter {
   #sqs: Record<string, number> = {};
+  #snsPublishes = 0;
   #dynamodb: Record<string, { calls: number; readUnits: number; writeUnits: number }> = {};
   #lambda: Record<string, { invocations: number; billedMs: number; initMs: number; memorySizeMb: number }> = {};
 
   public sqsRequest(operation: string): void {
     this.#sqs[operation] = (this.#sqs[operation] ?? 0) + 1;
+  }
+
+  /** A Publish or PublishBatch, with its messages' sizes in bytes (body and attributes). */
+  public snsPublish(messageBytes: readonly number[]): void {
+    this.#snsPublishes += messageBytes.reduce((total, bytes) => total + Math.max(1, Math.ceil(bytes / SNS_BILLED_CHUNK_BYTES)), 0);
   }
 
   /**
@@ -51,6 +65,7 @@ export class UsageMeter {
   public snapshot(): Usage {
     return {
       sqsRequests: { ...this.#sqs },
+      snsPublishes: this.#snsPublishes,
       dynamodb: structuredClone(this.#dynamodb),
       lambda: structuredClone(this.#lambda),
     };
@@ -58,6 +73,7 @@ export class UsageMeter {
 
   public reset(): void {
     this.#sqs = {};
+    this.#snsPublishes = 0;
     this.#dynamodb = {};
     this.#lambda = {};
   }

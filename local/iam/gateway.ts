@@ -97,7 +97,7 @@ export class IamGateway {
         if (message) return refuse(this.#service, request, response, { ...denied, message });
       }
       const forwarded = this.#service === 'sns' ? canonicalQueryCall(call) : canonicalCall(this.#service, call);
-      this.#forward(request, response, { ...forwarded, headers: { ...forwarded.headers, ...signatureHeaders(request.headers) } }, this.#meter && this.#service !== 'sns' ? this.#count(call) : undefined, true);
+      this.#forward(request, response, { ...forwarded, headers: { ...forwarded.headers, ...signatureHeaders(request.headers) } }, this.#meter ? this.#count(call) : undefined, true);
     } catch (error) {
       // A caller gone mid-request, or a call that is not what its service reads: it must not end the local cloud.
       if (response.headersSent || !response.socket || response.socket.destroyed) response.destroy();
@@ -112,13 +112,19 @@ export class IamGateway {
   }
 
   /**
-   * Counts an allowed call as AWS would bill it: SQS by the request; DynamoDB by its answer, since it bills no units
-   * for a call that fails (except a failed condition) and prices reads by what they return.
+   * Counts an allowed call as AWS would bill it: SQS by the request; SNS by the message published; DynamoDB by its
+   * answer, since it bills no units for a call that fails (except a failed condition) and prices reads by what they return.
    */
   #count({ operation, input }: ApiCall): (status: number, answer: string) => void {
     if (this.#service === 'sqs') {
       this.#meter!.sqsRequest(operation);
       return () => undefined;
+    }
+    if (this.#service === 'sns') {
+      // Billed once SNS has taken it: each message of a batch, by its size.
+      return (status) => {
+        if (status < 300 && (operation === 'Publish' || operation === 'PublishBatch')) this.#meter!.snsPublish(publishedBytes(operation, input));
+      };
     }
     return (status, answer) => this.#meter!.dynamodbCall(operation, input, { status, body: parseJson(answer) });
   }
@@ -154,6 +160,16 @@ export class IamGateway {
     });
     forwarded.end(body);
   }
+}
+
+/** The size of each message a Publish or PublishBatch carries, its attributes' names, types and values included. */
+function publishedBytes(operation: string, input: Record<string, unknown>): number[] {
+  const prefixes = operation === 'Publish' ? [''] : Object.keys(input).flatMap((name) => /^PublishBatchRequestEntries\.member\.\d+\.Id$/.test(name) ? [name.replace(/Id$/, '')] : []);
+  return prefixes.map((prefix) =>
+    Object.entries(input)
+      .filter(([name]) => name === `${prefix}Message` || name.startsWith(`${prefix}MessageAttributes.`))
+      .reduce((total, [name, value]) => total + (name.endsWith('.Name') || name.endsWith('.DataType') || name.endsWith('.StringValue') || name === `${prefix}Message` ? Buffer.byteLength(String(value)) : 0), 0),
+  );
 }
 
 /** The caller's signature goes on with the call: DynamoDB Local reads its region and key (and checks nothing of it). */

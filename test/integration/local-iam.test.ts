@@ -130,11 +130,14 @@ describe('Local cloud: IAM enforced on what functions call', () => {
     await call(enforced, 'GrantedWriter', { put: out.AuditTable, key: randomUUID() });
     await call(enforced, 'GrantedWriter', { send: out.InboxQueueUrl });
     await call(enforced, 'UngrantedWriter', { send: out.InboxQueueUrl });
+    await call(enforced, 'GrantedWriter', { publish: out.BulletinArn });
+    await call(enforced, 'UngrantedWriter', { publish: out.BulletinArn });
     const usage = meter.snapshot();
+    expect(usage.snsPublishes).toBe(1);
     // The mappings' empty receives run meanwhile; the functions' own calls are these.
     expect(Object.entries(usage.sqsRequests).filter(([operation]) => operation !== 'ReceiveMessage (empty)')).toStrictEqual([['SendMessage', 1]]);
     expect(usage.dynamodb).toStrictEqual({ PutItem: { calls: 1, readUnits: 0, writeUnits: 1 } });
-    expect(Object.fromEntries(Object.entries(usage.lambda).map(([name, fn]) => [name, fn.invocations]))).toStrictEqual({ [out.GrantedWriterName!]: 2, [out.UngrantedWriterName!]: 1 });
+    expect(Object.fromEntries(Object.entries(usage.lambda).map(([name, fn]) => [name, fn.invocations]))).toStrictEqual({ [out.GrantedWriterName!]: 3, [out.UngrantedWriterName!]: 2 });
   });
 
   it('answers a call it cannot read with 400, and goes on serving', async () => {

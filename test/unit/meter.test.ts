@@ -40,11 +40,12 @@ describe('Class: UsageMeter', () => {
     meter.invocation('fn', 512, 10.1, 70.2);
     expect(meter.snapshot()).toStrictEqual({
       sqsRequests: { SendMessageBatch: 2 },
+      snsPublishes: 0,
       dynamodb: { TransactWriteItems: { calls: 1, readUnits: 0, writeUnits: 2 }, Query: { calls: 1, readUnits: 1, writeUnits: 0 } },
       lambda: { fn: { invocations: 2, billedMs: 12, initMs: 71, memorySizeMb: 512 } },
     });
     meter.reset();
-    expect(meter.snapshot()).toStrictEqual({ sqsRequests: {}, dynamodb: {}, lambda: {} });
+    expect(meter.snapshot()).toStrictEqual({ sqsRequests: {}, snsPublishes: 0, dynamodb: {}, lambda: {} });
   });
 
   it('bills a failed DynamoDB call nothing, unless its condition failed', () => {
@@ -52,5 +53,16 @@ describe('Class: UsageMeter', () => {
     meter.dynamodbCall('PutItem', { Item: {} }, { status: 400, body: { __type: 'com.amazonaws.dynamodb.v20120810#ResourceNotFoundException' } });
     meter.dynamodbCall('PutItem', { Item: {} }, { status: 400, body: { __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException' } });
     expect(meter.snapshot().dynamodb).toStrictEqual({ PutItem: { calls: 2, readUnits: 0, writeUnits: 1 } });
+  });
+});
+
+describe('Function: UsageMeter.snsPublish (SNS bills each published message by 64 KiB chunk)', () => {
+  it('counts a message per 64 KiB begun, each message of a batch apart', () => {
+    const meter = new UsageMeter();
+    meter.snsPublish([10]);
+    meter.snsPublish([65_536, 65_537, 200_000]);
+    expect(meter.snapshot().snsPublishes).toBe(1 + 1 + 2 + 4);
+    meter.reset();
+    expect(meter.snapshot().snsPublishes).toBe(0);
   });
 });
