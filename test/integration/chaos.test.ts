@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sharedDynamoDb } from '../helpers/shared-dynamodb.ts';
-import { chaosViolations, formatChaosReport, runChaos, type ChaosReport } from '../../bench/chaos/run.ts';
+import { CHAOS_PHASES, chaosViolations, formatChaosReport, runChaos, type ChaosReport } from '../../bench/chaos/run.ts';
 
 // The short run of the fault-injection suite (npm run test:chaos is the long one, 10,000 messages per kind): a few
 // dozen messages per kind with faults several times as frequent as the long run's, so that each kind meets crashes,
@@ -11,16 +11,12 @@ describe('Chaos: 30 messages per guaranteed kind and through a three-hop flow, u
   it('loses nothing, repeats nothing outside a crash window, explains every dead letter, keeps FIFO order', { timeout: 300_000 }, async () => {
     // A generous request deadline (npm run test:chaos keeps the tight 1000 ms): this short run must not fail on how
     // fast a busy machine starts an instance. The primary still stalls past it, so failover is exercised.
-    report = await runChaos({
-      messages: 30,
-      mix: { transient: 0.25, slow: 0.02, crash: 0.05 },
-      poison: 0.05,
-      duplicates: 0.05,
-      notices: 20,
-      requests: 10,
-      requestDeadlineMs: 5000,
-      sharedDynamoDb: sharedDynamoDb('chaos'),
-    });
+    const common = { messages: 30, mix: { transient: 0.25, slow: 0.02, crash: 0.05 }, poison: 0.05, duplicates: 0.05 };
+    // The flow runs after the other kinds, not beside them: all at once on two cores, the 1 s consumers timed out
+    // batch after batch until SQS's receive backstop moved messages unexplained, which is load, not the runtime.
+    const kinds = await runChaos({ ...common, phases: CHAOS_PHASES.filter((phase) => phase !== 'flow'), notices: 20, requests: 10, requestDeadlineMs: 5000, sharedDynamoDb: sharedDynamoDb('chaos') });
+    const flow = await runChaos({ ...common, phases: ['flow'], sharedDynamoDb: sharedDynamoDb('chaos-flow') });
+    report = { ...kinds, guaranteed: [...kinds.guaranteed, ...flow.guaranteed], announced: flow.announced, wallSeconds: kinds.wallSeconds + flow.wallSeconds };
     console.log(formatChaosReport(report));
     expect(chaosViolations(report)).toEqual([]);
   });
