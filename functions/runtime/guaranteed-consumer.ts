@@ -259,6 +259,11 @@ export class GuaranteedConsumer<
       } catch (error) {
         // Sent or not, the outbox stays until a delivery empties it, so the record never says pending for nothing
         // nor sent for what was not: the next delivery sends them again, under the same ids, deduped downstream.
+        if (this.#onLastReceive(id)) {
+          // SQS's redrive would move it with no word of why; the copy says it, and its redrive finishes the outbox.
+          const reason = `its effect is applied, but its onward messages could not all be sent by receive ${id.attempt} of ${this.#policy.maxReceiveCount}; a redrive sends them, applying nothing again: ${reasonOf(error)}`;
+          return this.#sentToDeadLetterQueue(record, logger, { reason, attempts: id.attempt, correlationId: id.correlationId });
+        }
         logger.error('applied, but its onward messages could not all be sent and recorded; it comes back for them', { error: reasonOf(error) });
         this.#telemetry.count('failed');
         return this.#retryLater(record, logger, this.#policy.backoffBaseSeconds);

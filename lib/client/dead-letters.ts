@@ -12,13 +12,17 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { DEAD_LETTER_ATTRIBUTES, MessageAttribute, OutputKey, unfoldAttributes } from '../policy/index.ts';
-import type { MessagingClient } from './client.ts';
+import type { MessageStatus, MessagingClient } from './client.ts';
 import { channelFor } from './checks.ts';
 
 export interface DeadLetter {
   readonly messageId: string;
   readonly correlationId?: string;
-  readonly reason?: string;
+  /**
+   * The runtime's reason; for a message SQS's redrive policy moved (the runtime had no chance to give one), what its
+   * lifecycle record says became of it.
+   */
+  readonly reason: string;
   readonly attempts?: number;
   readonly body: string;
 }
@@ -74,13 +78,39 @@ export async function peekDeadLetters(client: MessagingClient, channelName: stri
       }),
     );
   }
-  return messages.map((message) => ({
-    messageId: message.MessageId!,
-    correlationId: message.MessageAttributes?.[MessageAttribute.correlationId]?.StringValue,
-    reason: message.MessageAttributes?.[MessageAttribute.deadLetterReason]?.StringValue,
-    attempts: numberOrUndefined(message.MessageAttributes?.[MessageAttribute.deadLetterAttempts]?.StringValue),
-    body: message.Body ?? '',
-  }));
+  return Promise.all(
+    messages.map(async (message) => {
+      const correlationId = message.MessageAttributes?.[MessageAttribute.correlationId]?.StringValue;
+      const reason = message.MessageAttributes?.[MessageAttribute.deadLetterReason]?.StringValue;
+      return {
+        messageId: message.MessageId!,
+        correlationId,
+        reason: reason ?? movedWithoutReason(await client.status(correlationId ?? message.MessageId!, { channel: channelName })),
+        attempts: numberOrUndefined(message.MessageAttributes?.[MessageAttribute.deadLetterAttempts]?.StringValue),
+        body: message.Body ?? '',
+      };
+    }),
+  );
+}
+
+/**
+ * A dead letter with no reason attached is the original, moved by the queue's redrive policy after its last receive:
+ * every receive ended before the runtime could decide (timeouts, crashes), or a queue not built by a Channel. Its
+ * lifecycle record tells what became of it, and so what its redrive will do.
+ */
+function movedWithoutReason(statuses: readonly MessageStatus[]): string {
+  const moved = "no reason attached: the queue's redrive policy moved it after its last receive";
+  const [record] = statuses;
+  if (!record || !('history' in record)) return `${moved}, and no attempt of it was recorded (each one timed out or crashed before its end)`;
+  if (record.status === 'succeeded') {
+    const pending = record.outbox?.length ?? 0;
+    return pending > 0
+      ? `${moved}; its effect is applied, and ${pending} onward message${pending === 1 ? ' was' : 's were'} not yet sent: a redrive sends them, applying nothing again`
+      : `${moved}; its effect is applied: a redrive skips it as a duplicate`;
+  }
+  if (record.status === 'dead-lettered') return `${moved}; its record says dead-lettered: ${record.reason ?? 'no reason recorded'}`;
+  const last = record.reason ? `, the last failing with: ${record.reason}` : ', none of them finished (a timeout or a crash)';
+  return `${moved}, after ${record.attempts} recorded attempt${record.attempts === 1 ? '' : 's'}${last}`;
 }
 
 /** How far SQS's clock may run behind this one, for telling our move task from an earlier one. */

@@ -15,10 +15,11 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { GetMetricStatisticsCommandInput } from '@aws-sdk/client-cloudwatch';
-import { channelStats, MessagingClient, redriveDeadLetters, type AwsClientConfig } from '../../lib/client/index.ts';
+import { channelStats, MessagingClient, peekDeadLetters, redriveDeadLetters, type AwsClientConfig } from '../../lib/client/index.ts';
 import { defineChannel, foldAttributes, LifecycleKeys, MessageAttribute, OutputKey } from '../../lib/policy/index.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators.ts';
 import { GuaranteedConsumer } from '../../functions/runtime/index.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { RuntimeHarness } from '../helpers/runtime-harness.ts';
 
 const harness = new RuntimeHarness();
@@ -154,6 +155,43 @@ describe('Function: redriveDeadLetters by hand (receive → send → delete)', (
     const left = await drain(pair.deadLetterQueueUrl);
     expect(left.map(correlationIdOf).sort()).toStrictEqual([...correlationIds].sort());
     expect(await depth(pair.queueUrl)).toBe(0);
+  });
+});
+
+describe('Function: peekDeadLetters', () => {
+  it("explains, from its lifecycle record, each dead letter the queue's redrive policy moved without a reason", async () => {
+    // GIVEN four messages SQS moved to the DLQ after their last receive, so without a reason, and one runtime copy
+    const channel = defineChannel('moved', { policy: { kind: 'guaranteed' }, schema });
+    const pair = await harness.queuePair({ maxReceiveCount: 1 });
+    const client = await clientFor(channel, pair);
+    const [withOutbox, applied, failing, unseen] = await Promise.all(['a', 'b', 'c', 'd'].map(async (id) => (await client.send('moved', { id })).correlationId));
+    const putRecord = (correlationId: string, item: object) =>
+      harness.dynamo.send(new PutCommand({ TableName: harness.lifecycleTableName, Item: { [LifecycleKeys.partitionKey]: LifecycleKeys.of('moved', correlationId), channel: 'moved', correlationId, history: [], ...item } }));
+    await putRecord(withOutbox!, { status: 'succeeded', attempts: 1, outbox: [{ kind: 'channel', target: 'invoices', body: '{}' }, { kind: 'channel', target: 'invoices', body: '{}' }] });
+    await putRecord(applied!, { status: 'succeeded', attempts: 1 });
+    await putRecord(failing!, { status: 'retrying', attempts: 3, reason: 'payment service unavailable' });
+    await eventually(async () => {
+      await harness.sqs.send(new ReceiveMessageCommand({ QueueUrl: pair.queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }));
+      return depth(pair.deadLetterQueueUrl);
+    }, (moved) => moved === 4);
+    await harness.sqs.send(new SendMessageCommand({
+      QueueUrl: pair.deadLetterQueueUrl,
+      MessageBody: JSON.stringify({ id: 'e' }),
+      MessageAttributes: { [MessageAttribute.deadLetterReason]: { DataType: 'String', StringValue: 'account closed' } },
+    }));
+
+    // WHEN they are peeked
+    const letters = await peekDeadLetters(client, 'moved', 10);
+
+    // THEN each says what became of it, and so what its redrive will do
+    const reasonOf = (correlationId: string | undefined) => letters.find((letter) => letter.correlationId === correlationId)?.reason;
+    const moved = "no reason attached: the queue's redrive policy moved it after its last receive";
+    expect(reasonOf(withOutbox)).toBe(`${moved}; its effect is applied, and 2 onward messages were not yet sent: a redrive sends them, applying nothing again`);
+    expect(reasonOf(applied)).toBe(`${moved}; its effect is applied: a redrive skips it as a duplicate`);
+    expect(reasonOf(failing)).toBe(`${moved}, after 3 recorded attempts, the last failing with: payment service unavailable`);
+    expect(reasonOf(unseen)).toBe(`${moved}, and no attempt of it was recorded (each one timed out or crashed before its end)`);
+    expect(reasonOf(undefined)).toBe('account closed');
+    expect(await depth(pair.deadLetterQueueUrl)).toBe(5);
   });
 });
 

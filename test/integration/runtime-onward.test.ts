@@ -47,7 +47,7 @@ async function billing(options: { sqs?: (invoicesUrl: string) => SQSClient; writ
     endpoints: { tableName: harness.tableName, lifecycleTableName: harness.lifecycleTableName, queueUrl: pair.queueUrl, deadLetterQueueUrl: pair.deadLetterQueueUrl },
     clients: { sqs: options.sqs?.(downstream.queueUrl) ?? harness.sqs, dynamo: harness.dynamo },
   });
-  return { consumer, pair, downstream };
+  return { consumer, pair, downstream, policy };
 }
 
 describe.concurrent('Function: GuaranteedConsumer, onward messages', () => {
@@ -134,6 +134,29 @@ describe.concurrent('Function: GuaranteedConsumer, onward messages', () => {
     expect(await lifecycle(ids[0]!)).toMatchObject({ status: 'dead-lettered', reason: expect.stringMatching(/the handler's message to the channel invoices breaks its schema: invoiceId: /) });
     expect(await lifecycle(ids[1]!)).toMatchObject({ status: 'dead-lettered', reason: expect.stringMatching(/sends on to the channel refunds, which its consumer does not declare \(sendsTo\)/) });
     expect(await Promise.all(ids.map(appliedCount))).toStrictEqual([undefined, undefined]);
+  });
+
+  it.for(['transactional', 'outside'] as const)('dead-letters, with why, a message applied whose onward messages still fail on its last receive; its redrive sends them, applying nothing again (%s)', async (effect) => {
+    const { consumer, pair, downstream, policy } = await billing({ sqs: (invoicesUrl) => failingSendsTo(invoicesUrl, 1), effect });
+    const correlationId = randomUUID();
+    await harness.send(pair.queueUrl, { id: 'e' }, { correlationId });
+    const event = harness.event(await harness.receive(pair.queueUrl, 1), pair.queueArn);
+    // Receives that timed out before this one used up all but the last: SQS's redrive would move it next, reasonless.
+    event.Records[0]!.attributes.ApproximateReceiveCount = String(policy.maxReceiveCount);
+
+    expect(await consumer.processBatch(event)).toStrictEqual({ batchItemFailures: [] });
+    const [copy] = await harness.receive(pair.deadLetterQueueUrl, 1);
+    expect(copy!.MessageAttributes![MessageAttribute.deadLetterReason]!.StringValue).toMatch(
+      new RegExp(`^its effect is applied, but its onward messages could not all be sent by receive ${policy.maxReceiveCount} of ${policy.maxReceiveCount}; a redrive sends them.*socket hang up`),
+    );
+    expect(await lifecycle(correlationId)).toMatchObject({ status: 'succeeded', outbox: [{ target: 'invoices' }] });
+    expect(await harness.receive(downstream.queueUrl, 1, 0)).toStrictEqual([]);
+
+    // WHEN the copy is redriven THEN the invoice is sent and the order is not applied again
+    expect(await consumer.processBatch(harness.event([copy!], pair.queueArn))).toStrictEqual({ batchItemFailures: [] });
+    expect(await harness.receive(downstream.queueUrl, 1)).toHaveLength(1);
+    expect(await appliedCount(correlationId)).toBe(1);
+    expect((await lifecycle(correlationId))!.outbox).toBeUndefined();
   });
 
   it('publishes events to a topic after the commit, delivered to its subscribers with the flow', async () => {
