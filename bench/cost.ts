@@ -58,13 +58,13 @@ const workloads: Record<keyof typeof samples, (count: number, offset: number) =>
     for (let index = 0; index < count; index += 1) await client.request('quotes', samples.quotes(offset + index));
   },
   // An event costs what its publish and every subscriber's handling cost: billing (its invoice awaited, as a caller
-  // would), the ledger billing sends it on to, and salesAlerts for the half its filter takes.
+  // would), the ledger billing sends it on to, shipping's hand-over, and salesAlerts for the half its filter takes.
   orderPlaced: async (count, offset) => {
     for (let sent = 0; sent < count; sent += ROUND) {
       const { accepted } = await client.publishBatch('orderPlaced', Array.from({ length: ROUND }, (_, index) => samples.orderPlaced(offset + sent + index)));
       await Promise.all(accepted.map((publication) => client.awaitReply(publication.correlationId, { channel: 'billing', maxWaitTime: 60 })));
     }
-    for (const channel of ['ledger', 'salesAlerts']) {
+    for (const channel of ['ledger', 'shipping', 'salesAlerts']) {
       while ((await queueDepth(unmeteredSqs, client.output(OutputKey.queueUrl(channel)))) > 0) await new Promise((resolve) => setTimeout(resolve, 100));
     }
   },
@@ -114,7 +114,7 @@ try {
     await workloads[name](ROUND, 1_000_000);
     meter.reset();
     await workloads[name](MESSAGES, 0);
-    const label = name === 'orderPlaced' ? 'orderPlaced (an event: billing, then ledger; salesAlerts for half)' : `${name} (${channels[name].policy.kind})`;
+    const label = name === 'orderPlaced' ? 'orderPlaced (an event: billing, then ledger; shipping; salesAlerts for half)' : `${name} (${channels[name].policy.kind})`;
     const fifo = name !== 'orderPlaced' && (channels[name].policy as { fifo?: boolean }).fifo === true;
     rows.push({ label, ...cost(meter.snapshot(), fifo) });
   }

@@ -1,7 +1,7 @@
 /**
  * npm run bench:fanout — events published to the example app's `orderPlaced` topic on the local cloud: how long from
- * the publish until `billing` (guaranteed, the second hop) and `ledger` (the third, sent on by billing's outbox) have
- * applied each event, and how many applications a second the flow sustains; next to the bound measured in the same
+ * the publish until `billing` and `shipping` (guaranteed, the second hop) and `ledger` (the third, sent on by billing's
+ * outbox) have applied each event, and how many applications a second the flow sustains; next to the bound measured in the same
  * run, the emulator's raw SNS → SQS fan-out (publish, and receive + delete at both subscribers). Prints figures;
  * asserts nothing.
  *
@@ -50,7 +50,7 @@ try {
     if (rejected.length > 0) throw new Error(`SNS refused ${rejected.length} events: ${rejected[0]!.message}`);
     for (const publication of accepted) publishedAt.set(publication.correlationId, now);
   });
-  for (const channel of ['billing', 'salesAlerts', 'ledger']) {
+  for (const channel of ['billing', 'shipping', 'salesAlerts', 'ledger']) {
     while ((await queueDepth(client.sqs, client.output(OutputKey.queueUrl(channel)))) > 0) await sleep(200);
   }
   const seconds = (Date.now() - started) / 1000;
@@ -69,8 +69,9 @@ try {
       .sort((a, b) => a - b);
   const billed = latencies('billing');
   const entered = latencies('ledger');
+  const shipped = latencies('shipping');
   const alerts = Math.ceil(EVENTS / 2);
-  const applications = billed.length + entered.length + alerts;
+  const applications = billed.length + entered.length + shipped.length + alerts;
 
   // The bound: the emulator alone fanning the same number of events out to two raw subscriptions, drained as a poller would.
   const config = { region: cloud.endpoints.region, credentials: cloud.credentials, endpoint: cloud.emulators.sqs };
@@ -104,8 +105,9 @@ try {
   console.log(`| measure | value |
 |---|---|
 | events published | ${EVENTS} (half of them large orders, which salesAlerts takes) |
-| applications (billing + salesAlerts + ledger) / s, end to end | ${rate(applications, seconds)} (${applications} in ${seconds.toFixed(1)} s) |
+| applications (billing + shipping + salesAlerts + ledger) / s, end to end | ${rate(applications, seconds)} (${applications} in ${seconds.toFixed(1)} s) |
 | publish → billing applied (2nd hop), p50 / p99 | ${percentile(billed, 50)} ms / ${percentile(billed, 99)} ms (${billed.length} applied) |
+| publish → shipping applied (2nd hop, an outside effect), p50 / p99 | ${percentile(shipped, 50)} ms / ${percentile(shipped, 99)} ms (${shipped.length} applied) |
 | publish → ledger applied (3rd hop, sent on by billing's outbox), p50 / p99 | ${percentile(entered, 50)} ms / ${percentile(entered, 99)} ms (${entered.length} applied) |
 | the emulator alone: deliveries / s, published and drained at 2 raw subscriptions | ${rate(2 * EVENTS, rawSeconds)} (${2 * EVENTS} in ${rawSeconds.toFixed(1)} s) |`);
 } finally {

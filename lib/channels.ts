@@ -7,7 +7,7 @@ import * as z from 'zod/mini';
 z.config(en());
 
 /**
- * The example application's channels: one per delivery policy, and a topic two of them subscribe to. The stack
+ * The example application's channels: one per delivery policy, and a topic three of them subscribe to. The stack
  * deploys them, the handlers validate against their schemas, the SDK and CLI validate before sending. Add a channel
  * here, a handler in functions/, and a line in the stack.
  */
@@ -73,12 +73,21 @@ export const billing = defineSubscriber(orderPlaced, 'billing', {
   replySchema: z.object({ invoiceId: z.string(), amountCents: z.int() }),
 });
 
+/**
+ * Every order is handed to the warehouse to ship (a guaranteed subscriber whose effect is outside the lifecycle
+ * transaction: another system's). A crash between the hand-over and its completion repeats it; the warehouse drops
+ * the repeat by the event's idempotency key.
+ */
+export const shipping = defineSubscriber(orderPlaced, 'shipping', {
+  policy: { kind: 'guaranteed', effect: 'outside', timeoutSeconds: 10 },
+});
+
 /** The sales team hears of orders of 1,000.00 and more while they are news: 5 minutes (fire-and-forget, filtered). */
 export const salesAlerts = defineSubscriber(orderPlaced, 'salesAlerts', {
   policy: { kind: 'fire-and-forget', timeToLiveSeconds: 300, timeoutSeconds: 5 },
   filter: { totalCents: [{ numeric: ['>=', 100_000] }] },
 });
 
-export const channels = { orders, presence, quotes, billing, salesAlerts, ledger } as const;
+export const channels = { orders, presence, quotes, billing, shipping, salesAlerts, ledger } as const;
 export const topics = { orderPlaced } as const;
 export type ChannelName = keyof typeof channels;

@@ -14,7 +14,6 @@ import type { BatchResponse, MessageContext, RecordOutcome } from './types.ts';
 export interface ExpiringMessageContext extends MessageContext {
   /** Epoch milliseconds. */
   readonly expiresAt: number;
-  readonly clients: ConsumerClients;
 }
 
 export interface FireAndForgetConsumerOptions<Schema extends AnySchema, SendsTo extends Catalog = Record<never, never>, PublishesTo extends TopicCatalog = Record<never, never>> {

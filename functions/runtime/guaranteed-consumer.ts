@@ -203,7 +203,7 @@ export class GuaranteedConsumer<
     const parsed = parseMessage(this.#options.channel.schema, record.body);
     if (!parsed.success) return this.#deadLetter(record, id, logger, { reason: parsed.reason, increment: 1 });
 
-    const context: MessageContext = { ...id, flowId: id.flowId ?? id.correlationId, idempotencyKey: id.correlationId, tableName: this.#endpoints.tableName, logger, record };
+    const context: MessageContext = { ...id, flowId: id.flowId ?? id.correlationId, idempotencyKey: id.correlationId, tableName: this.#endpoints.tableName, clients: this.#clients, logger, record };
     let leaseToken: string | undefined;
     let handlerRan = false;
     try {

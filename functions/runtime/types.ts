@@ -1,5 +1,6 @@
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
+import type { ConsumerClients } from './config.ts';
 import type { NoOnward, Onward, OnwardTargets } from './onward.ts';
 import type { Logger } from './telemetry.ts';
 
@@ -38,6 +39,11 @@ export interface MessageContext {
   readonly causationId?: string;
   /** The state table, for handlers whose effect is a write to it. */
   readonly tableName: string;
+  /**
+   * The runtime's clients, for an effect made outside the lifecycle transaction (an `outside` or fire-and-forget
+   * handler's). A transactional handler returns its `writes` instead: only those commit with the record.
+   */
+  readonly clients: ConsumerClients;
   readonly logger: Logger;
   readonly record: SQSRecord;
 }

@@ -93,8 +93,8 @@ describe('E2E: fire-and-forget (presence)', () => {
   });
 });
 
-describe('E2E: a topic (orderPlaced) and its subscribers (billing, salesAlerts)', () => {
-  it('reaches every subscriber under its own policy: billed once with a reply, and a large order on the sales board', async () => {
+describe('E2E: a topic (orderPlaced) and its subscribers (billing, shipping, salesAlerts)', () => {
+  it('reaches every subscriber under its own policy: billed once with a reply, handed to the warehouse, and a large order on the sales board', async () => {
     const orderId = `o-${randomUUID().slice(0, 8)}`;
     const published = await client.publish('orderPlaced', { orderId, customerId: 'c-7', totalCents: 250_000 });
     expect(published).toMatchObject({ topic: 'orderPlaced', messageId: expect.any(String), correlationId: expect.any(String) });
@@ -105,6 +105,10 @@ describe('E2E: a topic (orderPlaced) and its subscribers (billing, salesAlerts)'
     expect(await stateItem(`invoice#${orderId}`, 'invoice')).toMatchObject({ amountCents: 250_000, correlationId: published.correlationId });
     const alert = await eventually(() => stateItem('alert#sales', `order#${orderId}`), (item) => item !== undefined);
     expect(alert).toMatchObject({ customerId: 'c-7', totalCents: 250_000 });
+    // The warehouse's hand-over is an outside effect: claimed under a lease, made, then completed in its record.
+    const [shipped] = await eventually(() => client.status(published.correlationId, { channel: 'shipping' }), ([record]) => record?.status === 'succeeded');
+    expect(shipped).toMatchObject({ attempts: 1, flowId: published.correlationId });
+    expect(await stateItem(`shipment#${orderId}`, 'pick')).toMatchObject({ customerId: 'c-7', idempotencyKey: published.correlationId });
   });
 
   it('follows the flow on: billing sends the invoice to the ledger, and each hop names its flow and its cause', async () => {

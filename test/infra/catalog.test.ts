@@ -25,6 +25,7 @@ handlerFile('presence', 'index.ts');
 handlerFile('quotes', 'primary.ts');
 handlerFile('quotes', 'fallback.ts');
 handlerFile('billing', 'index.ts');
+handlerFile('shipping', 'index.ts');
 handlerFile('salesAlerts', 'index.ts');
 handlerFile('ledger', 'index.ts');
 afterAll(() => rmSync(handlersDir, { recursive: true, force: true }));
@@ -50,9 +51,9 @@ describe('ChannelCatalog', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((alarm) => String(alarm.Properties.AlarmDescription));
     expect(alarms.filter((description) => description.startsWith('invoices:'))).toHaveLength(3);
     expect(JSON.stringify(template.findResources('AWS::CloudWatch::Dashboard'))).toContain('invoices: queue');
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 6);
-    // orders, billing, ledger and invoices with their DLQs, presence, salesAlerts, and the topic's undelivered queue.
-    template.resourceCountIs('AWS::SQS::Queue', 11);
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 7);
+    // orders, billing, shipping, ledger and invoices with their DLQs, presence, salesAlerts, and the topic's undelivered queue.
+    template.resourceCountIs('AWS::SQS::Queue', 13);
   });
 
   it('fails naming the channel and the path when a handler file is missing', () => {

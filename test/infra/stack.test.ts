@@ -33,6 +33,9 @@ describe('DeliveryPoliciesStack', () => {
         OutputKey.queueUrl('billing'),
         OutputKey.deadLetterQueueUrl('billing'),
         OutputKey.consumerFunctionName('billing'),
+        OutputKey.queueUrl('shipping'),
+        OutputKey.deadLetterQueueUrl('shipping'),
+        OutputKey.consumerFunctionName('shipping'),
         OutputKey.queueUrl('salesAlerts'),
         OutputKey.consumerFunctionName('salesAlerts'),
         OutputKey.queueUrl('ledger'),
@@ -70,7 +73,7 @@ describe('DeliveryPoliciesStack', () => {
     });
     // Each subscriber: raw delivery (its consumer reads an event as a sent message), the subscription's DLQ, its filter.
     const subscriptions = Object.values(template.findResources('AWS::SNS::Subscription')).map((resource) => resource.Properties);
-    expect(subscriptions).toHaveLength(2);
+    expect(subscriptions).toHaveLength(3);
     for (const subscription of subscriptions) {
       expect(subscription).toMatchObject({ Protocol: 'sqs', RawMessageDelivery: true, TopicArn: { Ref: topic }, RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [undelivered, 'Arn'] } } });
     }
@@ -78,7 +81,7 @@ describe('DeliveryPoliciesStack', () => {
     expect(sales).toMatchObject({ FilterPolicyScope: 'MessageBody', FilterPolicy: { totalCents: [{ numeric: ['>=', 100_000] }] } });
     expect(subscriptions.find((subscription) => JSON.stringify(subscription.Endpoint).includes('billing'))!.FilterPolicy).toBeUndefined();
     // The subscribers' queues and the DLQ take SNS's sends from this topic alone.
-    for (const queue of [logicalIdOf('ChannelsbillingQueue', 'AWS::SQS::Queue'), logicalIdOf('ChannelssalesAlertsQueue', 'AWS::SQS::Queue'), undelivered]) {
+    for (const queue of [...['billing', 'shipping', 'salesAlerts'].map((channel) => logicalIdOf(`Channels${channel}Queue`, 'AWS::SQS::Queue')), undelivered]) {
       template.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [{ Ref: queue }],
         PolicyDocument: {
@@ -113,7 +116,7 @@ describe('DeliveryPoliciesStack', () => {
     const deadLetterAlarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter(
       (alarm) => alarm.Properties.MetricName === 'ApproximateNumberOfMessagesVisible',
     );
-    expect(deadLetterAlarms.map((alarm) => String(alarm.Properties.AlarmDescription).split(':')[0]).sort()).toStrictEqual(['billing', 'ledger', 'orderPlaced', 'orders']);
+    expect(deadLetterAlarms.map((alarm) => String(alarm.Properties.AlarmDescription).split(':')[0]).sort()).toStrictEqual(['billing', 'ledger', 'orderPlaced', 'orders', 'shipping']);
     expect(deadLetterAlarms[0]!.Properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [expect.anything()] });
   });
 

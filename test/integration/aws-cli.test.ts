@@ -97,7 +97,7 @@ describe.skipIf(!existsSync(AWS_CLI))('AWS CLI v2 against the local cloud', () =
     const { Subscriptions } = await aws(['sns', 'list-subscriptions']);
     const subscribed = Subscriptions.filter((subscription: { TopicArn: string }) => subscription.TopicArn === topicArn);
     expect(subscribed.map((subscription: { Protocol: string; Endpoint: string }) => `${subscription.Protocol} ${subscription.Endpoint.split(':').pop()}`).sort()).toStrictEqual(
-      [outputs.billingQueueUrl!, outputs.salesAlertsQueueUrl!].map((url) => `sqs ${url.split('/').pop()}`).sort(),
+      [outputs.billingQueueUrl!, outputs.shippingQueueUrl!, outputs.salesAlertsQueueUrl!].map((url) => `sqs ${url.split('/').pop()}`).sort(),
     );
 
     const orderId = `cli-${randomUUID().slice(0, 8)}`;

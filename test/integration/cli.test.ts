@@ -99,6 +99,7 @@ describe('CLI: everyday commands', () => {
       expect.objectContaining({ name: 'presence', policy: 'fire-and-forget' }),
       expect.objectContaining({ name: 'quotes', policy: 'request-response' }),
       expect.objectContaining({ name: 'billing', policy: 'guaranteed' }),
+      expect.objectContaining({ name: 'shipping', policy: 'guaranteed' }),
       expect.objectContaining({ name: 'salesAlerts', policy: 'fire-and-forget' }),
       expect.objectContaining({ name: 'ledger', policy: 'guaranteed' }),
     ]);
@@ -169,9 +170,10 @@ describe('CLI: everyday commands', () => {
       { channel: 'orders', policy: 'guaranteed', ...counts, deadLetters: expect.any(Number) },
       { channel: 'presence', policy: 'fire-and-forget', ...counts },
       { channel: 'billing', policy: 'guaranteed', ...counts, deadLetters: expect.any(Number) },
+      { channel: 'shipping', policy: 'guaranteed', ...counts, deadLetters: expect.any(Number) },
       { channel: 'salesAlerts', policy: 'fire-and-forget', ...counts },
       { channel: 'ledger', policy: 'guaranteed', ...counts, deadLetters: expect.any(Number) },
-      { topic: 'orderPlaced', subscribers: ['billing', 'salesAlerts'], undelivered: 0 },
+      { topic: 'orderPlaced', subscribers: ['billing', 'shipping', 'salesAlerts'], undelivered: 0 },
     ]);
     // Two letters put straight in the orders DLQ, which no consumer reads, are two more dead letters.
     for (const body of ['{"dead":1}', '{"dead":2}']) await client.sqs.send(new SendMessageCommand({ QueueUrl: client.output(OutputKey.deadLetterQueueUrl('orders')), MessageBody: body }));
