@@ -128,6 +128,14 @@ export class GuaranteedConsumer<
       deadline?.cancel();
       this.#telemetry.publishMetrics();
     }
+    const cutOff = event.Records.filter((_, index) => results[index]!.outcome === 'cut-off');
+    if (deadline && cutOff.length > 0) {
+      // Left alone, a record cut off comes back after the queue's visibility timeout, six times the function's: a
+      // minute of nothing for a 10 s function. It comes back after its backoff, as a failed record does. Waited for
+      // half the margin at most: a slow call must not carry the batch past its timeout, which would bring it all back.
+      const backoffs = cutOff.map((record) => ({ record, delay: backoffSeconds(this.#policy, Number(record.attributes.ApproximateReceiveCount ?? '1')) }));
+      await Promise.race([this.#delay(backoffs, 'the records cut off at the deadline'), new Promise((resolve) => setTimeout(resolve, deadline.marginMs / 2).unref())]);
+    }
     return {
       batchItemFailures: event.Records.filter((_, index) => isFailure(results[index]!.outcome)).map((record) => ({ itemIdentifier: record.messageId })),
     };
@@ -172,7 +180,7 @@ export class GuaranteedConsumer<
       }
     };
     await Promise.all([...groups.values()].map(runGroup));
-    await this.#delay(heldBack);
+    await this.#delay(heldBack, 'the records held behind a failed one');
     return results;
   }
 
@@ -192,7 +200,8 @@ export class GuaranteedConsumer<
    * freeze the instance at any moment, to thaw it in some later invocation: a record cut off does nothing more that
    * lasts. No handler starts, no transaction commits, no failure is recorded, so that nothing lands minutes later,
    * after the message was applied, dead-lettered or overtaken in its FIFO group by its own redelivery. An outside
-   * handler already running finishes; its lease, completed or left to expire, keeps it to one application.
+   * handler already running finishes; its lease, completed or left to expire, keeps it to one application. A lease
+   * claimed for a handler that then does not start is given back, on its token, which no later holder shares.
    */
   async #processRecord(delivered: SQSRecord, deadline?: BatchDeadline): Promise<RecordResult> {
     const cutOff = () => deadline?.passed === true;
@@ -220,7 +229,11 @@ export class GuaranteedConsumer<
         }
         leaseToken = claim.token;
       }
-      if (cutOff()) return { outcome: 'cut-off' };
+      if (cutOff()) {
+        // A lease held for a handler that will not run would keep the next delivery out until it expired.
+        if (leaseToken) await this.#store.release(id, leaseToken, this.#clock()).catch((error) => logger.warn('could not give back the lease; it expires', { error: reasonOf(error) }));
+        return { outcome: 'cut-off' };
+      }
       handlerRan = true;
       const outcome = await this.#options.handle(parsed.payload, context);
       if (leaseToken) return await this.#complete(record, id, logger, leaseToken, outcome);
@@ -446,12 +459,13 @@ export class GuaranteedConsumer<
     return { outcome: 'retry', retryAfterSeconds: delaySeconds };
   }
 
-  async #delay(records: readonly { record: SQSRecord; delay: number }[]): Promise<void> {
+  /** Sets when records reported failed come back; where it cannot, they come back after the visibility timeout. */
+  async #delay(records: readonly { record: SQSRecord; delay: number }[], which: string): Promise<void> {
     for (let index = 0; index < records.length; index += 10) {
       const entries = records.slice(index, index + 10).map(({ record, delay }, offset) => ({ Id: String(offset), ReceiptHandle: record.receiptHandle, VisibilityTimeout: delay }));
       await this.#clients.sqs
         .send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: this.#endpoints.queueUrl, Entries: entries }))
-        .catch((error: unknown) => this.#telemetry.logger.error('could not delay the records held behind a failed one', { error: reasonOf(error) }));
+        .catch((error: unknown) => this.#telemetry.logger.error(`could not set when ${which} come back`, { error: reasonOf(error) }));
     }
   }
 

@@ -57,6 +57,8 @@ export type RecordResult = 'recorded' | 'superseded';
 export const MAX_HISTORY_EVENTS = 25;
 /** A reason in the history is cut to this length; the latest reason is kept whole in `reason`. */
 const HISTORY_REASON_CHARS = 300;
+/** Why a lease was given back: the attempt never reached its handler. */
+const RELEASED_UNRUN = 'cut off at the batch deadline before its handler ran; not counted as an attempt';
 
 /**
  * The lifecycle record of each message, which is also its idempotency record. Powertools' idempotency utility
@@ -122,6 +124,28 @@ export class LifecycleStore {
         return { outcome: 'held', leaseUntil: Number(old?.leaseUntil?.N ?? now) };
       }
       throw error;
+    }
+  }
+
+  /**
+   * Gives back a lease whose handler never ran (its delivery was cut off at the batch deadline right after the claim):
+   * the next delivery takes the message at once instead of waiting out the lease, and the claim's attempt is not
+   * counted. Only while the lease is still this delivery's, so a late call (a frozen instance thawed) changes nothing.
+   */
+  public async release(id: MessageIdentity, token: string, now: number): Promise<void> {
+    const event: LifecycleEvent = { at: now, status: 'retrying', attempt: id.attempt, reason: RELEASED_UNRUN };
+    try {
+      await this.#dynamo.send(
+        new UpdateCommand(usedOnly({
+          ...this.#key(id),
+          UpdateExpression: 'SET #status = :retrying, #reason = :reason, #attempts = #attempts - :one, #history = list_append(#history, :event) REMOVE #leaseUntil, #leaseToken',
+          ConditionExpression: '#leaseToken = :token',
+          ExpressionAttributeNames: NAMES,
+          ExpressionAttributeValues: { ':retrying': 'retrying' satisfies LifecycleStatus, ':reason': RELEASED_UNRUN, ':one': 1, ':event': [event], ':token': token },
+        })),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
   }
 

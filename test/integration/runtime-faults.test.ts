@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ChangeMessageVisibilityCommand, DeleteMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, DeleteMessageCommand, SendMessageCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { GuaranteedConsumer, LifecycleStore, MAX_HISTORY_EVENTS, PermanentError } from '../../functions/runtime/index.ts';
 import { DEAD_LETTER_ATTRIBUTE_BYTES, DEAD_LETTER_REASON_MAX_CHARS, defineChannel, MessageAttribute, resolvePolicy, SQS_MAX_MESSAGE_BYTES } from '../../lib/policy/index.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { guaranteedFixture } from '../helpers/guaranteed-fixture.ts';
 import { RuntimeHarness } from '../helpers/runtime-harness.ts';
 
@@ -433,6 +434,26 @@ describe.concurrent('Function: GuaranteedConsumer, the function deadline', () =>
     release();
   });
 
+  it('brings a record cut off at the deadline back after its backoff, not after the queue’s visibility timeout', async () => {
+    let release!: () => void;
+    const stuck = new Promise<void>((resolve) => (release = resolve));
+    // The queue's visibility timeout as the channel sets it, three minutes (six times the function's 30 s); a backoff of 1 s.
+    const { pair, consumer, policy } = await consumerFor({ backoffBaseSeconds: 1 }, async () => {
+      await stuck;
+      return {};
+    });
+    await harness.sqs.send(new SetQueueAttributesCommand({ QueueUrl: pair.queueUrl, Attributes: { VisibilityTimeout: String(policy.visibilityTimeoutSeconds) } }));
+    expect(policy.visibilityTimeoutSeconds).toBeGreaterThanOrEqual(180);
+    const id = randomUUID();
+    const { event } = await received(pair, { id }, { correlationId: id });
+    expect((await consumer.processBatch(event, { getRemainingTimeInMillis: () => 1000 })).batchItemFailures).toHaveLength(1);
+
+    // Back within 20 s, where the visibility timeout would keep it away for 180.
+    const [back] = await harness.receive(pair.queueUrl, 1, 20);
+    expect(back?.Attributes?.ApproximateReceiveCount).toBe('2');
+    release();
+  });
+
   it('keeps nothing of a record cut off at the deadline, though its handler returns later: the batch has answered for it', async () => {
     // GIVEN a record whose handler returns only after the batch has answered, as one does when Lambda thaws the
     // instance in a later invocation (by then its message may have been applied or dead-lettered, or overtaken in its
@@ -458,6 +479,43 @@ describe.concurrent('Function: GuaranteedConsumer, the function deadline', () =>
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(await appliedCount(id)).toBeUndefined();
     expect((await lifecycle(id))?.status).not.toBe('succeeded');
+  });
+
+  it('gives back the lease of an outside effect cut off between its claim and its handler, so its redelivery runs it at once', async () => {
+    // GIVEN an outside effect whose claim answers only after the batch deadline (a busy machine, a slow call)
+    let claimAnswered!: () => void;
+    const claimHeld = new Promise<void>((resolve) => (claimAnswered = resolve));
+    const slowClaims = new Proxy(harness.dynamo, {
+      get: (target, property) =>
+        property === 'send'
+          ? async (command: { input: { UpdateExpression?: string } }) => {
+              const answer = await target.send(command as never);
+              if (command.input.UpdateExpression?.includes(':inProgress')) await claimHeld;
+              return answer;
+            }
+          : Reflect.get(target, property),
+    });
+    let effects = 0;
+    const { pair, consumer } = await consumerFor({ effect: 'outside', timeoutSeconds: 5, leaseSeconds: 600 }, async () => {
+      effects += 1;
+      return {};
+    }, { clients: { sqs: harness.sqs, dynamo: slowClaims } });
+    const id = randomUUID();
+    const { event } = await received(pair, { id }, { correlationId: id });
+    expect((await consumer.processBatch(event, { getRemainingTimeInMillis: () => 1000 })).batchItemFailures).toHaveLength(1);
+
+    // WHEN the claim answers after the batch has answered
+    claimAnswered();
+
+    // THEN the handler never ran, and the lease, held for ten minutes, is given back, the attempt not counted
+    const released = await eventually(() => lifecycle(id), (record) => record?.status === 'retrying');
+    expect(released).toMatchObject({ attempts: 0, reason: expect.stringMatching(/^cut off at the batch deadline before its handler ran/) });
+    expect(released!.leaseUntil).toBeUndefined();
+    expect(effects).toBe(0);
+    // AND its redelivery runs the effect at once, where it would have stepped back for the lease's ten minutes
+    expect(await consumer.processBatch(event)).toStrictEqual({ batchItemFailures: [] });
+    expect(effects).toBe(1);
+    expect(await lifecycle(id)).toMatchObject({ status: 'succeeded', attempts: 1 });
   });
 });
 
