@@ -4,8 +4,6 @@
  * running at this moment are reported failed and the rest of the batch keeps its outcomes.
  */
 export class BatchDeadline {
-  /** The time between this deadline and the function's timeout. */
-  public readonly marginMs: number;
   readonly #reached: Promise<'cut-off'>;
   #timer: NodeJS.Timeout | undefined;
   #passed = false;
@@ -13,11 +11,10 @@ export class BatchDeadline {
   /** A tenth of the remaining time, at least 200 ms and at most 5 s: room to answer and to delete the batch. */
   public static forRemaining(remainingMs: number): BatchDeadline {
     const margin = Math.min(5000, Math.max(200, remainingMs * 0.1));
-    return new BatchDeadline(Math.max(0, remainingMs - margin), margin);
+    return new BatchDeadline(Math.max(0, remainingMs - margin));
   }
 
-  private constructor(inMs: number, marginMs: number) {
-    this.marginMs = marginMs;
+  private constructor(inMs: number) {
     this.#reached = new Promise((resolve) => {
       this.#timer = setTimeout(() => {
         this.#passed = true;

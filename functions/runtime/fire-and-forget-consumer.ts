@@ -1,12 +1,11 @@
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { z } from 'zod';
-import { MessageAttribute, type Catalog, type ChannelDefinition, type Schema as AnySchema, type FireAndForgetPolicy, type TopicCatalog } from '../../lib/policy/index.ts';
+import { MessageAttribute, parseMessage, type Catalog, type ChannelDefinition, type Schema as AnySchema, type FireAndForgetPolicy, type TopicCatalog } from '../../lib/policy/index.ts';
 import { atMostAtOnce, RECORDS_AT_ONCE } from './at-most-at-once.ts';
 import { defaultClients, endpointsFromEnv, type ChannelEndpoints, type ConsumerClients } from './config.ts';
 import { policyFromEnv } from './deployment.ts';
 import { ConsumerConfigurationError, reasonOf } from './errors.ts';
 import { deliverOnward, flowOf, onwardClients, outputsFromEnv, prepareOnward, type AnyOnward, type Onward, type OnwardClients } from './onward.ts';
-import { parseMessage } from './parse.ts';
 import { createTelemetry, type Telemetry } from './telemetry.ts';
 import type { BatchResponse, MessageContext, RecordOutcome } from './types.ts';
 

@@ -5,6 +5,7 @@ import {
   backoffSeconds,
   MessageAttribute,
   onTheWire,
+  parseMessage,
   SQS_MAX_VISIBILITY_SECONDS,
   type Catalog,
   type ChannelDefinition,
@@ -23,7 +24,6 @@ import { DeadLetterCopyTooLarge, recordAsSent, sendToDeadLetterQueue, type Verdi
 import { ConsumerConfigurationError, PermanentError, permanentDynamoFailure, reasonOf } from './errors.ts';
 import { LifecycleStore, type AttemptRecord, type MessageIdentity } from './lifecycle-store.ts';
 import { deliverOnward, flowOf, onwardClients, outputsFromEnv, prepareOnward, type AnyOnward, type OnwardClients } from './onward.ts';
-import { parseMessage } from './parse.ts';
 import { createTelemetry, type Telemetry } from './telemetry.ts';
 import type { BatchResponse, HandlerOutcome, MessageContext, RecordOutcome, TransactWrite } from './types.ts';
 
@@ -128,14 +128,6 @@ export class GuaranteedConsumer<
       deadline?.cancel();
       this.#telemetry.publishMetrics();
     }
-    const cutOff = event.Records.filter((_, index) => results[index]!.outcome === 'cut-off');
-    if (deadline && cutOff.length > 0) {
-      // Left alone, a record cut off comes back after the queue's visibility timeout, six times the function's: a
-      // minute of nothing for a 10 s function. It comes back after its backoff, as a failed record does. Waited for
-      // half the margin at most: a slow call must not carry the batch past its timeout, which would bring it all back.
-      const backoffs = cutOff.map((record) => ({ record, delay: backoffSeconds(this.#policy, Number(record.attributes.ApproximateReceiveCount ?? '1')) }));
-      await Promise.race([this.#delay(backoffs, 'the records cut off at the deadline'), new Promise((resolve) => setTimeout(resolve, deadline.marginMs / 2).unref())]);
-    }
     return {
       batchItemFailures: event.Records.filter((_, index) => isFailure(results[index]!.outcome)).map((record) => ({ itemIdentifier: record.messageId })),
     };
@@ -180,7 +172,7 @@ export class GuaranteedConsumer<
       }
     };
     await Promise.all([...groups.values()].map(runGroup));
-    await this.#delay(heldBack, 'the records held behind a failed one');
+    await this.#delay(heldBack);
     return results;
   }
 
@@ -459,13 +451,12 @@ export class GuaranteedConsumer<
     return { outcome: 'retry', retryAfterSeconds: delaySeconds };
   }
 
-  /** Sets when records reported failed come back; where it cannot, they come back after the visibility timeout. */
-  async #delay(records: readonly { record: SQSRecord; delay: number }[], which: string): Promise<void> {
+  async #delay(records: readonly { record: SQSRecord; delay: number }[]): Promise<void> {
     for (let index = 0; index < records.length; index += 10) {
       const entries = records.slice(index, index + 10).map(({ record, delay }, offset) => ({ Id: String(offset), ReceiptHandle: record.receiptHandle, VisibilityTimeout: delay }));
       await this.#clients.sqs
         .send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: this.#endpoints.queueUrl, Entries: entries }))
-        .catch((error: unknown) => this.#telemetry.logger.error(`could not set when ${which} come back`, { error: reasonOf(error) }));
+        .catch((error: unknown) => this.#telemetry.logger.error('could not delay the records held behind a failed one', { error: reasonOf(error) }));
     }
   }
 
@@ -529,7 +520,15 @@ export class GuaranteedConsumer<
 /** The dedupe key is the SDK's correlation id, or the SQS message id for a message sent behind the SDK's back. */
 function identityOf(channel: string, record: SQSRecord): MessageIdentity {
   const correlationId = record.messageAttributes?.[MessageAttribute.correlationId]?.stringValue ?? record.messageId;
-  return { channel, messageId: record.messageId, correlationId, attempt: Number(record.attributes.ApproximateReceiveCount ?? '1'), ...flowOf(record.messageAttributes, correlationId) };
+  const sentAt = Number(record.attributes.SentTimestamp);
+  return {
+    channel,
+    messageId: record.messageId,
+    correlationId,
+    attempt: Number(record.attributes.ApproximateReceiveCount ?? '1'),
+    ...flowOf(record.messageAttributes, correlationId),
+    ...(Number.isFinite(sentAt) ? { sentAt } : {}),
+  };
 }
 
 function isFailure(outcome: RecordOutcome): boolean {

@@ -7,8 +7,7 @@ export {
 } from './fire-and-forget-consumer.ts';
 export { responder, type ResponderOptions } from './responder.ts';
 export { LifecycleStore, MAX_HISTORY_EVENTS, type AttemptRecord, type MessageIdentity } from './lifecycle-store.ts';
-export { backoffSeconds } from '../../lib/policy/index.ts';
-export { parseMessage } from './parse.ts';
+export { backoffSeconds, parseMessage } from '../../lib/policy/index.ts';
 export { endpointsFromEnv, defaultClients, type ChannelEndpoints, type ConsumerClients } from './config.ts';
 export { policyFromEnv } from './deployment.ts';
 export { ConsumerRuntimeError, PermanentError, InvalidMessageError, ConsumerConfigurationError, permanentDynamoFailure } from './errors.ts';

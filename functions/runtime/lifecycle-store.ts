@@ -22,6 +22,8 @@ export interface MessageIdentity {
   readonly flowId?: string;
   /** The correlation id of the message whose handler sent this one on. */
   readonly causationId?: string;
+  /** When SQS accepted it (SentTimestamp), epoch milliseconds. */
+  readonly sentAt?: number;
 }
 
 export type CommitResult = 'committed' | 'duplicate';
@@ -316,7 +318,9 @@ export class LifecycleStore {
   }
 
   #identitySet(id: MessageIdentity): string {
-    const flow = `${id.flowId === undefined ? '' : ', #flowId = :flowId'}${id.causationId === undefined ? '' : ', #causationId = :causationId'}`;
+    const flow = `${id.flowId === undefined ? '' : ', #flowId = :flowId'}${id.causationId === undefined ? '' : ', #causationId = :causationId'}${
+      id.sentAt === undefined ? '' : ', #sentAt = if_not_exists(#sentAt, :sentAt)'
+    }`;
     return `SET #correlationId = :correlationId, #channel = :channel, #messageId = :messageId, #firstReceivedAt = if_not_exists(#firstReceivedAt, :receivedAt), #updatedAt = :receivedAt, #ttl = :ttl${flow}`;
   }
 
@@ -324,6 +328,7 @@ export class LifecycleStore {
     return {
       ':flowId': id.flowId,
       ':causationId': id.causationId,
+      ':sentAt': id.sentAt,
       ':correlationId': id.correlationId,
       ':channel': id.channel,
       ':messageId': id.messageId,
@@ -352,6 +357,7 @@ const NAMES = {
   '#effectApplied': 'effectApplied',
   '#flowId': 'flowId',
   '#causationId': 'causationId',
+  '#sentAt': 'sentAt',
   '#outbox': 'outbox',
   '#onward': 'onward',
   '#ttl': LifecycleKeys.timeToLive,

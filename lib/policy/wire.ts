@@ -174,6 +174,8 @@ export interface LifecycleRecord {
   readonly attempts: number;
   /** `attempts` when the runtime last dead-lettered the message: a redrive starts a fresh budget from there. */
   readonly attemptsBeforeRedrive?: number;
+  /** When SQS first accepted the message (its SentTimestamp), epoch milliseconds. */
+  readonly sentAt?: number;
   /** Epoch milliseconds. */
   readonly firstReceivedAt: number;
   readonly updatedAt: number;

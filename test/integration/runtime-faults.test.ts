@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ChangeMessageVisibilityCommand, DeleteMessageCommand, SendMessageCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, DeleteMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -431,26 +431,6 @@ describe.concurrent('Function: GuaranteedConsumer, the function deadline', () =>
 
     expect(response).toStrictEqual({ batchItemFailures: [{ itemIdentifier: slow.MessageId }] });
     expect(await Promise.all([appliedCount(ids[0]!), appliedCount(ids[2]!)])).toStrictEqual([1, 1]);
-    release();
-  });
-
-  it('brings a record cut off at the deadline back after its backoff, not after the queue’s visibility timeout', async () => {
-    let release!: () => void;
-    const stuck = new Promise<void>((resolve) => (release = resolve));
-    // The queue's visibility timeout as the channel sets it, three minutes (six times the function's 30 s); a backoff of 1 s.
-    const { pair, consumer, policy } = await consumerFor({ backoffBaseSeconds: 1 }, async () => {
-      await stuck;
-      return {};
-    });
-    await harness.sqs.send(new SetQueueAttributesCommand({ QueueUrl: pair.queueUrl, Attributes: { VisibilityTimeout: String(policy.visibilityTimeoutSeconds) } }));
-    expect(policy.visibilityTimeoutSeconds).toBeGreaterThanOrEqual(180);
-    const id = randomUUID();
-    const { event } = await received(pair, { id }, { correlationId: id });
-    expect((await consumer.processBatch(event, { getRemainingTimeInMillis: () => 1000 })).batchItemFailures).toHaveLength(1);
-
-    // Back within 20 s, where the visibility timeout would keep it away for 180.
-    const [back] = await harness.receive(pair.queueUrl, 1, 20);
-    expect(back?.Attributes?.ApproximateReceiveCount).toBe('2');
     release();
   });
 
