@@ -16,7 +16,13 @@ import {
   redriveDeadLetters,
   topicFor,
   topicStats,
+  previewRedrive,
+  renderRedrivePreview,
+  renderTrace,
+  traceMessage,
+  type RedrivePreview,
   type MessagingClient,
+  type TraceNode,
   type RedriveResult,
 } from '../client/index.ts';
 import { OutputKey, type Catalog, type TopicCatalog } from '../policy/index.ts';
@@ -55,6 +61,8 @@ export interface Command {
   parse?(channels: Catalog, args: string[], values: Values, io: CliIo, topics: TopicCatalog): Run | Promise<Run>;
   /** A command that needs neither the catalog nor a deployed application; runs instead of `parse`. */
   serve?(values: Values, args: string[], io: CliIo): Promise<void> | void;
+  /** The result as a person reads it, where JSON would bury it (undefined: JSON after all); --json prints the result itself. */
+  render?(result: unknown): string | undefined;
   /** The exit status for a result that is printed but is not a full success. @default - 0 */
   exitStatus?(result: unknown): number;
 }
@@ -230,6 +238,18 @@ export const COMMANDS: readonly Command[] = [
     },
   },
   {
+    name: 'trace',
+    usage: '<correlationId>',
+    summary: "a message's timeline, and its flow's: what each handler sent on, in turn",
+    options: { channel: { type: 'string', value: 'NAME', help: "only this channel's record, and what it sent on" } },
+    parse: (channels, args, values) => {
+      const correlationId = need(args, 0, 'the correlation id');
+      const channel = typeof values.channel === 'string' ? channelFor(channels, values.channel).name : undefined;
+      return (client) => traceMessage(client, correlationId, { channel });
+    },
+    render: (result) => renderTrace(result as TraceNode[]),
+  },
+  {
     name: 'await',
     usage: '<correlationId>',
     summary: "wait for a guaranteed message's reply",
@@ -265,8 +285,16 @@ export const COMMANDS: readonly Command[] = [
     name: 'dlq redrive',
     usage: '<channel>',
     summary: 'move the dead letters back to their queue; exits 4 if any could not be moved',
-    parse: (channels, args, _values, io) => {
+    options: {
+      'dry-run': { type: 'boolean', default: false, help: 'move nothing; say what each dead letter would do' },
+      max: { type: 'string', value: 'N', help: 'with --dry-run, read at most N (default 100)' },
+    },
+    parse: (channels, args, values, io) => {
       const channel = deadLetterChannel(channels, args);
+      if (values['dry-run']) {
+        const max = numberOption(values, 'max') ?? 100;
+        return (client) => previewRedrive(client, channel, max);
+      }
       return async (client) => {
         // Progress is for a person watching; a script reads the result.
         const progress = io.stderr.isTTY ? await redriveProgress(client, channel, io) : undefined;
@@ -279,7 +307,8 @@ export const COMMANDS: readonly Command[] = [
         return result;
       };
     },
-    exitStatus: (result: RedriveResult) => (result.failed > 0 ? 4 : 0),
+    render: (result) => ('letters' in (result as object) ? renderRedrivePreview(result as RedrivePreview) : undefined),
+    exitStatus: (result) => ((result as Partial<RedriveResult>).failed ? 4 : 0),
   },
   {
     name: 'dlq purge',

@@ -55,7 +55,9 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
     const result = await perform(client).catch((error: unknown) => {
       throw translateAwsError(error, target);
     });
-    print(result, Boolean(values.json), io);
+    const rendered = values.json ? undefined : command.render?.(result);
+    if (rendered !== undefined) io.stdout.write(rendered);
+    else print(result, Boolean(values.json), io);
     return command.exitStatus?.(result) ?? 0;
   } finally {
     client.destroy();

@@ -11,8 +11,8 @@ import {
   type MessageAttributeValue,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { DEAD_LETTER_ATTRIBUTES, MessageAttribute, OutputKey, unfoldAttributes } from '../policy/index.ts';
-import type { MessageStatus, MessagingClient } from './client.ts';
+import { DEAD_LETTER_ATTRIBUTES, MessageAttribute, OutputKey, parseMessage, unfoldAttributes, type ChannelDefinition, type LifecycleRecord } from '../policy/index.ts';
+import type { MessagingClient } from './client.ts';
 import { channelFor } from './checks.ts';
 
 export interface DeadLetter {
@@ -25,6 +25,8 @@ export interface DeadLetter {
   readonly reason: string;
   readonly attempts?: number;
   readonly body: string;
+  /** Its lifecycle record on the channel, if there is one. */
+  readonly record?: LifecycleRecord;
 }
 
 export interface RedriveResult {
@@ -81,16 +83,65 @@ export async function peekDeadLetters(client: MessagingClient, channelName: stri
   return Promise.all(
     messages.map(async (message) => {
       const correlationId = message.MessageAttributes?.[MessageAttribute.correlationId]?.StringValue;
-      const reason = message.MessageAttributes?.[MessageAttribute.deadLetterReason]?.StringValue;
+      const [status] = await client.status(correlationId ?? message.MessageId!, { channel: channelName });
+      const record = status && 'history' in status ? status : undefined;
       return {
         messageId: message.MessageId!,
         correlationId,
-        reason: reason ?? movedWithoutReason(await client.status(correlationId ?? message.MessageId!, { channel: channelName })),
+        reason: message.MessageAttributes?.[MessageAttribute.deadLetterReason]?.StringValue ?? movedWithoutReason(record),
         attempts: numberOrUndefined(message.MessageAttributes?.[MessageAttribute.deadLetterAttempts]?.StringValue),
         body: message.Body ?? '',
+        record,
       };
     }),
   );
+}
+
+/** What a redrive would do with one dead letter, from its lifecycle record and its channel's schema. */
+export type RedriveVerdict = 'duplicate' | 'finishes-outbox' | 'fails-schema' | 'retried';
+
+export interface RedrivePreview {
+  readonly channel: string;
+  readonly letters: readonly (DeadLetter & { readonly verdict: RedriveVerdict; readonly why: string })[];
+  readonly counts: Readonly<Record<RedriveVerdict, number>>;
+  /** Dead letters in the DLQ beyond the ones read. */
+  readonly notRead: number;
+}
+
+/**
+ * A redrive's dry run: what each dead letter would do back on its queue. A message whose effect is applied is a
+ * duplicate (it applies nothing; one with onward messages still to send sends them); one whose body its channel's
+ * schema refuses is dead-lettered again at once; any other is retried with a fresh attempt budget. Reads only.
+ */
+export async function previewRedrive(client: MessagingClient, channelName: string, max = 100): Promise<RedrivePreview> {
+  const letters = (await peekDeadLetters(client, channelName, max)).map(({ record, ...letter }) => ({ ...letter, ...verdictOf(client.channels[channelName]!, record, letter.body) }));
+  const counts: Record<RedriveVerdict, number> = { duplicate: 0, 'finishes-outbox': 0, 'fails-schema': 0, retried: 0 };
+  for (const letter of letters) counts[letter.verdict] += 1;
+  const inQueue = await queueDepth(client.sqs, queuesOf(client, channelName).deadLetterQueueUrl);
+  return { channel: channelName, letters, counts, notRead: Math.max(0, inQueue - letters.length) };
+}
+
+function verdictOf(channel: ChannelDefinition, record: LifecycleRecord | undefined, body: string): { verdict: RedriveVerdict; why: string } {
+  if (record?.status === 'succeeded') {
+    const pending = record.outbox?.length ?? 0;
+    return pending > 0
+      ? { verdict: 'finishes-outbox', why: `its effect is applied; it sends its ${pending} onward message${pending === 1 ? '' : 's'} still unsent, applying nothing again` }
+      : { verdict: 'duplicate', why: 'its effect is applied: it is skipped as a duplicate' };
+  }
+  const parsed = parseMessage(channel.schema, body);
+  if (!parsed.success) return { verdict: 'fails-schema', why: `dead-lettered again at once: ${parsed.reason}` };
+  return { verdict: 'retried', why: 'retried, with a fresh attempt budget' };
+}
+
+/** A preview as a person reads it: the counts, then a line per dead letter. */
+export function renderRedrivePreview(preview: RedrivePreview): string {
+  const { counts } = preview;
+  const more = preview.notRead > 0 ? ` (${preview.notRead} more in the DLQ not read: raise --max)` : '';
+  const lines = [
+    `${preview.channel}: ${preview.letters.length} dead letters read${more}; a redrive would retry ${counts.retried}, skip ${counts.duplicate} already applied, finish the outbox of ${counts['finishes-outbox']}, and dead-letter ${counts['fails-schema']} again at once`,
+    ...preview.letters.map((letter) => `  ${letter.correlationId ?? letter.messageId}  ${letter.why}  (dead-lettered: ${letter.reason})`),
+  ];
+  return `${lines.join('\n')}\n`;
 }
 
 /**
@@ -98,10 +149,9 @@ export async function peekDeadLetters(client: MessagingClient, channelName: stri
  * every receive ended before the runtime could decide (timeouts, crashes), or a queue not built by a Channel. Its
  * lifecycle record tells what became of it, and so what its redrive will do.
  */
-function movedWithoutReason(statuses: readonly MessageStatus[]): string {
+function movedWithoutReason(record: LifecycleRecord | undefined): string {
   const moved = "no reason attached: the queue's redrive policy moved it after its last receive";
-  const [record] = statuses;
-  if (!record || !('history' in record)) return `${moved}, and no attempt of it was recorded (each one timed out or crashed before its end)`;
+  if (!record) return `${moved}, and no attempt of it was recorded (each one timed out or crashed before its end)`;
   if (record.status === 'succeeded') {
     const pending = record.outbox?.length ?? 0;
     return pending > 0

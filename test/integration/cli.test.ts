@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { channels } from '../../lib/channels.ts';
 import { runMsg } from '../../lib/cli/main.ts';
-import { createClient, type MessagingClient } from '../../lib/client/index.ts';
+import { createClient, type MessagingClient, type TraceNode } from '../../lib/client/index.ts';
 import { MessageAttribute, OutputKey } from '../../lib/policy/index.ts';
 import { startLocalCloud, type LocalCloud } from '../../local/index.ts';
 import { eventually } from '../helpers/eventually.ts';
@@ -115,6 +115,31 @@ describe('CLI: everyday commands', () => {
 
     expectUserError(await msg(['publish', 'orderPlaced', '{"orderId":"o-1"}']), 'SCHEMA_VIOLATION', 2);
     expectUserError(await msg(['publish', 'orderShipped', '{}']), 'UNKNOWN_TOPIC', 2);
+  });
+
+  it('traces an event through its subscribers and on to the ledger, as text and as data', async () => {
+    const orderId = `o-${randomUUID().slice(0, 8)}`;
+    const id = `traced-${orderId}`;
+    expect((await msg(['publish', 'orderPlaced', JSON.stringify({ orderId, customerId: 'c-t', totalCents: 900 }), '--correlation-id', id])).code).toBe(0);
+
+    // Once every hop is recorded: billing and shipping took the event, and the ledger the invoice billing sent on.
+    const complete = (nodes: TraceNode[]) => nodes.length === 2 && nodes.every((node) => node.status === 'succeeded') && nodes[0]!.onward[0]?.status === 'succeeded';
+    const trace = await eventually(async () => (await msg(['trace', id, '--json'])).json() as TraceNode[], complete);
+
+    expect(trace.map((node) => [node.channel, node.topic, node.events.map((event) => event.what)])).toStrictEqual([
+      ['billing', 'orderPlaced', ['sent', 'applied', 'sent on']],
+      ['shipping', 'orderPlaced', ['sent', 'claimed', 'applied']],
+    ]);
+    const [entry] = trace[0]!.onward;
+    expect(entry).toMatchObject({ channel: 'ledger', causationId: id, flowId: id, status: 'succeeded', onward: [] });
+    expect(trace[0]!.events.at(-1)!.onward).toStrictEqual([`ledger ${entry!.correlationId}`]);
+
+    const text = await msg(['trace', id]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`billing (through orderPlaced)  ${id}  succeeded\n`);
+    expect(text.stdout).toContain(`    ledger  ${entry!.correlationId}  succeeded, caused by ${id}\n`);
+    expect(text.stdout).toMatch(/^ {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} {2}sent on \(receive 1\): ledger /m);
+    expect((await msg(['trace', 'no-such-id'])).stdout).toMatch(/^no-such-id: no lifecycle record/);
   });
 
   it('sends an order, awaits its reply and shows its status', async () => {

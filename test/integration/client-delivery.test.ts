@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { GetMetricStatisticsCommandInput } from '@aws-sdk/client-cloudwatch';
-import { channelStats, MessagingClient, peekDeadLetters, redriveDeadLetters, type AwsClientConfig } from '../../lib/client/index.ts';
+import { channelStats, MessagingClient, peekDeadLetters, previewRedrive, redriveDeadLetters, renderRedrivePreview, type AwsClientConfig } from '../../lib/client/index.ts';
 import { defineChannel, foldAttributes, LifecycleKeys, MessageAttribute, OutputKey } from '../../lib/policy/index.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators.ts';
 import { GuaranteedConsumer } from '../../functions/runtime/index.ts';
@@ -192,6 +192,54 @@ describe('Function: peekDeadLetters', () => {
     expect(reasonOf(unseen)).toBe(`${moved}, and no attempt of it was recorded (each one timed out or crashed before its end)`);
     expect(reasonOf(undefined)).toBe('account closed');
     expect(await depth(pair.deadLetterQueueUrl)).toBe(5);
+  });
+});
+
+describe('Function: previewRedrive', () => {
+  it('says what a redrive would do with each dead letter, moving nothing', async () => {
+    // GIVEN dead letters of four fates: applied meanwhile, applied with its outbox unsent, a body the schema refuses,
+    // and one that failed for good reason and will be tried again
+    const channel = defineChannel('previewed', { policy: { kind: 'guaranteed' }, schema });
+    const pair = await harness.queuePair({ maxReceiveCount: 5 });
+    const client = await clientFor(channel, pair);
+    const letter = (correlationId: string, body: string) =>
+      harness.sqs.send(new SendMessageCommand({
+        QueueUrl: pair.deadLetterQueueUrl,
+        MessageBody: body,
+        MessageAttributes: {
+          [MessageAttribute.correlationId]: { DataType: 'String', StringValue: correlationId },
+          [MessageAttribute.deadLetterReason]: { DataType: 'String', StringValue: 'gave up after 5 attempts: Error: down' },
+        },
+      }));
+    const putRecord = (correlationId: string, item: object) =>
+      harness.dynamo.send(new PutCommand({ TableName: harness.lifecycleTableName, Item: { [LifecycleKeys.partitionKey]: LifecycleKeys.of('previewed', correlationId), channel: 'previewed', correlationId, history: [], attempts: 5, ...item } }));
+    const [applied, unsent, malformed, failed] = ['applied', 'unsent', 'malformed', 'failed'].map((name) => `${name}-${randomUUID().slice(0, 8)}`);
+    await Promise.all([
+      letter(applied!, '{"id":"a"}'),
+      letter(unsent!, '{"id":"b"}'),
+      letter(malformed!, '{"id":42}'),
+      letter(failed!, '{"id":"d"}'),
+      putRecord(applied!, { status: 'succeeded' }),
+      putRecord(unsent!, { status: 'succeeded', outbox: [{ kind: 'channel', target: 'invoices', body: '{}' }] }),
+      putRecord(failed!, { status: 'dead-lettered', reason: 'gave up after 5 attempts: Error: down' }),
+    ]);
+
+    // WHEN the redrive is previewed
+    const preview = await previewRedrive(client, 'previewed');
+
+    // THEN each says its fate, and all four are still in the DLQ
+    expect(Object.fromEntries(preview.letters.map((each) => [each.correlationId, each.verdict]))).toStrictEqual({
+      [applied!]: 'duplicate',
+      [unsent!]: 'finishes-outbox',
+      [malformed!]: 'fails-schema',
+      [failed!]: 'retried',
+    });
+    expect(preview.counts).toStrictEqual({ duplicate: 1, 'finishes-outbox': 1, 'fails-schema': 1, retried: 1 });
+    expect(preview.letters.find((each) => each.correlationId === malformed)!.why).toMatch(/^dead-lettered again at once: schema violation: id: /);
+    expect(await depth(pair.deadLetterQueueUrl)).toBe(4);
+    expect(renderRedrivePreview(preview).split('\n')[0]).toBe(
+      'previewed: 4 dead letters read; a redrive would retry 1, skip 1 already applied, finish the outbox of 1, and dead-letter 1 again at once',
+    );
   });
 });
 
