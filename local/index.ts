@@ -10,7 +10,7 @@ import { IntrinsicResolver, UnresolvableError, type ResourceAttributes } from '.
 import { InvokeApi } from './invoke-api.ts';
 import type { LocalFunction } from './local-function.ts';
 import { provisionQueues, provisionTables, provisionTopics, type ProvisionedQueue, type ProvisionedTable, type ProvisionedTopic } from './provision.ts';
-import { Authorizer } from './iam/authorizer.ts';
+import { Authorizer, type Denial } from './iam/authorizer.ts';
 import { IamGateway } from './iam/gateway.ts';
 import { functionAccessKey, functionIdentities, registerIdentities, resourcePolicies, type FunctionIdentity } from './iam/identities.ts';
 import { SignatureVerifier, type Credentials } from './iam/signatures.ts';
@@ -24,6 +24,7 @@ export { LocalFunction, TooManyRequestsError, type InvocationResult } from './lo
 export { UnresolvableError } from './intrinsics.ts';
 export type { SqsEventSource } from './sqs-event-source.ts';
 export { UsageMeter, type Usage } from './meter.ts';
+export type { Denial } from './iam/authorizer.ts';
 
 /** Resource types that need no local counterpart for the application to behave: listed, never silently wrong. */
 const NOT_EMULATED = new Set([
@@ -75,6 +76,8 @@ export interface LocalCloudOptions {
    * @default - a DynamoDB Local of its own
    */
   readonly sharedDynamoDb?: SharedDynamoDb;
+  /** Told of each call the local IAM refuses, with why and the grant that would allow it (`msg local` prints them). */
+  readonly onDenied?: (denial: Denial) => void;
 }
 
 export interface SharedDynamoDb {
@@ -116,6 +119,8 @@ export interface LocalCloud {
   readonly startupMs: number;
   /** Whether the functions' calls are checked, and what of them is not (a role or a condition the local cloud cannot read). */
   readonly iam: { readonly enforced: boolean; readonly exceptions: readonly string[] };
+  /** The last calls the local IAM refused (up to 100), oldest first, each with why and the grant that would allow it. */
+  denials(): readonly Denial[];
   /** The developer's credentials: what any client outside the functions signs with (kept in the state folder). */
   readonly credentials: Credentials;
   /**
@@ -182,7 +187,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     if (failed) throw failed.reason;
     const sqsEmulator = emulators[0]!;
     const dynamodb = { endpoint: options.sharedDynamoDb?.endpoint ?? emulators[1]!.endpoint };
-    const authorizer = new Authorizer([], new Map());
+    const authorizer = new Authorizer([], new Map(), options.onDenied);
     // Every caller signs: the developer with the state folder's key, each function with a key of its own for this start.
     const developer = developerCredentials(stateDir);
     const verifier = new SignatureVerifier();
@@ -293,6 +298,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       skipped,
       startupMs: Date.now() - started,
       iam: { enforced: iam, exceptions: iamExceptions },
+      denials: () => authorizer.denials,
       credentials: developer,
       reload,
       pendingEvents,

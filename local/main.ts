@@ -3,7 +3,7 @@
  * screen with the endpoints, resources and the environment to export for the AWS CLI and SDKs.
  */
 import { join, relative, resolve } from 'node:path';
-import { startLocalCloud, type LocalCloud, type LocalCloudOptions } from './index.ts';
+import { startLocalCloud, type Denial, type LocalCloud, type LocalCloudOptions } from './index.ts';
 
 function screen(cloud: LocalCloud, stateDir: string, showFunctionLogs: boolean): string {
   const lines = [
@@ -51,7 +51,10 @@ function screen(cloud: LocalCloud, stateDir: string, showFunctionLogs: boolean):
  */
 export async function serveLocalCloud(options: LocalCloudOptions & { readonly showFunctionLogs: boolean; readonly watch?: boolean }): Promise<void> {
   const parent = process.ppid;
-  const cloud = await startLocalCloud(options);
+  // A refused call fails inside the function, where its error may be caught or lost among the logs: said here too.
+  const onDenied = (denial: Denial) =>
+    console.error(`[local-cloud] ${denial.functionName} was refused ${denial.action} on ${denial.resource}: ${denial.why}. To allow it: ${denial.grant}`);
+  const cloud = await startLocalCloud({ ...options, onDenied });
   console.log(screen(cloud, relative(process.cwd(), resolve(options.stateDir ?? '.local-cloud')) || '.', options.showFunctionLogs));
   const watching = options.watch ? watchSources(cloud) : undefined;
   await new Promise<void>((resolve) => {

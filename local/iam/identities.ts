@@ -63,7 +63,7 @@ export function functionIdentities(
   const documentOf = (value: unknown, where: string): PolicyDocument => {
     const document = resolved(value, where) as PolicyDocument;
     for (const problem of unsupportedConditions(document)) warn(`${stack.name}: ${where}: condition operator ${problem} is not evaluated locally; that statement never applies`);
-    return document;
+    return { ...document, name: where };
   };
   const customerManaged = new Map<string, PolicyDocument>();
   for (const [logicalId, resource] of resources) {
@@ -95,7 +95,8 @@ export function functionIdentities(
     }
     const unknown: string[] = [];
     for (const arn of (resolved(roleResource.Properties?.ManagedPolicyArns ?? [], `${roleId}.ManagedPolicyArns`) as string[]).map(String)) {
-      const document = customerManaged.get(arn) ?? AWS_MANAGED_POLICIES[/^arn:[^:]+:iam::aws:policy\/(.+)$/.exec(arn)?.[1] ?? ''];
+      const managed = AWS_MANAGED_POLICIES[/^arn:[^:]+:iam::aws:policy\/(.+)$/.exec(arn)?.[1] ?? ''];
+      const document = customerManaged.get(arn) ?? (managed && { ...managed, name: arn });
       if (document) policies.push(document);
       else unknown.push(arn);
     }

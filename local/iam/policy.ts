@@ -7,6 +7,8 @@
 
 export interface PolicyDocument {
   readonly Statement: PolicyStatement | readonly PolicyStatement[];
+  /** Where the local cloud read it (the template's logical id, a managed policy's ARN): for explaining a denial. */
+  readonly name?: string;
 }
 
 export interface PolicyStatement {
@@ -55,6 +57,46 @@ export function evaluate(request: AuthorizationRequest, identityPolicies: readon
   return { allowed: false, because: 'no identity-based policy allows' };
 }
 
+/**
+ * Why a request `evaluate` denies is denied, for a person fixing the grant: the statement that denies it, or else the
+ * statements that come closest to allowing it (the action, on another resource; or action and resource, under a
+ * condition that does not hold), or that no statement names the action at all.
+ */
+export function explainDenial(request: AuthorizationRequest, identityPolicies: readonly PolicyDocument[], resourcePolicy?: PolicyDocument): string {
+  const labelled = identityPolicies.flatMap((document) => statementsOf(document).map((statement, index) => ({ statement, where: where(statement, index, `policy ${document.name ?? '(unnamed)'}`) })));
+  const onResource = (resourcePolicy ? statementsOf(resourcePolicy) : []).map((statement, index) => ({ statement, where: where(statement, index, "the resource's policy") }));
+  const denying = [...labelled, ...onResource.filter(({ statement }) => namesPrincipal(statement, request))].find(({ statement }) => statement.Effect === 'Deny' && applies(statement, request));
+  if (denying) return `${denying.where} denies it${denying.statement.Condition ? ` (its condition holds: ${JSON.stringify(denying.statement.Condition)})` : ''}`;
+  const allowing = labelled.filter(({ statement }) => statement.Effect === 'Allow' && actionMatches(statement, request.action));
+  if (allowing.length === 0) {
+    const names = identityPolicies.map((document) => document.name ?? '(unnamed)').join(', ') || 'none';
+    return `no statement of the role's policies (${names}) names ${request.action}`;
+  }
+  return allowing
+    .slice(0, 3)
+    .map(({ statement, where: place }) => {
+      if (!resourceMatches(statement, request.resource)) return `${place} allows ${request.action} only on ${list(statement.Resource).join(', ') || '(no resource)'}`;
+      return `${place} allows it only where ${failedCondition(statement.Condition ?? {}, request.context) ?? 'its condition holds'}`;
+    })
+    .join('; ');
+}
+
+function where(statement: PolicyStatement, index: number, document: string): string {
+  return `statement ${statement.Sid ? `"${statement.Sid}"` : `#${index + 1}`} of ${document}`;
+}
+
+/** The first condition of a statement the request fails, said as the condition and what the request has. */
+function failedCondition(conditions: NonNullable<PolicyStatement['Condition']>, context: AuthorizationRequest['context']): string | undefined {
+  for (const [operator, keys] of Object.entries(conditions)) {
+    for (const [key, value] of Object.entries(keys)) {
+      if (conditionsHold({ [operator]: { [key]: value } }, context)) continue;
+      const found = context[key.toLowerCase()];
+      return `${operator} ${key} ${JSON.stringify(value)}, and the request has ${found === undefined ? 'no such key' : JSON.stringify(found)}`;
+    }
+  }
+  return undefined;
+}
+
 /** Condition operators this evaluator does not know, with the statement they are in: a statement using one never applies. */
 export function unsupportedConditions(document: PolicyDocument): string[] {
   return statementsOf(document).flatMap((statement) =>
@@ -71,15 +113,20 @@ function statementsOf(document: PolicyDocument): readonly PolicyStatement[] {
 const list = (value: string | readonly string[] | undefined): readonly string[] => (value === undefined ? [] : typeof value === 'string' ? [value] : value);
 
 function applies(statement: PolicyStatement, request: AuthorizationRequest): boolean {
-  const actionMatches = statement.NotAction
-    ? !list(statement.NotAction).some((pattern) => wildcard(pattern, true).test(request.action))
-    : list(statement.Action).some((pattern) => wildcard(pattern, true).test(request.action));
-  if (!actionMatches) return false;
+  return actionMatches(statement, request.action) && resourceMatches(statement, request.resource) && conditionsHold(statement.Condition ?? {}, request.context);
+}
+
+function actionMatches(statement: PolicyStatement, action: string): boolean {
+  return statement.NotAction
+    ? !list(statement.NotAction).some((pattern) => wildcard(pattern, true).test(action))
+    : list(statement.Action).some((pattern) => wildcard(pattern, true).test(action));
+}
+
+function resourceMatches(statement: PolicyStatement, resource: string): boolean {
   // A resource policy's statement may leave Resource out: it is about the resource it is attached to.
-  const resourceMatches = statement.NotResource
-    ? !list(statement.NotResource).some((pattern) => wildcard(pattern, false).test(request.resource))
-    : statement.Resource === undefined || list(statement.Resource).some((pattern) => wildcard(pattern, false).test(request.resource));
-  return resourceMatches && conditionsHold(statement.Condition ?? {}, request.context);
+  return statement.NotResource
+    ? !list(statement.NotResource).some((pattern) => wildcard(pattern, false).test(resource))
+    : statement.Resource === undefined || list(statement.Resource).some((pattern) => wildcard(pattern, false).test(resource));
 }
 
 /**

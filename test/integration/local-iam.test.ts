@@ -42,6 +42,10 @@ afterAll(async () => {
 
 type Outcome = { ok: true } | { ok: false; name: string; message: string };
 
+/** The last call the cloud's IAM refused a function for an action. */
+const lastDenial = (cloud: LocalCloud, functionName: string, action: string) =>
+  cloud.denials().findLast((denial) => denial.functionName === functionName && denial.action === action);
+
 async function call(cloud: LocalCloud, writer: 'GrantedWriter' | 'UngrantedWriter', request: Record<string, unknown>): Promise<Outcome> {
   const lambda = new LambdaClient({ region: cloud.endpoints.region, credentials: cloud.credentials, endpoint: cloud.endpoints.lambda });
   const { Payload, FunctionError } = await lambda.send(new InvokeCommand({ FunctionName: cloud.outputs.Fixture![`${writer}Name`], Payload: JSON.stringify(request) }));
@@ -72,6 +76,12 @@ describe('Local cloud: IAM enforced on what functions call', () => {
       ),
     });
     expect(await auditItem(enforced, key)).toBeUndefined();
+    // What AWS's message leaves out: the statement that came closest, and the grant that would allow the call.
+    expect(lastDenial(enforced, out.UngrantedWriterName!, 'dynamodb:PutItem')).toMatchObject({
+      resource: `arn:aws:dynamodb:us-east-1:000000000000:table/${out.AuditTable}`,
+      why: expect.stringMatching(new RegExp(`^statement #\\d+ of policy \\S+ allows dynamodb:PutItem only on .*table/${out.RecordsTable}`)),
+      grant: expect.stringContaining('table.grantReadWriteData(fn)'),
+    });
   });
 
   it('allows the same write from the function granted it', async () => {
@@ -117,6 +127,7 @@ describe('Local cloud: IAM enforced on what functions call', () => {
   it("refuses what a queue policy explicitly denies, whatever the role's own policy allows", async () => {
     const outcome = await call(enforced, 'GrantedWriter', { send: out.SealedQueueUrl });
     expect(outcome).toMatchObject({ ok: false, name: 'AccessDenied', message: expect.stringMatching(/sqs:SendMessage on resource: \S+ with an explicit deny in a resource-based policy$/) });
+    expect(lastDenial(enforced, out.GrantedWriterName!, 'sqs:SendMessage')?.why).toMatch(/^statement \S+ of the resource's policy denies it/);
   });
 
   it('refuses an invocation of another function without lambda:InvokeFunction, and allows it with the grant', async () => {
@@ -210,6 +221,11 @@ describe('Local cloud: IAM enforced on the example app, least privilege by const
     expect(await refusal(orders.send(new QueryCommand({ TableName: lifecycleTable(), KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': own.pk } })))).toBe('AccessDeniedException');
     const state = example.outputs.DeliveryPolicies![OutputKey.stateTableName]!;
     expect(await refusal(orders.send(new PutCommand({ TableName: state, Item: { pk: `presence#lobby`, sk: 'user#x' } })))).toBe('AccessDeniedException');
+    // The denial names the condition that decided it, what the call had, and the grant that would allow it.
+    expect(lastDenial(example, example.outputs.DeliveryPolicies![OutputKey.consumerFunctionName('orders')]!, 'dynamodb:PutItem')).toMatchObject({
+      why: expect.stringContaining('allows it only where ForAllValues:StringLike dynamodb:LeadingKeys ["order#*"], and the request has ["presence#lobby"]'),
+      grant: expect.stringContaining("stateAccess: { channel: { write: ['prefix#'] } }"),
+    });
     expect(await refusal(orders.send(new PutCommand({ TableName: state, Item: { pk: `order#${randomUUID()}`, sk: 'order' } })))).toBe('allowed');
     orders.destroy();
   });

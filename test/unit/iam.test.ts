@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Authorizer } from '../../local/iam/authorizer.ts';
 import { functionAccessKey, type FunctionIdentity } from '../../local/iam/identities.ts';
-import { evaluate, unsupportedConditions, type AuthorizationRequest, type PolicyDocument } from '../../local/iam/policy.ts';
+import { evaluate, explainDenial, unsupportedConditions, type AuthorizationRequest, type PolicyDocument } from '../../local/iam/policy.ts';
 import { canonicalCall, determined, dynamodbAuthorizations, readCall, sqsAuthorizations } from '../../local/iam/requests.ts';
 
 const ROLE = 'arn:aws:iam::000000000000:role/Writer';
@@ -81,6 +81,32 @@ describe('Function: evaluate (IAM policy evaluation)', () => {
   it('names the condition operators it does not evaluate', () => {
     const document: PolicyDocument = { Statement: [{ Sid: 'Until2030', Effect: 'Allow', Action: '*', Resource: '*', Condition: { DateLessThan: { 'aws:CurrentTime': '2030' } } }] };
     expect(unsupportedConditions(document)).toStrictEqual(['DateLessThan in Until2030']);
+  });
+});
+
+describe('Function: explainDenial', () => {
+  const named = (name: string, document: PolicyDocument): PolicyDocument => ({ ...document, name });
+
+  it('names the statement that denies a call, in the role’s policies or the resource’s', () => {
+    const deny: PolicyDocument = { Statement: [{ Sid: 'NoAudit', Effect: 'Deny', Action: 'dynamodb:*', Resource: TABLE }] };
+    expect(explainDenial(request('dynamodb:PutItem', TABLE), [named('WriterPolicy', deny)])).toBe('statement "NoAudit" of policy WriterPolicy denies it');
+    const sealed: PolicyDocument = { Statement: [{ Effect: 'Deny', Principal: '*', Action: 'sqs:SendMessage', Resource: QUEUE }] };
+    expect(explainDenial(request('sqs:SendMessage', QUEUE), [named('WriterPolicy', allow('sqs:SendMessage', QUEUE))], sealed)).toBe("statement #1 of the resource's policy denies it");
+  });
+
+  it('says which statements came closest to allowing it, and what they lacked: the resource, or a condition', () => {
+    const elsewhere = named('WriterPolicy', allow('dynamodb:PutItem', 'arn:aws:dynamodb:us-east-1:000000000000:table/Records'));
+    expect(explainDenial(request('dynamodb:PutItem', TABLE), [elsewhere])).toBe('statement #1 of policy WriterPolicy allows dynamodb:PutItem only on arn:aws:dynamodb:us-east-1:000000000000:table/Records');
+    const prefixed = named('WriterPolicy', allow('dynamodb:PutItem', TABLE, { Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['order#*'] } } }));
+    expect(explainDenial(request('dynamodb:PutItem', TABLE, { 'dynamodb:leadingkeys': ['presence#lobby'] }), [prefixed])).toBe(
+      'statement #1 of policy WriterPolicy allows it only where ForAllValues:StringLike dynamodb:LeadingKeys ["order#*"], and the request has ["presence#lobby"]',
+    );
+  });
+
+  it('says so when no statement names the action at all', () => {
+    expect(explainDenial(request('sns:Publish', 'arn:aws:sns:us-east-1:000000000000:news'), [named('WriterPolicy', allow('sqs:SendMessage', QUEUE))])).toBe(
+      "no statement of the role's policies (WriterPolicy) names sns:Publish",
+    );
   });
 });
 
