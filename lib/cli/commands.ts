@@ -105,6 +105,12 @@ function need(args: string[], index: number, what: string): string {
   return value;
 }
 
+/** A command's correlation id argument, and the channel `--channel` narrows it to, checked against the catalog. */
+function messageOn(channels: Catalog, args: string[], values: Values): { correlationId: string; channel?: string } {
+  const correlationId = need(args, 0, 'the correlation id');
+  return typeof values.channel === 'string' ? { correlationId, channel: channelFor(channels, values.channel).name } : { correlationId };
+}
+
 function numberOption(values: Values, name: string): number | undefined {
   const raw = values[name];
   if (raw === undefined) return undefined;
@@ -232,8 +238,7 @@ export const COMMANDS: readonly Command[] = [
     summary: 'where a message is: succeeded, dead-lettered (why), retrying, in progress, unknown',
     options: { channel: { type: 'string', value: 'NAME', help: "only this channel's record" } },
     parse: (channels, args, values) => {
-      const correlationId = need(args, 0, 'the correlation id');
-      const channel = typeof values.channel === 'string' ? channelFor(channels, values.channel).name : undefined;
+      const { correlationId, channel } = messageOn(channels, args, values);
       return (client) => client.status(correlationId, { channel });
     },
   },
@@ -243,8 +248,7 @@ export const COMMANDS: readonly Command[] = [
     summary: "a message's timeline, and its flow's: what each handler sent on, in turn",
     options: { channel: { type: 'string', value: 'NAME', help: "only this channel's record, and what it sent on" } },
     parse: (channels, args, values) => {
-      const correlationId = need(args, 0, 'the correlation id');
-      const channel = typeof values.channel === 'string' ? channelFor(channels, values.channel).name : undefined;
+      const { correlationId, channel } = messageOn(channels, args, values);
       return (client) => traceMessage(client, correlationId, { channel });
     },
     render: (result) => renderTrace(result as TraceNode[]),

@@ -64,6 +64,10 @@ async function depth(queueUrl: string): Promise<number> {
   return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
 }
 
+/** A lifecycle record as the runtime would have left it, written straight to the harness's table. */
+const putLifecycleRecord = (channel: string, correlationId: string, item: object) =>
+  harness.dynamo.send(new PutCommand({ TableName: harness.lifecycleTableName, Item: { [LifecycleKeys.partitionKey]: LifecycleKeys.of(channel, correlationId), channel, correlationId, history: [], ...item } }));
+
 const correlationIdOf = (message: Message) => message.MessageAttributes?.[MessageAttribute.correlationId]?.StringValue;
 
 describe('Function: redriveDeadLetters by hand (receive → send → delete)', () => {
@@ -165,11 +169,9 @@ describe('Function: peekDeadLetters', () => {
     const pair = await harness.queuePair({ maxReceiveCount: 1 });
     const client = await clientFor(channel, pair);
     const [withOutbox, applied, failing, unseen] = await Promise.all(['a', 'b', 'c', 'd'].map(async (id) => (await client.send('moved', { id })).correlationId));
-    const putRecord = (correlationId: string, item: object) =>
-      harness.dynamo.send(new PutCommand({ TableName: harness.lifecycleTableName, Item: { [LifecycleKeys.partitionKey]: LifecycleKeys.of('moved', correlationId), channel: 'moved', correlationId, history: [], ...item } }));
-    await putRecord(withOutbox!, { status: 'succeeded', attempts: 1, outbox: [{ kind: 'channel', target: 'invoices', body: '{}' }, { kind: 'channel', target: 'invoices', body: '{}' }] });
-    await putRecord(applied!, { status: 'succeeded', attempts: 1 });
-    await putRecord(failing!, { status: 'retrying', attempts: 3, reason: 'payment service unavailable' });
+    await putLifecycleRecord('moved', withOutbox!, { status: 'succeeded', attempts: 1, outbox: [{ kind: 'channel', target: 'invoices', body: '{}' }, { kind: 'channel', target: 'invoices', body: '{}' }] });
+    await putLifecycleRecord('moved', applied!, { status: 'succeeded', attempts: 1 });
+    await putLifecycleRecord('moved', failing!, { status: 'retrying', attempts: 3, reason: 'payment service unavailable' });
     await eventually(async () => {
       await harness.sqs.send(new ReceiveMessageCommand({ QueueUrl: pair.queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }));
       return depth(pair.deadLetterQueueUrl);
@@ -211,17 +213,15 @@ describe('Function: previewRedrive', () => {
           [MessageAttribute.deadLetterReason]: { DataType: 'String', StringValue: 'gave up after 5 attempts: Error: down' },
         },
       }));
-    const putRecord = (correlationId: string, item: object) =>
-      harness.dynamo.send(new PutCommand({ TableName: harness.lifecycleTableName, Item: { [LifecycleKeys.partitionKey]: LifecycleKeys.of('previewed', correlationId), channel: 'previewed', correlationId, history: [], attempts: 5, ...item } }));
     const [applied, unsent, malformed, failed] = ['applied', 'unsent', 'malformed', 'failed'].map((name) => `${name}-${randomUUID().slice(0, 8)}`);
     await Promise.all([
       letter(applied!, '{"id":"a"}'),
       letter(unsent!, '{"id":"b"}'),
       letter(malformed!, '{"id":42}'),
       letter(failed!, '{"id":"d"}'),
-      putRecord(applied!, { status: 'succeeded' }),
-      putRecord(unsent!, { status: 'succeeded', outbox: [{ kind: 'channel', target: 'invoices', body: '{}' }] }),
-      putRecord(failed!, { status: 'dead-lettered', reason: 'gave up after 5 attempts: Error: down' }),
+      putLifecycleRecord('previewed', applied!, { status: 'succeeded', attempts: 5 }),
+      putLifecycleRecord('previewed', unsent!, { status: 'succeeded', attempts: 5, outbox: [{ kind: 'channel', target: 'invoices', body: '{}' }] }),
+      putLifecycleRecord('previewed', failed!, { status: 'dead-lettered', attempts: 5, reason: 'gave up after 5 attempts: Error: down' }),
     ]);
 
     // WHEN the redrive is previewed
@@ -559,10 +559,7 @@ describe('Function: status, awaitReply and request refuse what cannot be answere
   const silent = defineChannel('silent', { policy: { kind: 'guaranteed' }, schema });
   const quick = defineChannel('quick', { policy: { kind: 'request-response', deadlineMs: 1500 }, schema, replySchema: schema });
   const record = (channel: string, correlationId: string, extra: object = {}) =>
-    harness.dynamo.send(new PutCommand({
-      TableName: harness.lifecycleTableName,
-      Item: { [LifecycleKeys.partitionKey]: LifecycleKeys.of(channel, correlationId), channel, correlationId, status: 'succeeded', reply: { id: channel }, attempts: 1, history: [], ...extra },
-    }));
+    putLifecycleRecord(channel, correlationId, { status: 'succeeded', reply: { id: channel }, attempts: 1, ...extra });
 
   it('refuses to await a reply from a channel that keeps none', async () => {
     const client = await clientFor(silent, await harness.queuePair({ maxReceiveCount: 5 }));
