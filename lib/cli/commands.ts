@@ -292,21 +292,28 @@ export const COMMANDS: readonly Command[] = [
     options: {
       'dry-run': { type: 'boolean', default: false, help: 'move nothing; say what each dead letter would do' },
       max: { type: 'string', value: 'N', help: 'with --dry-run, read at most N (default 100)' },
+      only: { type: 'string', value: 'IDS', help: 'only these dead letters: message or correlation ids, comma-separated' },
+      'skip-applied': { type: 'boolean', default: false, help: 'delete, not move, those whose effect is applied and sent on' },
+      rate: { type: 'string', value: 'N', help: 'move at most N a second' },
     },
     parse: (channels, args, values, io) => {
       const channel = deadLetterChannel(channels, args);
+      const only = typeof values.only === 'string' ? values.only.split(',').map((id) => id.trim()).filter(Boolean) : undefined;
+      if (only?.length === 0) throw new InvalidArgument('--only needs at least one message or correlation id');
       if (values['dry-run']) {
         const max = numberOption(values, 'max') ?? 100;
-        return (client) => previewRedrive(client, channel, max);
+        return (client) => previewRedrive(client, channel, max, only);
       }
+      const perSecond = numberOption(values, 'rate');
       return async (client) => {
         // Progress is for a person watching; a script reads the result.
-        const progress = io.stderr.isTTY ? await redriveProgress(client, channel, io) : undefined;
-        const result = await redriveDeadLetters(client, channel, progress);
-        if (progress) io.stderr.write('\n');
+        const onProgress = io.stderr.isTTY ? await redriveProgress(client, channel, io) : undefined;
+        const result = await redriveDeadLetters(client, channel, { only, skipApplied: Boolean(values['skip-applied']), perSecond, onProgress });
+        if (onProgress) io.stderr.write('\n');
         if (result.failureReason) io.stderr.write(`SQS's move task stopped: ${result.failureReason}\n`);
+        if (result.notFound) io.stderr.write(`not among the dead letters: ${result.notFound.join(', ')}\n`);
         if (result.remaining > 0) {
-          io.stderr.write(`${result.remaining} dead letters are still in the DLQ (failed to move, or dead-lettered during the redrive); redrive again for them\n`);
+          io.stderr.write(`${result.remaining} dead letters are still in the DLQ (not chosen, failed to move, or dead-lettered during the redrive)\n`);
         }
         return result;
       };

@@ -14,6 +14,7 @@ import {
 import { DEAD_LETTER_ATTRIBUTES, MessageAttribute, OutputKey, parseMessage, unfoldAttributes, type ChannelDefinition, type LifecycleRecord } from '../policy/index.ts';
 import type { MessagingClient } from './client.ts';
 import { channelFor } from './checks.ts';
+import { InvalidArgument } from './errors.ts';
 
 export interface DeadLetter {
   readonly messageId: string;
@@ -41,6 +42,10 @@ export interface RedriveResult {
   readonly mechanism: 'StartMessageMoveTask' | 'receive-send-delete';
   /** Why SQS's move task stopped, when it failed. */
   readonly failureReason?: string;
+  /** With `skipApplied`: dead letters deleted because their effect is applied and their onward messages sent. */
+  readonly skipped?: number;
+  /** With `only`: the ids asked for that no dead letter had. */
+  readonly notFound?: readonly string[];
 }
 
 /** The channel's queue and DLQ; only guaranteed channels have a DLQ. */
@@ -72,14 +77,7 @@ export async function peekDeadLetters(client: MessagingClient, channelName: stri
     for (const message of fresh) seen.set(message.MessageId!, message);
   }
   const messages = [...seen.values()];
-  for (let index = 0; index < messages.length; index += 10) {
-    await client.sqs.send(
-      new ChangeMessageVisibilityBatchCommand({
-        QueueUrl: deadLetterQueueUrl,
-        Entries: messages.slice(index, index + 10).map((message, offset) => ({ Id: String(offset), ReceiptHandle: message.ReceiptHandle!, VisibilityTimeout: 0 })),
-      }),
-    );
-  }
+  await giveBack(client.sqs, deadLetterQueueUrl, messages);
   return Promise.all(
     messages.map(async (message) => {
       const correlationId = message.MessageAttributes?.[MessageAttribute.correlationId]?.StringValue;
@@ -111,14 +109,17 @@ export interface RedrivePreview {
 /**
  * A redrive's dry run: what each dead letter would do back on its queue. A message whose effect is applied is a
  * duplicate (it applies nothing; one with onward messages still to send sends them); one whose body its channel's
- * schema refuses is dead-lettered again at once; any other is retried with a fresh attempt budget. Reads only.
+ * schema refuses is dead-lettered again at once; any other is retried with a fresh attempt budget. Reads only; `only`
+ * narrows it to the dead letters of those message or correlation ids.
  */
-export async function previewRedrive(client: MessagingClient, channelName: string, max = 100): Promise<RedrivePreview> {
-  const letters = (await peekDeadLetters(client, channelName, max)).map(({ record, ...letter }) => ({ ...letter, ...verdictOf(client.channels[channelName]!, record, letter.body) }));
+export async function previewRedrive(client: MessagingClient, channelName: string, max = 100, only?: readonly string[]): Promise<RedrivePreview> {
+  const chosen = (letter: DeadLetter) => !only || only.includes(letter.messageId) || (letter.correlationId !== undefined && only.includes(letter.correlationId));
+  const read = await peekDeadLetters(client, channelName, max);
+  const letters = read.filter(chosen).map(({ record, ...letter }) => ({ ...letter, ...verdictOf(client.channels[channelName]!, record, letter.body) }));
   const counts: Record<RedriveVerdict, number> = { duplicate: 0, 'finishes-outbox': 0, 'fails-schema': 0, retried: 0 };
   for (const letter of letters) counts[letter.verdict] += 1;
   const inQueue = await queueDepth(client.sqs, queuesOf(client, channelName).deadLetterQueueUrl);
-  return { channel: channelName, letters, counts, notRead: Math.max(0, inQueue - letters.length) };
+  return { channel: channelName, letters, counts, notRead: Math.max(0, inQueue - read.length) };
 }
 
 function verdictOf(channel: ChannelDefinition, record: LifecycleRecord | undefined, body: string): { verdict: RedriveVerdict; why: string } {
@@ -166,19 +167,41 @@ function movedWithoutReason(record: LifecycleRecord | undefined): string {
 /** How far SQS's clock may run behind this one, for telling our move task from an earlier one. */
 const CLOCK_SKEW_MS = 5000;
 
+export interface RedriveOptions {
+  /** Only these dead letters, each by its message id or correlation id; the others stay in the DLQ as they were. */
+  readonly only?: readonly string[];
+  /**
+   * Deletes, instead of moving, the dead letters whose effect is applied and whose onward messages are all sent: back
+   * on the queue each would only be skipped as a duplicate.
+   */
+  readonly skipApplied?: boolean;
+  /** Moves at most this many a second, so that a consumer's downstream is not flooded. */
+  readonly perSecond?: number;
+  /** The body the one dead letter `only` names goes back with (an edited payload); the channel's schema checks it first. */
+  readonly body?: string;
+  readonly onProgress?: (moved: number) => void;
+}
+
 /**
- * Moves the dead letters back to their source queue. SQS's own StartMessageMoveTask where the endpoint has it;
- * otherwise a receive → send → delete loop that keeps the body, the sender's attributes (the correlation id
- * above all, so the consumer still dedupes) and the FIFO group, and deletes a message only after its copy is sent.
- * The loop moves at most as many as the DLQ held when it started, so a consumer that dead-letters again what it
- * moves cannot keep it running; what arrives meanwhile is counted in `remaining`.
+ * Moves the dead letters back to their source queue. All of them: SQS's own StartMessageMoveTask where the endpoint
+ * has it. Some of them (`only`, `skipApplied`), paced (`perSecond`) or edited (`body`), or on an endpoint without move
+ * tasks: a receive → send → delete loop that keeps the body, the sender's attributes (the correlation id above all, so
+ * the consumer still dedupes) and the FIFO group, and deletes a message only after its copy is sent. The loop moves at
+ * most as many as the DLQ held when it started, so a consumer that dead-letters again what it moves cannot keep it
+ * running; what arrives meanwhile is counted in `remaining`.
  */
-export async function redriveDeadLetters(
-  client: MessagingClient,
-  channelName: string,
-  onProgress: (moved: number) => void = () => {},
-): Promise<RedriveResult> {
+export async function redriveDeadLetters(client: MessagingClient, channelName: string, options: RedriveOptions = {}): Promise<RedriveResult> {
   const { queueUrl, deadLetterQueueUrl } = queuesOf(client, channelName);
+  const onProgress = options.onProgress ?? (() => {});
+  if (options.body !== undefined) {
+    if (options.only?.length !== 1) throw new InvalidArgument('an edited body replaces one dead letter: name exactly one');
+    const parsed = parseMessage(client.channels[channelName]!.schema, options.body);
+    if (!parsed.success) throw new InvalidArgument(`the edited body would be dead-lettered again at once: ${parsed.reason}`);
+  }
+  if (options.perSecond !== undefined && !(options.perSecond > 0)) throw new InvalidArgument(`the rate must be a positive number of messages a second, not ${options.perSecond}`);
+  if (options.only || options.skipApplied || options.perSecond || options.body !== undefined) {
+    return redriveByHand(client, channelName, queueUrl, deadLetterQueueUrl, { ...options, onProgress });
+  }
   const [sourceArn, destinationArn] = await Promise.all([arnOf(client, deadLetterQueueUrl), arnOf(client, queueUrl)]);
   let taskHandle: string | undefined;
   const asked = Date.now();
@@ -186,7 +209,7 @@ export async function redriveDeadLetters(
     ({ TaskHandle: taskHandle } = await client.sqs.send(new StartMessageMoveTaskCommand({ SourceArn: sourceArn, DestinationArn: destinationArn })));
   } catch (error) {
     if (!withoutMoveTasks(error)) throw error;
-    return redriveByHand(client, queueUrl, deadLetterQueueUrl, onProgress);
+    return redriveByHand(client, channelName, queueUrl, deadLetterQueueUrl, { onProgress });
   }
   for (;;) {
     const { Results = [] } = await client.sqs.send(new ListMessageMoveTasksCommand({ SourceArn: sourceArn, MaxResults: 10 }));
@@ -209,37 +232,101 @@ export async function redriveDeadLetters(
   }
 }
 
-async function redriveByHand(client: MessagingClient, queueUrl: string, deadLetterQueueUrl: string, onProgress: (moved: number) => void): Promise<RedriveResult> {
+/**
+ * How long a dead letter the redrive passes over stays hidden: long enough that the loop's receives bring each message
+ * once, and given back (made visible) as soon as the loop ends.
+ */
+const PASSED_OVER_SECONDS = 300;
+
+async function redriveByHand(
+  client: MessagingClient,
+  channelName: string,
+  queueUrl: string,
+  deadLetterQueueUrl: string,
+  options: RedriveOptions & { readonly onProgress: (moved: number) => void },
+): Promise<RedriveResult> {
   // Only what is there now: messages a live consumer dead-letters again meanwhile would otherwise keep it going.
   const presentAtStart = await queueDepth(client.sqs, deadLetterQueueUrl, ['ApproximateNumberOfMessages']);
+  const wanted = options.only ? new Set(options.only) : undefined;
+  const passedOver: Message[] = [];
+  const started = Date.now();
   let moved = 0;
   let failed = 0;
-  while (moved + failed < presentAtStart) {
-    const { Messages = [] } = await client.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: deadLetterQueueUrl,
-        MaxNumberOfMessages: Math.min(10, presentAtStart - moved - failed),
-        VisibilityTimeout: 60,
-        // A long poll asks every SQS host, so an empty answer means the DLQ has nothing left to give now.
-        WaitTimeSeconds: 1,
-        MessageAttributeNames: ['All'],
-        MessageSystemAttributeNames: ['All'],
-      }),
-    );
-    if (Messages.length === 0) break;
-    for (const message of Messages) {
-      try {
-        await client.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, ...resendOf(message) }));
-        await client.sqs.send(new DeleteMessageCommand({ QueueUrl: deadLetterQueueUrl, ReceiptHandle: message.ReceiptHandle! }));
-        moved += 1;
-        onProgress(moved);
-      } catch {
-        // Left in the DLQ: it becomes visible again and a later redrive takes it.
-        failed += 1;
+  let skipped = 0;
+  const seen = () => moved + failed + skipped + passedOver.length;
+  try {
+    while (seen() < presentAtStart && (!wanted || wanted.size > 0)) {
+      const { Messages = [] } = await client.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: deadLetterQueueUrl,
+          MaxNumberOfMessages: Math.min(10, presentAtStart - seen()),
+          VisibilityTimeout: wanted ? PASSED_OVER_SECONDS : 60,
+          // A long poll asks every SQS host, so an empty answer means the DLQ has nothing left to give now.
+          WaitTimeSeconds: 1,
+          MessageAttributeNames: ['All'],
+          MessageSystemAttributeNames: ['All'],
+        }),
+      );
+      if (Messages.length === 0) break;
+      for (const message of Messages) {
+        const correlationId = message.MessageAttributes?.[MessageAttribute.correlationId]?.StringValue;
+        const name = [message.MessageId!, correlationId].find((id) => id !== undefined && wanted?.has(id));
+        if (wanted && name === undefined) {
+          passedOver.push(message);
+          continue;
+        }
+        if (name !== undefined) wanted!.delete(name);
+        try {
+          if (options.skipApplied && (await appliedAndSentOn(client, channelName, correlationId ?? message.MessageId!))) {
+            await client.sqs.send(new DeleteMessageCommand({ QueueUrl: deadLetterQueueUrl, ReceiptHandle: message.ReceiptHandle! }));
+            skipped += 1;
+            continue;
+          }
+          if (options.perSecond) await untilDue(started + (moved / options.perSecond) * 1000);
+          await client.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, ...resendOf(message), ...(options.body !== undefined ? { MessageBody: options.body } : {}) }));
+          await client.sqs.send(new DeleteMessageCommand({ QueueUrl: deadLetterQueueUrl, ReceiptHandle: message.ReceiptHandle! }));
+          moved += 1;
+          options.onProgress(moved);
+        } catch {
+          // Left in the DLQ: it becomes visible again and a later redrive takes it.
+          failed += 1;
+        }
       }
     }
+  } finally {
+    await giveBack(client.sqs, deadLetterQueueUrl, passedOver);
   }
-  return { moved, failed, remaining: await queueDepth(client.sqs, deadLetterQueueUrl), mechanism: 'receive-send-delete' };
+  return {
+    moved,
+    failed,
+    remaining: await queueDepth(client.sqs, deadLetterQueueUrl),
+    mechanism: 'receive-send-delete',
+    ...(options.skipApplied ? { skipped } : {}),
+    ...(wanted && wanted.size > 0 ? { notFound: [...wanted] } : {}),
+  };
+}
+
+/** Whether a message's effect is applied and its outbox empty, by its lifecycle record on the channel. */
+async function appliedAndSentOn(client: MessagingClient, channelName: string, correlationId: string): Promise<boolean> {
+  const [status] = await client.status(correlationId, { channel: channelName });
+  return status !== undefined && 'history' in status && status.status === 'succeeded' && (status.outbox?.length ?? 0) === 0;
+}
+
+function untilDue(at: number): Promise<void> {
+  const wait = at - Date.now();
+  return wait > 0 ? new Promise((resolve) => setTimeout(resolve, wait)) : Promise.resolve();
+}
+
+/** Makes received messages visible again at once, ten to a call. */
+async function giveBack(sqs: SQSClient, queueUrl: string, messages: readonly Message[]): Promise<void> {
+  for (let index = 0; index < messages.length; index += 10) {
+    await sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: messages.slice(index, index + 10).map((message, offset) => ({ Id: String(offset), ReceiptHandle: message.ReceiptHandle!, VisibilityTimeout: 0 })),
+      }),
+    );
+  }
 }
 
 /**

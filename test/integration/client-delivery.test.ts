@@ -162,6 +162,45 @@ describe('Function: redriveDeadLetters by hand (receive → send → delete)', (
   });
 });
 
+describe('Function: redriveDeadLetters, chosen and edited', () => {
+  it('moves only the dead letters named, deletes the one already applied, and leaves the others in the DLQ, visible', async () => {
+    // GIVEN three dead letters: one whose effect is applied (its record says so), two not
+    const channel = defineChannel('chosen', { policy: { kind: 'guaranteed' }, schema });
+    const pair = await harness.queuePair({ maxReceiveCount: 5 });
+    const client = await clientFor(channel, pair);
+    const [applied, wanted, left] = ['applied', 'wanted', 'left'].map((id) => `c-${id}-${randomUUID().slice(0, 8)}`);
+    for (const correlationId of [applied!, wanted!, left!]) {
+      await harness.send(pair.deadLetterQueueUrl, { id: correlationId }, { correlationId, attributes: { [MessageAttribute.deadLetterReason]: 'poison' } });
+    }
+    await putLifecycleRecord('chosen', applied!, { status: 'succeeded', attempts: 1 });
+
+    // WHEN the applied one and one other are redriven, skipping what is applied, and one not in the DLQ is named too
+    const result = await redriveDeadLetters(client, 'chosen', { only: [applied!, wanted!, 'c-nowhere'], skipApplied: true, perSecond: 1000 });
+
+    // THEN one moved, one deleted as applied, the unknown id reported; the third is in the DLQ and can be received now
+    expect(result).toStrictEqual({ moved: 1, failed: 0, skipped: 1, remaining: 1, notFound: ['c-nowhere'], mechanism: 'receive-send-delete' });
+    expect((await harness.receive(pair.queueUrl, 1)).map(correlationIdOf)).toStrictEqual([wanted]);
+    expect((await harness.receive(pair.deadLetterQueueUrl, 1)).map(correlationIdOf)).toStrictEqual([left]);
+  });
+
+  it('sends one dead letter back with an edited body and its correlation id, and refuses an edit its schema would refuse', async () => {
+    // GIVEN a dead letter whose body broke the schema
+    const channel = defineChannel('edited', { policy: { kind: 'guaranteed' }, schema });
+    const pair = await harness.queuePair({ maxReceiveCount: 5 });
+    const client = await clientFor(channel, pair);
+    await harness.send(pair.deadLetterQueueUrl, { id: 7 }, { correlationId: 'c-edited', attributes: { [MessageAttribute.deadLetterReason]: 'id: expected string' } });
+
+    // WHEN an edit that still breaks it is asked for THEN nothing moves
+    await expect(redriveDeadLetters(client, 'edited', { only: ['c-edited'], body: '{"id":8}' })).rejects.toThrow(/would be dead-lettered again at once: schema violation: id/);
+    expect(await depth(pair.deadLetterQueueUrl)).toBe(1);
+
+    // WHEN a good edit is THEN the message goes back with it, under its correlation id, and the DLQ is empty
+    expect(await redriveDeadLetters(client, 'edited', { only: ['c-edited'], body: '{"id":"8"}' })).toMatchObject({ moved: 1, remaining: 0 });
+    const [back] = await harness.receive(pair.queueUrl, 1);
+    expect({ body: back?.Body, correlationId: back && correlationIdOf(back) }).toStrictEqual({ body: '{"id":"8"}', correlationId: 'c-edited' });
+  });
+});
+
 describe('Function: peekDeadLetters', () => {
   it("explains, from its lifecycle record, each dead letter the queue's redrive policy moved without a reason", async () => {
     // GIVEN four messages SQS moved to the DLQ after their last receive, so without a reason, and one runtime copy
