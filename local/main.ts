@@ -3,12 +3,16 @@
  * screen with the endpoints, resources and the environment to export for the AWS CLI and SDKs.
  */
 import { join, relative, resolve } from 'node:path';
+import { createClient } from '../lib/client/index.ts';
+import { startConsole, type LocalConsole } from '../lib/console/server.ts';
+import type { Catalog, TopicCatalog } from '../lib/policy/index.ts';
 import { startLocalCloud, type Denial, type LocalCloud, type LocalCloudOptions } from './index.ts';
 
-function screen(cloud: LocalCloud, stateDir: string, showFunctionLogs: boolean): string {
+function screen(cloud: LocalCloud, stateDir: string, showFunctionLogs: boolean, localConsole: LocalConsole | undefined): string {
   const lines = [
     `Local cloud ready in ${(cloud.startupMs / 1000).toFixed(1)} s (no Docker, no AWS account)`,
     '',
+    ...(localConsole ? [`Console   ${localConsole.url}`, '          (this start\'s token is in the URL; the console answers nothing without it)', ''] : []),
     'Endpoints',
     `  SQS       ${cloud.endpoints.sqs}`,
     `  SNS       ${cloud.endpoints.sns}`,
@@ -49,13 +53,25 @@ function screen(cloud: LocalCloud, stateDir: string, showFunctionLogs: boolean):
  * ends without passing the signal on; the cloud, orphaned, then notices its parent is gone and stops too, so no
  * emulator outlives it and no endpoints.json is left for a live cloud.
  */
-export async function serveLocalCloud(options: LocalCloudOptions & { readonly showFunctionLogs: boolean; readonly watch?: boolean }): Promise<void> {
+export async function serveLocalCloud(
+  options: LocalCloudOptions & {
+    readonly showFunctionLogs: boolean;
+    readonly watch?: boolean;
+    /** The console's catalog and port; none: no console. */
+    readonly console?: { readonly channels: Catalog; readonly topics: TopicCatalog; readonly port: number; readonly anyPortIfTaken: boolean };
+  },
+): Promise<void> {
   const parent = process.ppid;
   // A refused call fails inside the function, where its error may be caught or lost among the logs: said here too.
   const onDenied = (denial: Denial) =>
     console.error(`[local-cloud] ${denial.functionName} was refused ${denial.action} on ${denial.resource}: ${denial.why}. To allow it: ${denial.grant}`);
   const cloud = await startLocalCloud({ ...options, onDenied });
-  console.log(screen(cloud, relative(process.cwd(), resolve(options.stateDir ?? '.local-cloud')) || '.', options.showFunctionLogs));
+  const stateDir = options.stateDir ?? '.local-cloud';
+  const consoleClient = options.console
+    ? await createClient({ channels: options.console.channels, topics: options.console.topics, target: 'local', localStateDir: stateDir })
+    : undefined;
+  const localConsole = consoleClient ? await startConsole({ client: consoleClient, cloud, port: options.console!.port, anyPortIfTaken: options.console!.anyPortIfTaken }) : undefined;
+  console.log(screen(cloud, relative(process.cwd(), resolve(stateDir)) || '.', options.showFunctionLogs, localConsole));
   const watching = options.watch ? watchSources(cloud) : undefined;
   await new Promise<void>((resolve) => {
     let stopping = false;
@@ -65,7 +81,9 @@ export async function serveLocalCloud(options: LocalCloudOptions & { readonly sh
       clearInterval(orphanCheck);
       if (watching) clearInterval(watching);
       console.log(`\n${why}: stopping the local cloud…`);
-      void cloud.stop().then(resolve);
+      void Promise.all([localConsole?.close(), consoleClient?.destroy()])
+        .then(() => cloud.stop())
+        .then(resolve);
     };
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => stop(signal));
     const orphanCheck = setInterval(() => {

@@ -63,6 +63,7 @@ export class SqsEventSource {
   /** Pollers running and not retiring, counted synchronously: pollers deciding together must see each other. */
   #active = 0;
   #invocations = 0;
+  #records = 0;
   #throttled = 0;
   #emptyReceives = 0;
   #emptyReceivesCutShort = 0;
@@ -110,6 +111,16 @@ export class SqsEventSource {
 
   public get invocations(): number {
     return this.#invocations;
+  }
+
+  /** Messages given to the function, in all its batches: receives after the first included. */
+  public get records(): number {
+    return this.#records;
+  }
+
+  /** The queue it polls. */
+  public get queueArn(): string {
+    return this.#props.queueArn;
   }
 
   /** Batches being received or processed at once now. */
@@ -268,6 +279,7 @@ export class SqsEventSource {
     let outcome;
     try {
       this.#invocations += 1;
+      this.#records += messages.length;
       outcome = await this.#fn.invoke(event);
     } catch (error) {
       // Throttled: leave the batch invisible until its timeout, as Lambda's poller does.

@@ -26,7 +26,7 @@ import {
   type RedriveResult,
 } from '../client/index.ts';
 import { OutputKey, type Catalog, type TopicCatalog } from '../policy/index.ts';
-import { appRoot, initApp, localStateDir } from './app.ts';
+import { appRoot, initApp, loadCatalog, localStateDir } from './app.ts';
 
 // msg's commands, declared as data: name, usage, options, and how each checks its input and runs.
 
@@ -124,6 +124,8 @@ function numberOption(values: Values, name: string): number | undefined {
  * DynamoDB Local's, SAM's local Lambda, goaws' for SNS), the same on every start so that exported endpoint variables stay valid.
  */
 const DEFAULT_LOCAL_PORTS = '9324,8000,3001,4100';
+/** The console's port, beside them. */
+const DEFAULT_CONSOLE_PORT = 9330;
 
 export const COMMANDS: readonly Command[] = [
   {
@@ -142,10 +144,17 @@ export const COMMANDS: readonly Command[] = [
       watch: { type: 'boolean', default: false, help: 'run changed handlers\' new code without a restart' },
       ports: { type: 'string', value: 'SQS,DYNAMODB,LAMBDA[,SNS]', help: `loopback ports (default ${DEFAULT_LOCAL_PORTS}; 0: free ones)` },
       'no-iam': { type: 'boolean', default: false, help: "let the functions' calls through unchecked (IAM is enforced by default)" },
+      'console-port': { type: 'string', value: 'PORT', help: `the console's loopback port (default ${DEFAULT_CONSOLE_PORT}; 0: a free one)` },
+      'no-console': { type: 'boolean', default: false, help: 'serve no console' },
     },
     serve: async (values, _args, io) => {
       const { serveLocalCloud } = await import('../../local/main.ts');
+      const consolePort = Number(values['console-port'] ?? DEFAULT_CONSOLE_PORT);
+      if (!Number.isInteger(consolePort) || consolePort < 0 || consolePort >= 65_536) throw new InvalidArgument(`--console-port takes a port, or 0 for a free one, not ${String(values['console-port'])}`);
+      // The console sends and reads through the app's catalog, as msg does; checked before anything starts.
+      const catalog = values['no-console'] ? undefined : await loadCatalog((values.channels as string | undefined) ?? io.env.MSG_CHANNELS);
       await serveLocalCloud({
+        console: catalog && { ...catalog, port: consolePort, anyPortIfTaken: values['console-port'] === undefined },
         // The app of the nearest cdk.json, wherever in it msg was run.
         appDir: appRoot() ?? '.',
         stateDir: localStateDir(values['state-dir'] as string | undefined, io.env),

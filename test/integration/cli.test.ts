@@ -237,11 +237,15 @@ describe('CLI: msg local', () => {
     const cloudPid = Number(ready.split('\n')[0]);
     type Endpoints = { sqs: string; dynamodb: string; emulators: { sqs: string; dynamodb: string } };
     const { sqs, dynamodb, emulators } = JSON.parse(readFileSync(join(dir, 'endpoints.json'), 'utf8')) as Endpoints;
+    // AND its console, whose URL it printed, with its token
+    const consoleUrl = /Console {3}(http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/.exec(ready)?.[1];
+    expect(consoleUrl, ready).toBeDefined();
+    expect((await fetch(consoleUrl!)).status).toBe(200);
     // WHEN the shell dies without passing a signal on (what a SIGTERM to npm does)
     shell.kill('SIGKILL');
-    // THEN the orphaned cloud stops by itself, its emulators (DynamoDB Local's JVM too) with it, and leaves no endpoints file
+    // THEN the orphaned cloud stops by itself, its emulators (DynamoDB Local's JVM too) and console with it, and leaves no endpoints file
     expect(await eventually(async () => alive(cloudPid), (running) => !running)).toBe(false);
-    for (const endpoint of [sqs, dynamodb, emulators.sqs, emulators.dynamodb]) expect(await eventually(() => refuses(endpoint), (refused) => refused)).toBe(true);
+    for (const endpoint of [sqs, dynamodb, emulators.sqs, emulators.dynamodb, consoleUrl!]) expect(await eventually(() => refuses(endpoint), (refused) => refused)).toBe(true);
     expect(existsSync(join(dir, 'endpoints.json'))).toBe(false);
   });
 

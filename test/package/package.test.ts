@@ -79,6 +79,7 @@ describe('the packed library in a new app', () => {
     expect(files).toContain('package/dist/lib/client/index.d.ts');
     expect(files).toContain('package/bin/msg.js');
     expect(files).toContain('package/template/lib/channels.ts');
+    expect(files).toContain('package/lib/console/page/app.js');
     expect(files.filter((file) => /^package\/(lib|functions|local|bin)\/.*\.ts$/.test(file))).toStrictEqual([]);
   });
 

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
  */
 
 const root = resolve(import.meta.dirname, '../..');
-const LIBRARY = ['lib/policy', 'lib/constructs', 'lib/client', 'lib/cli', 'functions/runtime', 'local', 'bin/msg.ts', 'bin/msg.js'];
+const LIBRARY = ['lib/policy', 'lib/constructs', 'lib/client', 'lib/cli', 'lib/console', 'functions/runtime', 'local', 'bin/msg.ts', 'bin/msg.js'];
 const EXAMPLE = ['lib/channels.ts', 'lib/stacks', 'functions/orders', 'functions/presence', 'functions/quotes', 'template', 'bench', 'test'];
 
 function files(path: string): string[] {
