@@ -6,6 +6,7 @@ import type { IntrinsicResolver, ResourceAttributes } from './intrinsics.ts';
 import { functionArn } from './intrinsics.ts';
 import { LocalFunction } from './local-function.ts';
 import type { UsageMeter } from './meter.ts';
+import type { CollectedSpan } from './span-collector.ts';
 import { physicalName } from './provision.ts';
 import type { SynthesizedStack, TemplateResource } from './template.ts';
 
@@ -31,7 +32,7 @@ export function buildFunctions(
   resolver: IntrinsicResolver,
   built: Map<string, ResourceAttributes>,
   endpoints: LocalEndpoints,
-  options: { showLogs: boolean; meter?: UsageMeter; credentialsOf: (functionName: string) => Credentials },
+  options: { showLogs: boolean; meter?: UsageMeter; credentialsOf: (functionName: string) => Credentials; onSpans?: (spans: readonly CollectedSpan[]) => void },
 ): { functions: Map<string, LocalFunction>; skipped: SkippedFunction[] } {
   const functions = new Map<string, LocalFunction>();
   const skipped: SkippedFunction[] = [];
@@ -61,6 +62,7 @@ export function buildFunctions(
         concurrencyLimit: Number(properties.ReservedConcurrentExecutions ?? LOCAL_FUNCTION_CONCURRENCY),
         showLogs: options.showLogs,
         ...(options.meter ? { meter: options.meter } : {}),
+        ...(options.onSpans ? { onSpans: options.onSpans } : {}),
         runtime: String(properties.Runtime),
         handler: String(properties.Handler ?? 'index.handler'),
         architecture: String((properties.Architectures as string[] | undefined)?.[0] ?? 'x86_64'),

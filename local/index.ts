@@ -16,6 +16,7 @@ import { functionAccessKey, functionIdentities, registerIdentities, resourcePoli
 import { SignatureVerifier, type Credentials } from './iam/signatures.ts';
 import type { PolicyDocument } from './iam/policy.ts';
 import type { UsageMeter } from './meter.ts';
+import type { CollectedSpan } from './span-collector.ts';
 import { LONG_POLL_SECONDS, SqsEventSource } from './sqs-event-source.ts';
 import { synthesizeUnlessUnchanged } from './synth.ts';
 import { readCloudAssembly, type SynthesizedStack, type TemplateResource } from './template.ts';
@@ -25,6 +26,7 @@ export { UnresolvableError } from './intrinsics.ts';
 export type { SqsEventSource } from './sqs-event-source.ts';
 export { UsageMeter, type Usage } from './meter.ts';
 export type { Denial } from './iam/authorizer.ts';
+export type { CollectedSpan } from './span-collector.ts';
 
 /** Resource types that need no local counterpart for the application to behave: listed, never silently wrong. */
 const NOT_EMULATED = new Set([
@@ -78,6 +80,12 @@ export interface LocalCloudOptions {
   readonly sharedDynamoDb?: SharedDynamoDb;
   /** Told of each call the local IAM refuses, with why and the grant that would allow it (`msg local` prints them). */
   readonly onDenied?: (denial: Denial) => void;
+  /**
+   * Record the functions' OpenTelemetry spans and keep the last 10,000 (`spans()`; the console shows them). Each
+   * instance then loads OpenTelemetry's SDK before its bundle, as an ADOT layer would.
+   * @default false
+   */
+  readonly collectSpans?: boolean;
 }
 
 export interface SharedDynamoDb {
@@ -121,6 +129,8 @@ export interface LocalCloud {
   readonly iam: { readonly enforced: boolean; readonly exceptions: readonly string[] };
   /** The last calls the local IAM refused (up to 100), oldest first, each with why and the grant that would allow it. */
   denials(): readonly Denial[];
+  /** The functions' last finished spans (up to 10,000), oldest first: none unless `collectSpans`. */
+  spans(): readonly CollectedSpan[];
   /** The developer's credentials: what any client outside the functions signs with (kept in the state folder). */
   readonly credentials: Credentials;
   /**
@@ -144,8 +154,16 @@ export interface ReloadResult {
 }
 
 /** Synthesizes (or reads) the application and runs it on loopback: SQS, DynamoDB, Lambda and its event sources. */
+/** How many finished spans the cloud keeps: the last ones, enough for a console's recent messages. */
+const MAX_SPANS_KEPT = 10_000;
+
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
   const started = Date.now();
+  const spans: CollectedSpan[] = [];
+  const keepSpans = (finished: readonly CollectedSpan[]) => {
+    spans.push(...finished);
+    if (spans.length > MAX_SPANS_KEPT) spans.splice(0, spans.length - MAX_SPANS_KEPT);
+  };
   const stateDir = resolve(options.stateDir ?? '.local-cloud');
   mkdirSync(stateDir, { recursive: true });
   const appDir = resolve(options.appDir ?? '.');
@@ -255,7 +273,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       tables.push(...(await provisionTables(ddb, stack, built, options.sharedDynamoDb?.tablePrefix)));
       registerIdentities(stack, built);
       const resolver = new IntrinsicResolver(stack.name, built);
-      const stackFunctions = buildFunctions(stack, resolver, built, endpoints, { showLogs: options.showFunctionLogs ?? false, meter: options.meter, credentialsOf });
+      const stackFunctions = buildFunctions(stack, resolver, built, endpoints, {
+        showLogs: options.showFunctionLogs ?? false,
+        meter: options.meter,
+        credentialsOf,
+        ...(options.collectSpans ? { onSpans: keepSpans } : {}),
+      });
       functionsByStack.set(stack.name, stackFunctions.functions);
       for (const [name, fn] of stackFunctions.functions) functions.set(name, fn);
       eventSources.push(...mappings(stack.name, stack.resources, resolver, pollerSqs, stackFunctions.functions, stackFunctions.skipped, queues, options.meter));
@@ -299,6 +322,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       startupMs: Date.now() - started,
       iam: { enforced: iam, exceptions: iamExceptions },
       denials: () => authorizer.denials,
+      spans: () => spans,
       credentials: developer,
       reload,
       pendingEvents,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { functionArn } from './intrinsics.ts';
 import type { UsageMeter } from './meter.ts';
+import type { CollectedSpan } from './span-collector.ts';
 
 /** The instance's module, next to this one: TypeScript in the repository, JavaScript in the published build. */
 const WORKER_MODULE = new URL(`./worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
@@ -45,6 +46,8 @@ export interface LocalFunctionProps {
   readonly architecture: string;
   /** Where invocations and their billed time are counted, if anywhere. */
   readonly meter?: UsageMeter;
+  /** Where the instances' finished spans go; none: the instances record no spans. */
+  readonly onSpans?: (spans: readonly CollectedSpan[]) => void;
 }
 
 /** What an instance reports with each result: the handler's time and, on its first invocation, its INIT time. */
@@ -59,8 +62,8 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-/** What an instance posts: the end of its INIT, or an invocation's result. */
-type InstanceMessage = { readonly ready: true } | (InvocationResult & Timing);
+/** What an instance posts: the end of its INIT, finished spans, or an invocation's result. */
+type InstanceMessage = { readonly ready: true } | { readonly spans: readonly CollectedSpan[] } | (InvocationResult & Timing);
 
 /**
  * How long INIT runs outside the function's timeout. Past it, Lambda runs INIT again within the first invocation,
@@ -193,6 +196,7 @@ export class LocalFunction {
         functionName: this.props.name,
         functionArn: functionArn(this.props.name),
         memorySizeMb: this.props.memorySizeMb,
+        collectSpans: this.props.onSpans !== undefined,
       },
       env: this.props.environment,
       // A plain Node.js, as in Lambda: no loader inherited from the parent (tsx, vitest), whose per-instance start-up
@@ -209,6 +213,7 @@ export class LocalFunction {
     }
     worker.on('message', (message: InstanceMessage) => {
       if ('ready' in message) return this.#initDone(worker);
+      if ('spans' in message) return this.props.onSpans?.(message.spans);
       this.props.meter?.invocation(this.props.name, this.props.memorySizeMb, message.durationMs ?? 0, message.initMs ?? 0);
       this.#finish(worker, message, true);
     });

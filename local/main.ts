@@ -65,7 +65,8 @@ export async function serveLocalCloud(
   // A refused call fails inside the function, where its error may be caught or lost among the logs: said here too.
   const onDenied = (denial: Denial) =>
     console.error(`[local-cloud] ${denial.functionName} was refused ${denial.action} on ${denial.resource}: ${denial.why}. To allow it: ${denial.grant}`);
-  const cloud = await startLocalCloud({ ...options, onDenied });
+  // The console shows each message's spans: the functions record them while it is served.
+  const cloud = await startLocalCloud({ ...options, onDenied, collectSpans: options.console !== undefined });
   const stateDir = options.stateDir ?? '.local-cloud';
   const consoleClient = options.console
     ? await createClient({ channels: options.console.channels, topics: options.console.topics, target: 'local', localStateDir: stateDir })

@@ -16,6 +16,8 @@ interface InstanceData {
   readonly memorySizeMb: number;
   /** 0 while the instance may sleep; the parent sets 1 and notifies to hand it an invocation. */
   readonly gate: Int32Array;
+  /** Whether the instance records its spans and posts them to the parent. */
+  readonly collectSpans: boolean;
 }
 
 interface Invocation {
@@ -29,7 +31,14 @@ interface Invocation {
   readonly clientContext?: unknown;
 }
 
-const { modulePath, exportName, functionName, functionArn, memorySizeMb, gate } = workerData as InstanceData;
+const { modulePath, exportName, functionName, functionArn, memorySizeMb, gate, collectSpans } = workerData as InstanceData;
+
+// The tracer provider is the emulator's, as an ADOT layer's would be the platform's: loaded before the clock of the
+// function's INIT starts, so that the INIT the local cloud reports is the bundle's alone.
+if (collectSpans) {
+  const { collectSpans: register } = await import('./span-collector.ts');
+  register(functionName, (spans) => parentPort!.postMessage({ spans }));
+}
 
 /** Blocks the whole thread, its timers and pending promises with it, until the parent hands over an invocation. */
 function freezeUntilInvoked(): void {

@@ -5,8 +5,9 @@ import { atMostAtOnce, RECORDS_AT_ONCE } from './at-most-at-once.ts';
 import { defaultClients, endpointsFromEnv, type ChannelEndpoints, type ConsumerClients } from './config.ts';
 import { policyFromEnv } from './deployment.ts';
 import { ConsumerConfigurationError, reasonOf } from './errors.ts';
-import { deliverOnward, flowOf, onwardClients, outputsFromEnv, prepareOnward, type AnyOnward, type Onward, type OnwardClients } from './onward.ts';
+import { correlationIdOf, deliverOnward, flowOf, onwardClients, outputsFromEnv, prepareOnward, type AnyOnward, type Cause, type Onward, type OnwardClients } from './onward.ts';
 import { createTelemetry, type Telemetry } from './telemetry.ts';
+import { inBatchSpan, inRecordSpan, traceKeys, type RecordTrace } from './tracing.ts';
 import type { BatchResponse, MessageContext, RecordOutcome } from './types.ts';
 
 /** What a fire-and-forget handler sees besides the common context: when its message stops being worth anything. */
@@ -63,7 +64,12 @@ export class FireAndForgetConsumer<Schema extends AnySchema, SendsTo extends Cat
   public async processBatch(event: SQSEvent, lambdaContext?: Context): Promise<BatchResponse> {
     this.#telemetry.startInvocation(lambdaContext);
     try {
-      await atMostAtOnce(event.Records, RECORDS_AT_ONCE, (record) => this.#processRecord(record));
+      const channel = this.#options.channel.name;
+      await inBatchSpan(channel, event.Records, () =>
+        atMostAtOnce(event.Records, RECORDS_AT_ONCE, (record) =>
+          inRecordSpan(channel, record, correlationIdOf(record), (recordTrace) => this.#processRecord(record, recordTrace), (outcome) => (outcome === 'succeeded' ? undefined : outcome)),
+        ),
+      );
     } finally {
       this.#telemetry.publishMetrics();
     }
@@ -84,10 +90,10 @@ export class FireAndForgetConsumer<Schema extends AnySchema, SendsTo extends Cat
     return from + this.#policy.timeToLiveSeconds * 1000;
   }
 
-  async #processRecord(record: SQSRecord): Promise<RecordOutcome> {
-    const correlationId = record.messageAttributes?.[MessageAttribute.correlationId]?.stringValue ?? record.messageId;
+  async #processRecord(record: SQSRecord, recordTrace: RecordTrace): Promise<RecordOutcome> {
+    const correlationId = correlationIdOf(record);
     const attempt = Number(record.attributes.ApproximateReceiveCount ?? '1');
-    const logger = this.#telemetry.logger.child({ messageId: record.messageId, correlationId, channel: this.#options.channel.name, attempt });
+    const logger = this.#telemetry.logger.child({ messageId: record.messageId, correlationId, channel: this.#options.channel.name, attempt, ...traceKeys(recordTrace) });
     const expiresAt = this.expiryOf(record);
     if (this.#clock() >= expiresAt) {
       this.#telemetry.count('expired');
@@ -122,12 +128,12 @@ export class FireAndForgetConsumer<Schema extends AnySchema, SendsTo extends Cat
       return 'dropped';
     }
     this.#telemetry.count('processed');
-    if (onward) await this.#sendOn(onward, { channel: this.#options.channel.name, correlationId, flowId: flow.flowId }, logger);
+    if (onward) await this.#sendOn(onward, { channel: this.#options.channel.name, correlationId, flowId: flow.flowId, trace: recordTrace.attributes }, logger);
     return 'succeeded';
   }
 
   /** Sends the handler's onward messages once; what cannot be sent is dropped with its message's other worth. */
-  async #sendOn(onward: AnyOnward, cause: { channel: string; correlationId: string; flowId: string }, logger: Telemetry['logger']): Promise<void> {
+  async #sendOn(onward: AnyOnward, cause: Cause, logger: Telemetry['logger']): Promise<void> {
     try {
       const messages = prepareOnward(onward, { channels: this.#options.sendsTo, topics: this.#options.publishesTo }, cause, this.#clock());
       await deliverOnward(messages, this.#onwardClients, this.#options.outputs ?? outputsFromEnv());

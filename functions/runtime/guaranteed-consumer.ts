@@ -3,7 +3,6 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { z } from 'zod';
 import {
   backoffSeconds,
-  MessageAttribute,
   onTheWire,
   parseMessage,
   SQS_MAX_VISIBILITY_SECONDS,
@@ -23,8 +22,9 @@ import { policyFromEnv } from './deployment.ts';
 import { DeadLetterCopyTooLarge, recordAsSent, sendToDeadLetterQueue, type Verdict } from './dead-letter.ts';
 import { ConsumerConfigurationError, PermanentError, permanentDynamoFailure, reasonOf } from './errors.ts';
 import { LifecycleStore, type AttemptRecord, type MessageIdentity } from './lifecycle-store.ts';
-import { deliverOnward, flowOf, onwardClients, outputsFromEnv, prepareOnward, type AnyOnward, type OnwardClients } from './onward.ts';
+import { correlationIdOf, deliverOnward, flowOf, onwardClients, outputsFromEnv, prepareOnward, type AnyOnward, type OnwardClients } from './onward.ts';
 import { createTelemetry, type Telemetry } from './telemetry.ts';
+import { inBatchSpan, inRecordSpan, traceKeys, type RecordTrace } from './tracing.ts';
 import type { BatchResponse, HandlerOutcome, MessageContext, RecordOutcome, TransactWrite } from './types.ts';
 
 export interface GuaranteedConsumerOptions<
@@ -121,9 +121,11 @@ export class GuaranteedConsumer<
     const deadline = lambdaContext ? BatchDeadline.forRemaining(lambdaContext.getRemainingTimeInMillis()) : undefined;
     let results: RecordResult[];
     try {
-      results = this.#policy.fifo
-        ? await this.#processInGroupOrder(event.Records, deadline)
-        : await atMostAtOnce(event.Records, RECORDS_AT_ONCE, (record) => this.#beforeDeadline(record, deadline));
+      results = await inBatchSpan(this.#options.channel.name, event.Records, () =>
+        this.#policy.fifo
+          ? this.#processInGroupOrder(event.Records, deadline)
+          : atMostAtOnce(event.Records, RECORDS_AT_ONCE, (record) => this.#beforeDeadline(record, deadline)),
+      );
     } finally {
       deadline?.cancel();
       this.#telemetry.publishMetrics();
@@ -134,11 +136,14 @@ export class GuaranteedConsumer<
   }
 
   async #beforeDeadline(record: SQSRecord, deadline: BatchDeadline | undefined): Promise<RecordResult> {
-    if (!deadline) return this.#processRecord(record);
     // A record not started by the deadline is not started: it would run on after the batch has answered.
-    if (deadline.passed) return { outcome: 'cut-off' };
-    const result = await deadline.race(this.#processRecord(record, deadline));
-    return result === 'cut-off' ? { outcome: 'cut-off' } : result;
+    if (deadline?.passed) return { outcome: 'cut-off' };
+    const process = async (recordTrace: RecordTrace): Promise<RecordResult> => {
+      if (!deadline) return this.#processRecord(record, recordTrace);
+      const result = await deadline.race(this.#processRecord(record, recordTrace, deadline));
+      return result === 'cut-off' ? { outcome: 'cut-off' } : result;
+    };
+    return inRecordSpan(this.#options.channel.name, record, correlationIdOf(record), process, ({ outcome }) => (isFailure(outcome) || outcome === 'dead-lettered' ? outcome : undefined));
   }
 
   /**
@@ -195,12 +200,12 @@ export class GuaranteedConsumer<
    * handler already running finishes; its lease, completed or left to expire, keeps it to one application. A lease
    * claimed for a handler that then does not start is given back, on its token, which no later holder shares.
    */
-  async #processRecord(delivered: SQSRecord, deadline?: BatchDeadline): Promise<RecordResult> {
+  async #processRecord(delivered: SQSRecord, recordTrace: RecordTrace, deadline?: BatchDeadline): Promise<RecordResult> {
     const cutOff = () => deadline?.passed === true;
     const record = recordAsSent(delivered);
     this.#telemetry.observe('oldestMessageAgeSeconds', Math.max(0, (this.#clock() - Number(record.attributes.SentTimestamp)) / 1000) || 0);
     const id = identityOf(this.#options.channel.name, record);
-    const logger = this.#loggerFor(id);
+    const logger = this.#loggerFor(id, recordTrace);
     const parsed = parseMessage(this.#options.channel.schema, record.body);
     if (!parsed.success) return this.#deadLetter(record, id, logger, { reason: parsed.reason, increment: 1 });
 
@@ -228,9 +233,9 @@ export class GuaranteedConsumer<
       }
       handlerRan = true;
       const outcome = await this.#options.handle(parsed.payload, context);
-      if (leaseToken) return await this.#complete(record, id, logger, leaseToken, outcome);
+      if (leaseToken) return await this.#complete(record, id, logger, leaseToken, outcome, recordTrace);
       if (cutOff()) return { outcome: 'cut-off' };
-      const { writes, reply, onward } = this.#resultOf(outcome, id);
+      const { writes, reply, onward } = this.#resultOf(outcome, id, recordTrace);
       const committed = await this.#store.commit(id, writes, reply, this.#clock(), onward);
       if (committed === 'duplicate') return await this.#finishOutbox(record, id, logger);
       return await this.#sentOn(record, id, logger, onward);
@@ -241,12 +246,12 @@ export class GuaranteedConsumer<
   }
 
   /** The writes, reply and onward messages of a handler's result, or the reason they cannot be kept: a handler bug, never transient. */
-  #resultOf(outcome: AnyOutcome, id: MessageIdentity): { writes: readonly TransactWrite[]; reply: unknown; onward: OnwardMessage[] } {
+  #resultOf(outcome: AnyOutcome, id: MessageIdentity, recordTrace: RecordTrace): { writes: readonly TransactWrite[]; reply: unknown; onward: OnwardMessage[] } {
     const writes = outcome.writes ?? [];
     if (writes.length > MAX_HANDLER_WRITES) {
       throw new PermanentError(`the handler returned ${writes.length} writes; one transaction holds ${MAX_HANDLER_WRITES} besides the lifecycle record`);
     }
-    const cause = { channel: id.channel, correlationId: id.correlationId, flowId: id.flowId ?? id.correlationId };
+    const cause = { channel: id.channel, correlationId: id.correlationId, flowId: id.flowId ?? id.correlationId, trace: recordTrace.attributes };
     const onward = prepareOnward(outcome, { channels: this.#options.sendsTo, topics: this.#options.publishesTo }, cause, this.#clock());
     return { writes, reply: this.#replyOf(outcome), onward };
   }
@@ -289,10 +294,10 @@ export class GuaranteedConsumer<
    * redrive would: the message is dead-lettered as applied. Only a transient failure of the completion is retried, and
    * runs the effect again: the window README documents.
    */
-  async #complete(record: SQSRecord, id: MessageIdentity, logger: Logger, leaseToken: string, outcome: AnyOutcome): Promise<RecordResult> {
+  async #complete(record: SQSRecord, id: MessageIdentity, logger: Logger, leaseToken: string, outcome: AnyOutcome, recordTrace: RecordTrace): Promise<RecordResult> {
     let result;
     try {
-      result = this.#resultOf(outcome, id);
+      result = this.#resultOf(outcome, id, recordTrace);
     } catch (error) {
       return this.#deadLetterApplied(record, id, logger, leaseToken, reasonOf(error));
     }
@@ -512,14 +517,13 @@ export class GuaranteedConsumer<
     return this.#retryLater(record, logger, 0);
   }
 
-  #loggerFor(id: MessageIdentity): Logger {
-    return this.#telemetry.logger.child({ messageId: id.messageId, correlationId: id.correlationId, channel: id.channel, attempt: id.attempt });
+  #loggerFor(id: MessageIdentity, recordTrace?: RecordTrace): Logger {
+    return this.#telemetry.logger.child({ messageId: id.messageId, correlationId: id.correlationId, channel: id.channel, attempt: id.attempt, ...traceKeys(recordTrace) });
   }
 }
 
-/** The dedupe key is the SDK's correlation id, or the SQS message id for a message sent behind the SDK's back. */
 function identityOf(channel: string, record: SQSRecord): MessageIdentity {
-  const correlationId = record.messageAttributes?.[MessageAttribute.correlationId]?.stringValue ?? record.messageId;
+  const correlationId = correlationIdOf(record);
   const sentAt = Number(record.attributes.SentTimestamp);
   return {
     channel,

@@ -54,6 +54,8 @@ export interface Cause {
   readonly correlationId: string;
   /** The flow it belongs to: its own correlation id when it began one. */
   readonly flowId: string;
+  /** The attribute that carries its span's trace context on (see tracing.ts); none when it has no trace. */
+  readonly trace?: Readonly<Record<string, WireAttribute>>;
 }
 
 /** The most onward messages one handler returns, and their bodies together: the lifecycle record keeps them (400 KB an item). */
@@ -88,6 +90,7 @@ export function prepareOnward(onward: AnyOnward, targets: Partial<OnwardTargets>
       [MessageAttribute.sentAt]: { DataType: 'Number', StringValue: String(now) },
       [MessageAttribute.flowId]: { DataType: 'String', StringValue: cause.flowId },
       [MessageAttribute.causationId]: { DataType: 'String', StringValue: cause.correlationId },
+      ...cause.trace,
     };
     // Counted from the commit, not from a resend: a late send does not make a message live longer.
     if (policy?.kind === 'fire-and-forget') attributes[MessageAttribute.expiresAt] = { DataType: 'Number', StringValue: String(now + policy.timeToLiveSeconds * 1000) };
@@ -97,6 +100,11 @@ export function prepareOnward(onward: AnyOnward, targets: Partial<OnwardTargets>
   const bytes = prepared.reduce((total, message) => total + Buffer.byteLength(message.body), 0);
   if (bytes > MAX_ONWARD_BYTES) throw new PermanentError(`the handler's onward messages are ${bytes} bytes together; at most ${MAX_ONWARD_BYTES}, which its lifecycle record keeps until they are sent`);
   return prepared;
+}
+
+/** A delivered message's dedupe key: the SDK's correlation id, or the SQS message id for a message sent behind the SDK's back. */
+export function correlationIdOf(record: SQSRecord): string {
+  return record.messageAttributes?.[MessageAttribute.correlationId]?.stringValue ?? record.messageId;
 }
 
 /** The flow a delivered message belongs to, from its attributes: a message that began a flow is its own flow. */

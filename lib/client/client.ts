@@ -23,6 +23,7 @@ import {
   type ReplyOf,
   type TopicCatalog,
 } from '../policy/index.ts';
+import { activeTraceAttributes } from '../policy/trace-context.ts';
 import { discover, type AwsClientConfig, type Discovered, type DiscoveryOptions } from './discovery.ts';
 import { channelFor, encodePayload } from './checks.ts';
 import { DeadLettered, InvalidArgument, InvalidJson, MessageTooLarge, ReplyTimeout, SchemaViolation, StackNotDeployed, WrongPolicy } from './errors.ts';
@@ -262,11 +263,13 @@ export class MessagingClient<Channels extends Catalog = Catalog, Topics extends 
     const channel = channelFor(this.channels, channelName, 'send');
     const fifo = channel.policy.kind === 'guaranteed' && channel.policy.fifo;
     const now = Date.now();
+    const traced = activeTraceAttributes();
     return payloads.map((payload, index) => {
       const correlationId = checkedKey(options.idempotencyKeyOf?.(payload as never, index)) ?? randomUUID();
-      const attributes: Record<string, { DataType: string; StringValue: string }> = {
+      const attributes: Record<string, { DataType: string; StringValue?: string }> = {
         [MessageAttribute.correlationId]: { DataType: 'String', StringValue: correlationId },
         [MessageAttribute.sentAt]: { DataType: 'Number', StringValue: String(now) },
+        ...traced,
       };
       if (channel.policy.kind === 'fire-and-forget') {
         attributes[MessageAttribute.expiresAt] = { DataType: 'Number', StringValue: String(now + channel.policy.timeToLiveSeconds * 1000) };

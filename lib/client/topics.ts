@@ -2,6 +2,7 @@ import { PublishBatchCommand, PublishCommand, type SNSClient } from '@aws-sdk/cl
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { MessageAttribute, messageBytes, onTheWire, SNS_MAX_MESSAGE_BYTES, type TopicCatalog, type TopicDefinition } from '../policy/index.ts';
+import { activeTraceAttributes } from '../policy/trace-context.ts';
 import { InvalidArgument, MessageTooLarge, SchemaViolation, UnknownTopic } from './errors.ts';
 
 /** What a publisher gives: the topic's schema input, as every subscriber's consumer reads it. */
@@ -67,6 +68,7 @@ export function encodeEvent(topic: TopicDefinition, event: unknown): string {
 /** The SNS entries for events: each checked against the topic's schema and size, with its key, time and FIFO ids. */
 function eventEntries(topic: TopicDefinition, events: readonly unknown[], options: PublishBatchOptions<never>) {
   const now = String(Date.now());
+  const traced = activeTraceAttributes();
   return events.map((event, index) => {
     const message = encodeEvent(topic, event);
     const correlationId = checkedKey(options.idempotencyKeyOf?.(event as never, index)) ?? randomUUID();
@@ -77,6 +79,7 @@ function eventEntries(topic: TopicDefinition, events: readonly unknown[], option
       MessageAttributes: {
         [MessageAttribute.correlationId]: { DataType: 'String', StringValue: correlationId },
         [MessageAttribute.sentAt]: { DataType: 'Number', StringValue: now },
+        ...traced,
       },
       ...(topic.fifo ? { MessageGroupId: options.groupId ?? correlationId, MessageDeduplicationId: correlationId } : {}),
       correlationId,

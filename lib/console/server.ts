@@ -20,6 +20,7 @@ import {
   topicStats,
   traceMessage,
   type MessagingClient,
+  type TraceNode,
 } from '../client/index.ts';
 import { findUp } from '../../local/find-up.ts';
 import { OutputKey, type Schema } from '../policy/index.ts';
@@ -34,10 +35,29 @@ import { OutputKey, type Schema } from '../policy/index.ts';
  * the browser loads as they are published, so nothing is bundled at build time or at start.
  */
 
-/** What the console reads of the local cloud beyond what the SDK can: its refused calls, and its pollers' counts. */
+/** A span the local cloud collected, as far as the console reads it. */
+interface SpanLike {
+  readonly traceId: string;
+  readonly startMs: number;
+  readonly attributes: Readonly<Record<string, unknown>>;
+}
+
+/** What the console reads of the local cloud beyond what the SDK can: its refused calls, its pollers' counts, its spans. */
 export interface ConsoleCloud {
   denials(): readonly { readonly at: number; readonly functionName: string; readonly action: string; readonly resource: string; readonly why: string; readonly grant: string }[];
   readonly mappings: readonly { readonly queueArn: string; readonly records: number }[];
+  spans(): readonly SpanLike[];
+}
+
+/** The spans of a trace's messages, by the correlation id each record's span carries (see functions/runtime/tracing.ts). */
+function spansOf(nodes: readonly TraceNode[], spans: readonly SpanLike[]): SpanLike[] {
+  const ids = new Set<string>();
+  const visit = (node: TraceNode) => {
+    ids.add(node.correlationId);
+    node.onward.forEach(visit);
+  };
+  nodes.forEach(visit);
+  return spans.filter((span) => ids.has(String(span.attributes['messaging.message.conversation_id']))).sort((a, b) => a.startMs - b.startMs);
 }
 
 export interface ConsoleOptions {
@@ -268,7 +288,14 @@ function consoleApi(client: MessagingClient, cloud: ConsoleCloud) {
         return { at: Date.now(), channels: channels.map((stats) => ({ ...stats, handledPerSecond: perSecond[stats.channel] ?? 0 })), topics, denials: cloud.denials().slice(-20).reverse() };
       },
     ],
-    ['GET', /^\/api\/trace\/([^/]+)$/, async (match) => traceMessage(client, decodeURIComponent(match[1]!))],
+    [
+      'GET',
+      /^\/api\/trace\/([^/]+)$/,
+      async (match) => {
+        const nodes = await traceMessage(client, decodeURIComponent(match[1]!));
+        return { nodes, spans: spansOf(nodes, cloud.spans()) };
+      },
+    ],
     ['GET', /^\/api\/dead-letters\/([^/]+)$/, async (match, _body, url) => peekDeadLetters(client, deadLetterChannel(match[1]!), Math.min(100, Number(url.searchParams.get('max') ?? 50) || 50))],
     [
       'POST',

@@ -41,6 +41,11 @@ export const MessageAttribute = {
   flowId: 'flowId',
   /** String. The correlation id of the message whose handler sent this one on. */
   causationId: 'causationId',
+  /**
+   * String. The W3C trace context of the span that sent the message (see trace-context.ts): set by the SDK and the
+   * runtime when there is one, so that a trace crosses the queue.
+   */
+  traceparent: 'traceparent',
   /** String. Set by the runtime on a message it dead-letters. */
   deadLetterReason: 'deadLetterReason',
   /** Number. How many receives the message had when the runtime dead-lettered it. */

@@ -15,7 +15,8 @@ import { sharedDynamoDb } from '../helpers/shared-dynamodb.ts';
 /**
  * The local console in a real browser (Debian's chromium, driven by playwright-core), against the example app on the
  * local cloud: a message sent through the form is applied in its timeline; a poison message is dead-lettered, found
- * with its reason, previewed and redriven with its body mended. Screenshots of each step are kept in artifacts/console.
+ * with its reason, previewed and redriven with its body mended; each receive's OpenTelemetry span, recorded in the
+ * function's instance, shows beside it. Screenshots of each step are kept in artifacts/console.
  */
 
 const BROWSER = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((path) => existsSync(path));
@@ -38,7 +39,7 @@ describe.skipIf(!BROWSER)('the local console, in a browser', () => {
   beforeAll(async () => {
     rmSync(SCREENSHOTS, { recursive: true, force: true });
     mkdirSync(SCREENSHOTS, { recursive: true });
-    cloud = await startLocalCloud({ stateDir: withExampleAssembly(stateDir), sharedDynamoDb: sharedDynamoDb('console') });
+    cloud = await startLocalCloud({ stateDir: withExampleAssembly(stateDir), sharedDynamoDb: sharedDynamoDb('console'), collectSpans: true });
     client = await createClient({ channels, topics, target: 'local', localStateDir: stateDir });
     localConsole = await startConsole({ client, cloud });
     // Root in a container has no user namespaces for chromium's sandbox; the page is our own, on loopback.
@@ -87,6 +88,9 @@ describe.skipIf(!BROWSER)('the local console, in a browser', () => {
     await applied.waitFor();
     expect(await applied.textContent()).toMatch(/applied/);
     expect(await applied.textContent()).toContain(orderId);
+    // The consumer's span for it, recorded in the function's instance and collected by the local cloud
+    const span = applied.locator('table.spans tr[data-span-status="unset"]', { hasText: 'orders process' });
+    await expect.poll(async () => (await page.getByRole('button', { name: 'Show timeline' }).click(), span.count()), { timeout: SETTLES_WITHIN_MS, interval: 500 }).toBe(1);
     await shot('2-sent-and-applied');
   });
 
@@ -128,6 +132,9 @@ describe.skipIf(!BROWSER)('the local console, in a browser', () => {
     const applied = page.locator('#timeline [data-trace-status="succeeded"]');
     await expect.poll(async () => (await show.click(), applied.count()), { timeout: SETTLES_WITHIN_MS, interval: 1000 }).toBe(1);
     expect(await applied.textContent()).toMatch(/dead-lettered.*redriven.*applied/s);
+    // Two spans, one per receive (each a trace of its own: the poison came with none), the first an error, the second not
+    await expect.poll(async () => (await show.click(), applied.locator('table.spans tbody tr').count()), { timeout: SETTLES_WITHIN_MS, interval: 500 }).toBe(2);
+    expect(await applied.locator('table.spans tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-span-status')))).toStrictEqual(['error', 'unset']);
     await shot('6-applied-after-redrive');
   });
 });

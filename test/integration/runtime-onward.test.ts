@@ -72,6 +72,16 @@ describe.concurrent('Function: GuaranteedConsumer, onward messages', () => {
     expect(record!.history.map((event) => event.status)).toStrictEqual(['succeeded', 'sent-on']);
   });
 
+  it('carries the trace context a message was sent in on to its onward messages, through SQS', async () => {
+    const { consumer, pair, downstream } = await billing();
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    await harness.send(pair.queueUrl, { id: 't' }, { correlationId: randomUUID(), attributes: { [MessageAttribute.traceparent]: traceparent } });
+    await consumer.processBatch(harness.event(await harness.receive(pair.queueUrl, 1), pair.queueArn));
+    const [sent] = await harness.receive(downstream.queueUrl, 1);
+    // No tracer provider in this process: the record's span records nothing and hands the sender's context on as it came
+    expect(sent!.MessageAttributes?.[MessageAttribute.traceparent]?.StringValue).toBe(traceparent);
+  });
+
   it('carries the flow on: a message sent on from an onward message keeps the first one’s flow, and names its own cause', async () => {
     const { consumer, pair, downstream } = await billing();
     const [flowId, causationId] = [randomUUID(), randomUUID()];

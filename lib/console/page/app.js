@@ -108,7 +108,20 @@ function SendForm({ catalog, onSent }) {
     </form>`;
 }
 
-function TraceNode({ node }) {
+function Spans({ spans }) {
+  if (spans.length === 0) return null;
+  return html`
+    <table aria-label="Spans" class="spans">
+      <thead><tr><th scope="col">Span (OpenTelemetry)</th><th scope="col">Trace</th><th scope="col">Function</th><th scope="col">At (UTC)</th><th scope="col" class="number">Duration</th><th scope="col">Status</th></tr></thead>
+      <tbody>${spans.map((span) => html`
+        <tr data-span-status=${span.status}><td>${span.name}</td><td class="id">${span.traceId}</td><td>${span.functionName}</td><td>${time(span.startMs)}</td>
+          <td class="number">${span.durationMs.toFixed(1)} ms</td><td>${span.status}${span.statusMessage ? `: ${span.statusMessage}` : ''}</td></tr>`)}
+      </tbody>
+    </table>`;
+}
+
+function TraceNode({ node, spans }) {
+  const own = spans.filter((span) => span.attributes['messaging.message.conversation_id'] === node.correlationId && span.attributes['messaging.destination.name'] === node.channel);
   return html`
     <div class="node" data-trace-channel=${node.channel} data-trace-status=${node.status}>
       <h3>${node.channel} <span class="id">${node.correlationId}</span>: ${node.status}${node.topic ? ` (from topic ${node.topic})` : ''}</h3>
@@ -121,23 +134,24 @@ function TraceNode({ node }) {
         </tbody>
       </table>
       ${node.reply !== undefined && html`<p>Reply: <code>${JSON.stringify(node.reply)}</code></p>`}
-      ${node.onward.map((child) => html`<${TraceNode} node=${child} />`)}
+      <${Spans} spans=${own} />
+      ${node.onward.map((child) => html`<${TraceNode} node=${child} spans=${spans} />`)}
     </div>`;
 }
 
 function Trace({ wanted }) {
   const [id, setId] = useState(wanted ?? '');
-  const [nodes, setNodes] = useState();
+  const [found, setFound] = useState();
   const [status, setStatus] = useState();
   /** Reads a message's story; answers whether it is settled (every record applied or dead-lettered, with its onward ones). */
   const look = useCallback(async (correlationId) => {
     if (!correlationId) return true;
     try {
-      const found = await api('GET', `/api/trace/${encodeURIComponent(correlationId)}`);
-      setNodes(found);
+      const trace = await api('GET', `/api/trace/${encodeURIComponent(correlationId)}`);
+      setFound(trace);
       setStatus({ text: `Read at ${time(Date.now())} (UTC)` });
       const settled = (node) => ['succeeded', 'dead-lettered', 'not-tracked'].includes(node.status) && node.onward.every(settled);
-      return found.length > 0 && found.every(settled);
+      return trace.nodes.length > 0 && trace.nodes.every(settled);
     } catch (error) {
       setStatus({ error: true, text: error.message });
       return true;
@@ -164,7 +178,7 @@ function Trace({ wanted }) {
       <button type="submit">Show timeline</button>
     </form>
     <${Status} status=${status} />
-    <div id="timeline">${nodes?.length === 0 ? html`<p>No channel has a record of it.</p>` : nodes?.map((node) => html`<${TraceNode} node=${node} />`)}</div>`;
+    <div id="timeline">${found?.nodes.length === 0 ? html`<p>No channel has a record of it.</p>` : found?.nodes.map((node) => html`<${TraceNode} node=${node} spans=${found.spans} />`)}</div>`;
 }
 
 function DeadLetters({ catalog, channel, setChannel, onTrace }) {
