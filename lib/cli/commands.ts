@@ -143,7 +143,7 @@ export const COMMANDS: readonly Command[] = [
       synth: { type: 'boolean', default: false, help: 'synthesize even if the sources have not changed' },
       watch: { type: 'boolean', default: false, help: 'run changed handlers\' new code without a restart' },
       ports: { type: 'string', value: 'SQS,DYNAMODB,LAMBDA[,SNS]', help: `loopback ports (default ${DEFAULT_LOCAL_PORTS}; 0: free ones)` },
-      'no-iam': { type: 'boolean', default: false, help: "let the functions' calls through unchecked (IAM is enforced by default)" },
+      'no-iam': { type: 'boolean', default: false, help: "do not check the functions' calls against their roles" },
       'console-port': { type: 'string', value: 'PORT', help: `the console's loopback port (default ${DEFAULT_CONSOLE_PORT}; 0: a free one)` },
       'no-console': { type: 'boolean', default: false, help: 'serve no console' },
     },

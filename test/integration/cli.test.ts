@@ -208,7 +208,7 @@ describe('CLI: everyday commands', () => {
   it('prints its version and per-command help within 100 columns', async () => {
     const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
     expect((await msg(['--version'])).stdout.trim()).toBe(version);
-    for (const command of [[], ['send'], ['publish'], ['request'], ['dlq', 'redrive'], ['stats']]) {
+    for (const command of [[], ['send'], ['publish'], ['request'], ['dlq', 'redrive'], ['stats'], ['local'], ['trace']]) {
       const result = await msg([...command, '--help']);
       expect(result.code).toBe(0);
       expect(result.stdout).toMatch(/^usage: msg /);
