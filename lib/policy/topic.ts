@@ -37,7 +37,7 @@ export interface TopicSpec<Event extends Schema> {
   readonly schema: Event;
   /** SNS FIFO: events of one group reach each subscriber in order; every subscriber must be a FIFO guaranteed channel. @default false */
   readonly fifo?: boolean;
-  /** The largest event body, in bytes. 1024..261888 (SNS's 256 KiB less the SDK's attributes). @default 261888 */
+  /** The largest event body, in bytes. 1024..261632 (SNS's 256 KiB less the SDK's attributes). @default 261632 */
   readonly maxMessageBytes?: number;
 }
 

@@ -40,7 +40,7 @@ export interface ConsumerOptions {
   readonly provisionedPollers?: ProvisionedPollers;
   /**
    * The largest message body the channel takes, in bytes, checked by the SDK and by the queue itself (whose limit
-   * adds room for the SDK's attributes). 1024..1048320 (fire-and-forget), ..1031936 (guaranteed, whose DLQ copies
+   * adds room for the SDK's attributes). 1024..1048064 (fire-and-forget), ..1031680 (guaranteed, whose DLQ copies
    * carry a reason too). @default 262144 (256 KiB, which a consumer can still record in a 400 KB DynamoDB item)
    */
   readonly maxMessageBytes?: number;

@@ -7,10 +7,14 @@
 export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
 
 /**
- * What the SDK's own attributes take at most (a correlation id of up to 128 characters, sentAt, expiresAt), with room
- * to spare: a queue's size limit is its channel's maxMessageBytes plus this.
+ * What the SDK's and the runtime's own attributes take at most, names and types counted as SQS counts them: on an
+ * onward message to a fire-and-forget channel, a correlation id (59 bytes), sentAt (25), expiresAt (28), a flow and a
+ * cause of up to 128 characters each (140 and 145) and a traceparent (72), 469 bytes; a send of the SDK's, 272. A
+ * queue's size limit is its channel's maxMessageBytes plus this, and a topic takes events this much smaller than SNS's
+ * limit, so a body within maxMessageBytes always fits with its attributes (test/unit/wire-form.test.ts builds the
+ * longest).
  */
-export const SDK_ATTRIBUTE_BYTES = 256;
+export const SDK_ATTRIBUTE_BYTES = 512;
 
 /**
  * The longest dead-letter reason a DLQ copy carries as an attribute (the lifecycle record keeps it whole). With the

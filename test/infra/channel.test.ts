@@ -26,10 +26,10 @@ describe('Channel: guaranteed', () => {
   });
 
   it("limits the queue to the channel's message size and its SDK attributes, and lets the DLQ take SQS's 1 MiB", () => {
-    template.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.anyValue(), MaximumMessageSize: 262_144 + 256 });
+    template.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.anyValue(), MaximumMessageSize: 262_144 + 512 });
     template.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.absent(), MaximumMessageSize: 1_048_576 });
     const larger = channelStack('documents', { kind: 'guaranteed', maxMessageBytes: 1_000_000 }).template;
-    larger.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.anyValue(), MaximumMessageSize: 1_000_256 });
+    larger.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.anyValue(), MaximumMessageSize: 1_000_512 });
   });
 
   it('derives the visibility timeout as 6 × the function timeout + the batching window', () => {

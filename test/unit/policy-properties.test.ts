@@ -82,7 +82,7 @@ const guaranteedInput: fc.Arbitrary<GuaranteedPolicyInput> = fc.record(
     backoffBaseSeconds: seconds(600),
     backoffMaxSeconds: seconds(43_200),
     leaseSeconds: seconds(43_200),
-    maxMessageBytes: fc.option(fc.oneof(fc.integer({ min: 1024, max: SQS_MAX_MESSAGE_BYTES }), fc.constantFrom(1023, 262_144, 1_031_936, 1_031_937)), { nil: undefined, freq: 2 }),
+    maxMessageBytes: fc.option(fc.oneof(fc.integer({ min: 1024, max: SQS_MAX_MESSAGE_BYTES }), fc.constantFrom(1023, 262_144, 1_031_680, 1_031_681)), { nil: undefined, freq: 2 }),
   },
   { requiredKeys: ['kind'] },
 );

@@ -10,12 +10,12 @@ const orderPlaced = defineTopic('orderPlaced', {
 describe('Function: defineTopic', () => {
   it('gives a topic the documented defaults', () => {
     expect(orderPlaced).toMatchObject({ name: 'orderPlaced', fifo: false, maxMessageBytes: TOPIC_MAX_MESSAGE_BYTES });
-    expect(TOPIC_MAX_MESSAGE_BYTES).toBe(262_144 - 256);
+    expect(TOPIC_MAX_MESSAGE_BYTES).toBe(262_144 - 512);
   });
 
   it.each([
     ['order-placed', {}, /order-placed: name must start with a lowercase letter/],
-    ['big', { maxMessageBytes: 262_144 }, /big: maxMessageBytes must be a whole number from 1024 to 261888: SNS's 262144 bytes .*but 262144 was provided/],
+    ['big', { maxMessageBytes: 262_144 }, /big: maxMessageBytes must be a whole number from 1024 to 261632: SNS's 262144 bytes .*but 262144 was provided/],
     ['small', { maxMessageBytes: 10 }, /small: maxMessageBytes must be a whole number from 1024/],
   ])('refuses the topic %s %o, naming the field, the value and the rule', (name, spec, message) => {
     expect(() => defineTopic(name, { schema: z.object({}), ...spec })).toThrow(message);
@@ -46,7 +46,7 @@ describe('Function: defineSubscriber', () => {
 
   it('refuses a subscriber whose queue would refuse events the topic takes', () => {
     expect(() => defineSubscriber(orderPlaced, 'tiny', { policy: { kind: 'fire-and-forget', maxMessageBytes: 4096 } })).toThrow(
-      /tiny: maxMessageBytes must be at least the topic orderPlaced's maxMessageBytes \(261888\), or its queue would refuse events the topic takes, but 4096 was provided/,
+      /tiny: maxMessageBytes must be at least the topic orderPlaced's maxMessageBytes \(261632\), or its queue would refuse events the topic takes, but 4096 was provided/,
     );
   });
 
