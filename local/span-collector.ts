@@ -1,4 +1,5 @@
-import { SpanKind, SpanStatusCode, trace, type AttributeValue } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace, type AttributeValue } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
 
 /** A finished span as the local cloud keeps it: plain data, posted from a function's instance to the cloud. */
@@ -49,8 +50,8 @@ function collected(span: ReadableSpan, functionName: string): CollectedSpan {
 }
 
 /**
- * Registers, in a function's instance, the tracer provider an ADOT layer would register in Lambda: OpenTelemetry's own
- * SDK, every span sampled, each finished span handed to `post` at once (the instance may be frozen right after its
+ * Registers, in a function's instance, the tracer provider and context manager an ADOT layer would register in Lambda:
+ * OpenTelemetry's own SDK, every span sampled, each finished span handed to `post` at once (the instance may be frozen right after its
  * handler answers). The function's bundle carries its own copy of the OpenTelemetry API, which finds this provider
  * where every copy of the API looks for it, on the global object.
  */
@@ -63,4 +64,6 @@ export function collectSpans(functionName: string, post: (spans: CollectedSpan[]
     shutdown: async () => {},
   };
   trace.setGlobalTracerProvider(new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] }));
+  // The active span follows the handler's awaits, as it does under the ADOT layer's Node.js SDK.
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 }

@@ -1,12 +1,12 @@
-import { SpanKind, SpanStatusCode, trace, type Link, type Span } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace, type Context, type Link, type Span } from '@opentelemetry/api';
 import type { SQSRecord } from 'aws-lambda';
 import { MessageAttribute } from '../../lib/policy/index.ts';
 import { sentContext, traceAttributes } from '../../lib/policy/trace-context.ts';
 
 /**
  * The consumer's spans, on the OpenTelemetry API: a span for each batch, linking the context each record was sent in
- * without adopting any one of them as its parent, and a span for each record, a child of the span that sent it, so
- * that a trace crosses the queue. With no tracer provider registered the API hands out non-recording spans that carry
+ * without adopting any one of them as its parent, and a span for each record, a child of the span that sent it (of
+ * its batch's, for a record sent without a trace), so that a trace crosses the queue. With no tracer provider registered the API hands out non-recording spans that carry
  * the context they were given: nothing is recorded, and a message's trace context still reaches its onward messages.
  */
 
@@ -30,13 +30,17 @@ export function traceKeys(recordTrace: RecordTrace | undefined): { traceId?: str
   return recordTrace?.traceId ? { traceId: recordTrace.traceId } : {};
 }
 
-const contextOf = (record: SQSRecord) => sentContext(record.messageAttributes?.[MessageAttribute.traceparent]?.stringValue, record.attributes?.AWSTraceHeader);
+/** The context a record was sent in, if it carries one. */
+function sentContextOf(record: SQSRecord): Context | undefined {
+  const sent = sentContext(record.messageAttributes?.[MessageAttribute.traceparent]?.stringValue, record.attributes?.AWSTraceHeader);
+  return trace.getSpanContext(sent) ? sent : undefined;
+}
 
 /** Runs a batch within its span: kind consumer, linked to each record's sent context. */
 export async function inBatchSpan<T>(channel: string, records: readonly SQSRecord[], run: () => Promise<T>): Promise<T> {
   const links = records.flatMap((record): Link[] => {
-    const sent = trace.getSpanContext(contextOf(record));
-    return sent ? [{ context: sent }] : [];
+    const sent = sentContextOf(record);
+    return sent ? [{ context: trace.getSpanContext(sent)! }] : [];
   });
   const span = tracer().startSpan(`${channel} process`, {
     kind: SpanKind.CONSUMER,
@@ -44,7 +48,9 @@ export async function inBatchSpan<T>(channel: string, records: readonly SQSRecor
     attributes: { 'messaging.system': 'aws_sqs', 'messaging.destination.name': channel, 'messaging.operation.type': 'process', 'messaging.batch.message_count': records.length },
   });
   try {
-    return await run();
+    // Active while the batch runs (where a context manager is registered, as an OpenTelemetry SDK registers one): a
+    // record sent without a trace becomes a child of its batch.
+    return await context.with(trace.setSpan(context.active(), span), run);
   } finally {
     span.end();
   }
@@ -67,12 +73,15 @@ export async function inRecordSpan<T>(channel: string, record: SQSRecord, correl
         'messaging.message.conversation_id': correlationId,
       },
     },
-    contextOf(record),
+    sentContextOf(record) ?? context.active(),
   );
   const spanContext = span.spanContext();
   const valid = trace.isSpanContextValid(spanContext);
   try {
-    const result = await run({ attributes: traceAttributes(spanContext), ...(valid ? { traceId: spanContext.traceId } : {}) });
+    // Active while the handler runs, so that the spans it makes (an instrumented AWS SDK call, a send of its own)
+    // are the record's children.
+    const passedOn = { attributes: traceAttributes(spanContext), ...(valid ? { traceId: spanContext.traceId } : {}) };
+    const result = await context.with(trace.setSpan(context.active(), span), () => run(passedOn));
     const why = failure(result);
     if (why !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: why });
     return result;

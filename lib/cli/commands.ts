@@ -320,7 +320,11 @@ export const COMMANDS: readonly Command[] = [
         const result = await redriveDeadLetters(client, channel, { only, skipApplied: Boolean(values['skip-applied']), perSecond, onProgress });
         if (onProgress) io.stderr.write('\n');
         if (result.failureReason) io.stderr.write(`SQS's move task stopped: ${result.failureReason}\n`);
-        if (result.notFound) io.stderr.write(`not among the dead letters: ${result.notFound.join(', ')}\n`);
+        if (result.notFound) {
+          const { policy } = channels[channel]!;
+          const fifo = policy.kind === 'guaranteed' && policy.fifo;
+          io.stderr.write(`not among the dead letters: ${result.notFound.join(', ')}${fifo ? " (on FIFO, name too the dead letters before them in their group)" : ''}\n`);
+        }
         if (result.remaining > 0) {
           io.stderr.write(`${result.remaining} dead letters are still in the DLQ (not chosen, failed to move, or dead-lettered during the redrive)\n`);
         }

@@ -168,7 +168,11 @@ function movedWithoutReason(record: LifecycleRecord | undefined): string {
 const CLOCK_SKEW_MS = 5000;
 
 export interface RedriveOptions {
-  /** Only these dead letters, each by its message id or correlation id; the others stay in the DLQ as they were. */
+  /**
+   * Only these dead letters, each by its message id or correlation id; the others stay in the DLQ as they were. On a
+   * FIFO DLQ, a dead letter behind others of its message group is reached only if they are named too: SQS gives a
+   * group's messages in order, and those passed over hold the group until the pass ends.
+   */
   readonly only?: readonly string[];
   /**
    * Deletes, instead of moving, the dead letters whose effect is applied and whose onward messages are all sent: back
@@ -254,13 +258,19 @@ async function redriveByHand(
   let failed = 0;
   let skipped = 0;
   const seen = () => moved + failed + skipped + passedOver.length;
+  // Paced, a receive takes no more than it sends in half its visibility timeout: a message still held when that ran out
+  // would come back to another receive and be sent twice.
+  const visibilitySeconds = wanted ? PASSED_OVER_SECONDS : 60;
+  const perReceive = options.perSecond ? Math.max(1, Math.min(10, Math.floor((options.perSecond * visibilitySeconds) / 2))) : 10;
   try {
     while (seen() < presentAtStart && (!wanted || wanted.size > 0)) {
+      // Paced, a message is received only when it is due to be sent.
+      if (options.perSecond) await untilDue(started + (moved / options.perSecond) * 1000);
       const { Messages = [] } = await client.sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: deadLetterQueueUrl,
-          MaxNumberOfMessages: Math.min(10, presentAtStart - seen()),
-          VisibilityTimeout: wanted ? PASSED_OVER_SECONDS : 60,
+          MaxNumberOfMessages: Math.min(perReceive, presentAtStart - seen()),
+          VisibilityTimeout: visibilitySeconds,
           // A long poll asks every SQS host, so an empty answer means the DLQ has nothing left to give now.
           WaitTimeSeconds: 1,
           MessageAttributeNames: ['All'],

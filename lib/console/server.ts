@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname, extname, join, relative, resolve } from 'node:path';
@@ -79,7 +80,8 @@ export interface LocalConsole {
   close(): Promise<void>;
 }
 
-const TOKEN_COOKIE = 'console-token';
+/** The cookie's name carries the port: cookies ignore ports, and two consoles (two apps) must not overwrite each other's. */
+const tokenCookie = (port: number) => `console-token-${port}`;
 const TOKEN_HEADER = 'x-console-token';
 /** The largest request body the console reads: a payload SQS would take, and room for its JSON. */
 const MAX_BODY_BYTES = 1024 * 1024 + 4096;
@@ -138,16 +140,17 @@ export async function startConsole(options: ConsoleOptions): Promise<LocalConsol
         ...SECURITY_HEADERS,
         'content-type': CONTENT_TYPES['.html']!,
         'content-security-policy': `default-src 'none'; script-src 'self' 'nonce-${nonce}'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
-        'set-cookie': `${TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`,
+        'set-cookie': `${tokenCookie(port)}=${token}; HttpOnly; SameSite=Strict; Path=/`,
       });
       response.end(page);
       return;
     }
-    if (!sameToken(cookieOf(request, TOKEN_COOKIE), token)) return refuse(response);
+    if (!sameToken(cookieOf(request, tokenCookie(port)), token)) return refuse(response);
     const file = staticFile(roots, url.pathname);
     if (!file) return answer(response, 404, { error: { code: 'NOT_FOUND', message: url.pathname } });
     response.writeHead(200, { ...SECURITY_HEADERS, 'content-type': CONTENT_TYPES[extname(file)]! });
-    createReadStream(file).pipe(response);
+    // A file that cannot be read after all (gone, unreadable) ends this response, not the process.
+    pipeline(createReadStream(file), response, () => {});
   }
 
   await listen(server, options.port ?? 0).catch((error: NodeJS.ErrnoException) => {
@@ -200,14 +203,29 @@ function staticFile(roots: Record<string, string>, pathname: string): string | u
   const prefix = Object.keys(roots).filter((candidate) => pathname.startsWith(candidate)).sort((a, b) => b.length - a.length)[0];
   if (!prefix) return undefined;
   const root = roots[prefix]!;
-  const file = resolve(root, `.${decodeURIComponent(pathname.slice(prefix.length - 1))}`);
+  let wanted: string;
+  try {
+    wanted = decoded(pathname.slice(prefix.length - 1));
+  } catch {
+    return undefined;
+  }
+  const file = resolve(root, `.${wanted}`);
   if (relative(root, file).startsWith('..') || !CONTENT_TYPES[extname(file)] || !existsSync(file)) return undefined;
   return file;
 }
 
-function answer(response: ServerResponse, status: number, body: unknown): void {
+/** A path segment decoded; a malformed escape is the caller's mistake, answered 400. */
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new InvalidArgument(`not a valid path: ${segment}`);
+  }
+}
+
+function answer(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (response.headersSent) return void response.end();
-  response.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json' });
+  response.writeHead(status, { ...SECURITY_HEADERS, ...headers, 'content-type': 'application/json' });
   response.end(JSON.stringify(body));
 }
 
@@ -269,7 +287,7 @@ function ids(value: unknown): string[] | undefined {
 /** The console's API: each route one call of the SDK's, its errors as msg gives them (a code and one line). */
 function consoleApi(client: MessagingClient, cloud: ConsoleCloud) {
   const rates = handledRates(client, cloud);
-  const deadLetterChannel = (name: string) => channelFor(client.channels, decodeURIComponent(name), 'deadLetters').name;
+  const deadLetterChannel = (name: string) => channelFor(client.channels, decoded(name), 'deadLetters').name;
   const routes: [string, RegExp, Route][] = [
     [
       'GET',
@@ -292,7 +310,7 @@ function consoleApi(client: MessagingClient, cloud: ConsoleCloud) {
       'GET',
       /^\/api\/trace\/([^/]+)$/,
       async (match) => {
-        const nodes = await traceMessage(client, decodeURIComponent(match[1]!));
+        const nodes = await traceMessage(client, decoded(match[1]!));
         return { nodes, spans: spansOf(nodes, cloud.spans()) };
       },
     ],
@@ -301,13 +319,13 @@ function consoleApi(client: MessagingClient, cloud: ConsoleCloud) {
       'POST',
       /^\/api\/send\/([^/]+)$/,
       async (match, body) => {
-        const channel = channelFor(client.channels, decodeURIComponent(match[1]!));
+        const channel = channelFor(client.channels, decoded(match[1]!));
         const { payload } = await body();
         if (channel.policy.kind === 'request-response') return { answer: await client.request(channel.name, payload) };
         return client.send(channel.name, payload);
       },
     ],
-    ['POST', /^\/api\/publish\/([^/]+)$/, async (match, body) => client.publish(topicFor(client.topics, decodeURIComponent(match[1]!)).name, (await body()).event)],
+    ['POST', /^\/api\/publish\/([^/]+)$/, async (match, body) => client.publish(topicFor(client.topics, decoded(match[1]!)).name, (await body()).event)],
     ['POST', /^\/api\/redrive\/([^/]+)\/preview$/, async (match, body) => previewRedrive(client, deadLetterChannel(match[1]!), 100, ids((await body()).only))],
     [
       'POST',
@@ -332,7 +350,7 @@ function consoleApi(client: MessagingClient, cloud: ConsoleCloud) {
   return async (request: IncomingMessage, url: URL, response: ServerResponse): Promise<void> => {
     const route = routes.map(([method, pattern, run]) => ({ method, match: url.pathname.match(pattern), run })).find(({ match }) => match);
     if (!route) return answer(response, 404, { error: { code: 'NOT_FOUND', message: url.pathname } });
-    if (route.method !== request.method) return answer(response, 405, { error: { code: 'METHOD_NOT_ALLOWED', message: `${url.pathname} takes ${route.method}` } });
+    if (route.method !== request.method) return answer(response, 405, { error: { code: 'METHOD_NOT_ALLOWED', message: `${url.pathname} takes ${route.method}` } }, { allow: route.method });
     try {
       answer(response, 200, await route.run(route.match!, () => jsonBody(request), url));
     } catch (error) {

@@ -58,7 +58,7 @@ describe.skipIf(!BROWSER)('the local console, in a browser', () => {
 
   const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 
-  it('refuses the page and the API without the token of its start, and off loopback', async () => {
+  it('refuses the page and the API without the token of its start, and off loopback; answers mistakes with 4xx', async () => {
     const base = localConsole.url.replace(/\/\?token=.*$/, '');
     expect((await fetch(`${base}/`)).status).toBe(401);
     expect((await fetch(`${base}/?token=${'x'.repeat(localConsole.token.length)}`)).status).toBe(401);
@@ -66,6 +66,10 @@ describe.skipIf(!BROWSER)('the local console, in a browser', () => {
     expect((await fetch(`${base}/api/overview`)).status).toBe(401);
     expect((await fetch(`${base}/api/overview`, { headers: { 'x-console-token': localConsole.token } })).status).toBe(200);
     expect((await fetch(`${base.replace('127.0.0.1', 'localhost')}/api/overview`, { headers: { 'x-console-token': localConsole.token } })).status).toBe(200);
+    // A malformed path is the caller's mistake, and a wrong method says which one the path takes
+    expect((await fetch(`${base}/api/trace/%E0%A4%A`, { headers: { 'x-console-token': localConsole.token } })).status).toBe(400);
+    const wrongMethod = await fetch(`${base}/api/overview`, { method: 'POST', headers: { 'x-console-token': localConsole.token } });
+    expect([wrongMethod.status, wrongMethod.headers.get('allow')]).toStrictEqual([405, 'GET']);
   });
 
   it('sends through the form, checked by the schema as it is typed, and shows the message applied in its timeline', async () => {

@@ -64,6 +64,17 @@ describe('Spans, with a tracer provider registered (as the ADOT layer or the loc
     expect(passedOn.attributes[MessageAttribute.traceparent]?.StringValue).toBe(traceparentOf(span!.spanContext()));
   });
 
+  it('makes a record sent without a trace a child of its batch, and the record span active while its handler runs', async () => {
+    let activeInHandler: string | undefined;
+    const untraced = record('m4');
+    await inBatchSpan('orders', [untraced], () =>
+      inRecordSpan('orders', untraced, 'c-m4', async () => ((activeInHandler = trace.getActiveSpan()?.spanContext().spanId), 'succeeded'), () => undefined),
+    );
+    const [recordSpan, batch] = exporter.getFinishedSpans();
+    expect(recordSpan!.parentSpanContext?.spanId).toBe(batch!.spanContext().spanId);
+    expect(activeInHandler).toBe(recordSpan!.spanContext().spanId);
+  });
+
   it('marks the span of a record that did not succeed as an error, with its outcome', async () => {
     await processed(record('m3', { traceparent: traceparentOf(SENDER) }), 'dead-lettered');
     expect(exporter.getFinishedSpans()[0]!.status).toStrictEqual({ code: 2, message: 'dead-lettered' });

@@ -1,6 +1,6 @@
 // The local console's page. Plain JavaScript, loaded by the browser as it is: Preact through htm's tagged templates,
 // so that no build step stands between a change here and the page (see lib/console/server.ts).
-import { html, render, useCallback, useEffect, useState } from 'htm/preact/standalone';
+import { html, render, useCallback, useEffect, useRef, useState } from 'htm/preact/standalone';
 import { Validator } from '@cfworker/json-schema';
 
 const token = document.querySelector('meta[name="console-token"]').content;
@@ -139,15 +139,19 @@ function TraceNode({ node, spans }) {
     </div>`;
 }
 
-function Trace({ wanted }) {
-  const [id, setId] = useState(wanted ?? '');
+/** A message's timeline; `wanted` is a lookup ({ id }): each new one, from this form or elsewhere, replaces the last. */
+function Trace({ wanted, onTrace }) {
+  const [id, setId] = useState(wanted?.id ?? '');
   const [found, setFound] = useState();
   const [status, setStatus] = useState();
+  const current = useRef(wanted);
+  current.current = wanted;
   /** Reads a message's story; answers whether it is settled (every record applied or dead-lettered, with its onward ones). */
   const look = useCallback(async (correlationId) => {
-    if (!correlationId) return true;
     try {
       const trace = await api('GET', `/api/trace/${encodeURIComponent(correlationId)}`);
+      // An answer for a lookup since replaced is dropped: it would show one message under another's id.
+      if (current.current?.id !== correlationId) return true;
       setFound(trace);
       setStatus({ text: `Read at ${time(Date.now())} (UTC)` });
       const settled = (node) => ['succeeded', 'dead-lettered', 'not-tracked'].includes(node.status) && node.onward.every(settled);
@@ -159,12 +163,13 @@ function Trace({ wanted }) {
   }, []);
   useEffect(() => {
     if (!wanted) return undefined;
-    setId(wanted);
-    // A message just sent is being handled: its story is read again each second until it is settled.
+    setId(wanted.id);
+    // A message being handled: its story is read again each second until it is settled, or another is looked up.
     let timer;
     let stopped = false;
     const follow = async () => {
-      if (!(await look(wanted)) && !stopped) timer = setTimeout(follow, 1000);
+      const settled = await look(wanted.id);
+      if (!settled && !stopped) timer = setTimeout(follow, 1000);
     };
     void follow();
     return () => {
@@ -173,7 +178,7 @@ function Trace({ wanted }) {
     };
   }, [wanted, look]);
   return html`
-    <form class="row" onSubmit=${(event) => { event.preventDefault(); void look(id.trim()); }} aria-label="Find a message">
+    <form class="row" onSubmit=${(event) => { event.preventDefault(); if (id.trim()) onTrace(id.trim()); }} aria-label="Find a message">
       <div><label for="trace-id">Message or correlation id</label><input id="trace-id" type="text" size="40" value=${id} onInput=${(event) => setId(event.currentTarget.value)} /></div>
       <button type="submit">Show timeline</button>
     </form>
@@ -189,10 +194,14 @@ function DeadLetters({ catalog, channel, setChannel, onTrace }) {
   const [editing, setEditing] = useState();
   const [confirm, setConfirm] = useState();
   const [status, setStatus] = useState();
+  const shown = useRef(channel);
+  shown.current = channel;
   const load = useCallback(async () => {
     if (!channel) return;
     try {
-      setLetters(await api('GET', `/api/dead-letters/${encodeURIComponent(channel)}`));
+      const found = await api('GET', `/api/dead-letters/${encodeURIComponent(channel)}`);
+      // Another channel chosen meanwhile: these are not its letters.
+      if (shown.current === channel) setLetters(found);
     } catch (error) {
       setStatus({ error: true, text: error.message });
     }
@@ -312,7 +321,8 @@ function App() {
     return () => (stopped = true);
   }, []);
   const showTrace = (id) => {
-    setTraced(id);
+    // A new object each time: looking the same id up again reads it again.
+    setTraced({ id });
     document.getElementById('trace')?.scrollIntoView();
   };
   const showDeadLetters = (channel) => {
@@ -329,7 +339,7 @@ function App() {
       <section id="channels" aria-labelledby="channels-title"><h2 id="channels-title">Channels</h2><${Overview} overview=${overview} onDeadLetters=${showDeadLetters} /></section>
       ${catalog && html`
         <section id="send" aria-labelledby="send-title"><h2 id="send-title">Send a message</h2><${SendForm} catalog=${catalog} onSent=${showTrace} /></section>
-        <section id="trace" aria-labelledby="trace-title"><h2 id="trace-title">Message timeline</h2><${Trace} wanted=${traced} /></section>
+        <section id="trace" aria-labelledby="trace-title"><h2 id="trace-title">Message timeline</h2><${Trace} wanted=${traced} onTrace=${showTrace} /></section>
         <section id="dead-letters" aria-labelledby="dead-letters-title"><h2 id="dead-letters-title">Dead letters</h2>
           <${DeadLetters} catalog=${catalog} channel=${deadLetterChannel} setChannel=${setDeadLetterChannel} onTrace=${showTrace} /></section>`}
       <section id="denials" aria-labelledby="denials-title"><h2 id="denials-title">Refused calls (local IAM)</h2><${Denials} denials=${overview?.denials} /></section>
