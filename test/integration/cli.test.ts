@@ -223,6 +223,25 @@ describe('CLI: everyday commands', () => {
   });
 });
 
+/** A Node.js older than the project needs, if this machine has one beside the one running the tests (Debian's, say). */
+const olderNode = [process.env.OLDER_NODE, '/usr/bin/node', '/usr/local/bin/node'].find((path) => {
+  if (!path || !existsSync(path)) return false;
+  const [major = 0, minor = 0] = spawnSync(path, ['-p', 'process.versions.node'], { encoding: 'utf8' }).stdout.trim().split('.').map(Number);
+  return major < 22 || (major === 22 && minor < 18);
+});
+if (!olderNode) console.warn('the too-old-Node test is skipped: no Node.js older than 22.18 found (set OLDER_NODE to one)');
+
+describe.skipIf(!olderNode)('on a Node.js too old for the project', () => {
+  it('msg, npm start and npm test each say so in one line naming both versions, and exit 3', () => {
+    for (const args of [['bin/msg.js', '--version'], ['bin/msg.js', 'local'], ['bin/require-node.js']]) {
+      const result = spawnSync(olderNode!, args, { encoding: 'utf8' });
+      expect(result.status, result.stderr).toBe(3);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(/^Node\.js \d+\.\d+\.\d+ is too old: this project needs 22\.18\.0 or newer .*\[NODE_TOO_OLD\]\n$/);
+    }
+  });
+});
+
 describe('CLI: msg local', () => {
   it('stops the local cloud, emulators and endpoints file included, when the process that started it is killed', async () => {
     // GIVEN msg local under a shell, as npm start runs it
