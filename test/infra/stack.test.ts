@@ -7,7 +7,8 @@ import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { templateApp } from './helpers.ts';
+import { readFileSync } from 'node:fs';
+import { FEATURE_FLAGS, RECOMMENDED_FLAGS, templateApp } from './helpers.ts';
 import { BatchResponseGuard } from '../../lib/constructs/batch-response-guard.ts';
 import { DeliveryPoliciesStack } from '../../lib/stacks/delivery-policies-stack.ts';
 import { OutputKey, SenderEnv } from '../../lib/policy/index.ts';
@@ -56,7 +57,8 @@ describe('DeliveryPoliciesStack', () => {
       .flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[])
       .filter((statement) => [statement.Action].flat().includes('sqs:SendMessage'));
     // Its own DLQ (for dead-lettering) and the ledger's queue.
-    expect(sends.map((statement) => JSON.stringify(statement.Resource)).sort()).toStrictEqual(
+    // (cdk.json's @aws-cdk/aws-iam:minimizePolicies merges statements of the same actions into one)
+    expect(sends.flatMap((statement) => [statement.Resource].flat()).map((resource) => JSON.stringify(resource)).sort()).toStrictEqual(
       [logicalIdOf('ChannelsbillingDeadLetterQueue', 'AWS::SQS::Queue'), logicalIdOf('ChannelsledgerQueue', 'AWS::SQS::Queue')].map((id) => JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] })).sort(),
     );
   });
@@ -253,12 +255,54 @@ describe('BatchResponseGuard', () => {
     return stack;
   }
 
-  // An error annotation fails `cdk synth` and `cdk deploy`; the assertions library reads the same annotations.
-  it('marks an SQS mapping without ReportBatchItemFailures as an error', () => {
-    Annotations.fromStack(stackWithMapping(false)).hasError('*', Match.stringLikeRegexp('functionResponseTypes must include ReportBatchItemFailures'));
+  // An error annotation fails `cdk synth` and `cdk deploy` (cdk.json's @aws-cdk/core:annotationsInValidationReport
+  // puts it in the synth's validation report), so the synth itself refuses the mapping, naming the rule.
+  it('fails the synth of an SQS mapping without ReportBatchItemFailures, with an error', () => {
+    expect(() => Template.fromStack(stackWithMapping(false))).toThrow(/functionResponseTypes must include ReportBatchItemFailures/);
   });
 
   it('lets a mapping with the flag through', () => {
     Annotations.fromStack(stackWithMapping(true)).hasNoError('*', Match.anyValue());
+  });
+});
+
+describe("cdk.json: the feature flags cdk init writes (no 'feature flags are not configured' on every synth)", () => {
+  /** The recommended values this app and the template do not take, and why (docs/DECISIONS.md). */
+  const OVERRIDES: Record<string, unknown> = {
+    // The stacks name no partition but AWS's own, as before the flags were written out.
+    '@aws-cdk/core:target-partitions': ['aws'],
+    // A consumer's log group is its own (retention, removal) on AWS; LocalStack's stacks create none (localstack.test.ts).
+    '@aws-cdk/aws-lambda:useCdkManagedLogGroup': false,
+  };
+
+  it("sets every recommended flag, to its recommended value but for the overrides, in cdk.json and in msg init's template", () => {
+    for (const file of ['cdk.json', 'template/cdk.json']) {
+      const { context } = JSON.parse(readFileSync(file, 'utf8')) as { context: Record<string, unknown> };
+      const expected = Object.fromEntries(Object.entries(RECOMMENDED_FLAGS).map(([flag, value]) => [flag, flag in OVERRIDES ? OVERRIDES[flag] : value]));
+      expect(Object.fromEntries(Object.keys(RECOMMENDED_FLAGS).map((flag) => [flag, context[flag]])), file).toStrictEqual(expected);
+    }
+    expect(Object.keys(FEATURE_FLAGS).length).toBe(Object.keys(RECOMMENDED_FLAGS).length);
+  });
+
+  // The flags that change this app's template: checked by synthesizing it with each of them on and off.
+  const synthesized = (flags: Record<string, boolean>) =>
+    JSON.stringify(Template.fromStack(new DeliveryPoliciesStack(templateApp({ context: flags }), 'DeliveryPolicies', { env: { account: '111111111111', region: 'eu-west-1' } })).toJSON());
+
+  it('@aws-cdk/aws-iam:minimizePolicies merges statements: fewer of them, the same actions on the same resources', () => {
+    const statements = (json: string) => Object.values(JSON.parse(json).Resources as Record<string, { Type: string; Properties: { PolicyDocument?: { Statement: unknown[] } } }>)
+      .filter((resource) => resource.Type === 'AWS::IAM::Policy')
+      .flatMap((policy) => policy.Properties.PolicyDocument!.Statement as { Action: string | string[]; Resource: unknown }[]);
+    const pairs = (json: string) => new Set(statements(json).flatMap((statement) => [statement.Action].flat().flatMap((action) => [statement.Resource].flat().map((resource) => `${action} ${JSON.stringify(resource)}`))));
+    const [minimized, not] = [synthesized({ '@aws-cdk/aws-iam:minimizePolicies': true }), synthesized({ '@aws-cdk/aws-iam:minimizePolicies': false })];
+    expect(statements(minimized).length).toBeLessThan(statements(not).length);
+    expect(pairs(minimized)).toStrictEqual(pairs(not));
+  });
+
+  it("@aws-cdk/core:enablePartitionLiterals writes the stack's partition, aws, where it wrote a reference to it", () => {
+    const [literal, referenced] = [synthesized({ '@aws-cdk/core:enablePartitionLiterals': true }), synthesized({ '@aws-cdk/core:enablePartitionLiterals': false })];
+    const count = (json: string, text: string) => json.split(text).length - 1;
+    // (AWS-managed policies' ARNs keep the reference either way)
+    expect(count(literal, '{"Ref":"AWS::Partition"}')).toBeLessThan(count(referenced, '{"Ref":"AWS::Partition"}'));
+    expect(count(literal, '"arn:aws:')).toBeGreaterThan(count(referenced, '"arn:aws:'));
   });
 });
