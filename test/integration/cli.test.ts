@@ -10,32 +10,26 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { channels } from '../../lib/channels.ts';
 import { runMsg } from '../../lib/cli/main.ts';
-import { createClient, type MessagingClient, type TraceNode } from '../../lib/client/index.ts';
+import type { MessagingClient, TraceNode } from '../../lib/client/index.ts';
 import { MessageAttribute, OutputKey } from '../../lib/policy/index.ts';
-import { startLocalCloud, type LocalCloud } from '../../local/index.ts';
+import type { LocalCloud } from '../../local/index.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { withExampleAssembly } from '../helpers/example-assembly.ts';
-import { sharedDynamoDb } from '../helpers/shared-dynamodb.ts';
+import { startExampleCloud, type ExampleCloud } from '../helpers/example-cloud.ts';
 
-const stateDir = `.local-cloud/cli-${randomUUID().slice(0, 8)}`;
 const scratch = mkdtempSync(join(tmpdir(), 'msg-cli-'));
+let example: ExampleCloud;
 let cloud: LocalCloud;
 let client: MessagingClient<typeof channels>;
+let stateDir: string;
 
 beforeAll(async () => {
-  cloud = await startLocalCloud({ stateDir: withExampleAssembly(stateDir), sharedDynamoDb: sharedDynamoDb('cli') });
-  client = await createClient({ channels, target: 'local', localStateDir: stateDir });
-  // A warm instance of each responder, as a service in use has: `msg request` keeps the policy's deadline (1.5 s,
-  // failover at 0.9 s), and a cold start on a busy machine is not what the CLI's tests are about.
-  for (const key of [OutputKey.primaryFunctionName('quotes'), OutputKey.fallbackFunctionName('quotes')]) {
-    await cloud.functions.get(client.output(key))!.invoke({ sku: 'tea', quantity: 1 });
-  }
+  example = await startExampleCloud('cli');
+  ({ cloud, client, stateDir } = example);
 });
 
 afterAll(async () => {
-  client?.destroy();
-  await cloud?.stop();
-  rmSync(stateDir, { recursive: true, force: true });
+  await example?.stop();
   rmSync(scratch, { recursive: true, force: true });
 });
 

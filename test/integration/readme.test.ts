@@ -1,18 +1,12 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMsg } from '../../lib/cli/main.ts';
-import { createClient, type MessagingClient } from '../../lib/client/index.ts';
-import { channels } from '../../lib/channels.ts';
-import { OutputKey } from '../../lib/policy/index.ts';
-import { startLocalCloud, type LocalCloud } from '../../local/index.ts';
-import { withExampleAssembly } from '../helpers/example-assembly.ts';
-import { sharedDynamoDb } from '../helpers/shared-dynamodb.ts';
+import { startExampleCloud, type ExampleCloud } from '../helpers/example-cloud.ts';
 
 /**
  * Every shell command README shows, run as written against the example app on the local cloud: msg's commands in
@@ -84,31 +78,22 @@ const NOT_RUN_HERE: readonly [RegExp, string][] = [
   [/--target aws$|^npx cdk bootstrap|^npm run deploy|^E2E_TARGET=aws/, 'needs an AWS account'],
 ];
 
-const stateDir = `.local-cloud/readme-${randomUUID().slice(0, 8)}`;
 const scratch = mkdtempSync(join(tmpdir(), 'readme-'));
-let cloud: LocalCloud;
-let client: MessagingClient<typeof channels>;
+let example: ExampleCloud;
 
 beforeAll(async () => {
-  cloud = await startLocalCloud({ stateDir: withExampleAssembly(stateDir), sharedDynamoDb: sharedDynamoDb('readme') });
-  client = await createClient({ channels, target: 'local', localStateDir: stateDir });
-  // Warm responders, as a service in use has them: the quick start asks quotes within its 1.5 s deadline.
-  for (const key of [OutputKey.primaryFunctionName('quotes'), OutputKey.fallbackFunctionName('quotes')]) {
-    await cloud.functions.get(client.output(key))!.invoke({ sku: 'tea', quantity: 1 });
-  }
+  example = await startExampleCloud('readme');
 });
 
 afterAll(async () => {
-  client?.destroy();
-  await cloud?.stop();
-  rmSync(stateDir, { recursive: true, force: true });
+  await example?.stop();
   rmSync(scratch, { recursive: true, force: true });
 });
 
 async function msg(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const chunks = { stdout: '', stderr: '' };
   const sink = (name: 'stdout' | 'stderr') => new Writable({ write: (chunk, _encoding, done) => done(void (chunks[name] += String(chunk))) });
-  const code = await runMsg(args, { stdin: Readable.from(['']), stdout: sink('stdout'), stderr: sink('stderr'), env: { ...process.env, MSG_LOCAL_STATE_DIR: stateDir } });
+  const code = await runMsg(args, { stdin: Readable.from(['']), stdout: sink('stdout'), stderr: sink('stderr'), env: { ...process.env, MSG_LOCAL_STATE_DIR: example.stateDir } });
   return { code, ...chunks };
 }
 
@@ -117,6 +102,7 @@ const AWS_CLIS = [...new Set(['aws', '/usr/bin/aws'].filter((cli) => spawnSync(c
 
 describe("README's shell commands", () => {
   it('each runs as written on the local cloud, or is named with where it runs or what it needs', async () => {
+    const { cloud } = example;
     let lastCorrelationId: string | undefined;
     const notice = join(scratch, 'notice.json');
     writeFileSync(notice, JSON.stringify({ userId: 'u-1', activity: 'typing', room: 'r-1' }));
