@@ -36,6 +36,9 @@ function sentContextOf(record: SQSRecord): Context | undefined {
   return trace.getSpanContext(sent) ? sent : undefined;
 }
 
+/** What every span of a channel's consumer says of where it runs (OpenTelemetry's messaging conventions). */
+const processing = (channel: string) => ({ 'messaging.system': 'aws_sqs', 'messaging.destination.name': channel, 'messaging.operation.type': 'process' });
+
 /** Runs a batch within its span: kind consumer, linked to each record's sent context. */
 export async function inBatchSpan<T>(channel: string, records: readonly SQSRecord[], run: () => Promise<T>): Promise<T> {
   const links = records.flatMap((record): Link[] => {
@@ -45,7 +48,7 @@ export async function inBatchSpan<T>(channel: string, records: readonly SQSRecor
   const span = tracer().startSpan(`${channel} process`, {
     kind: SpanKind.CONSUMER,
     links,
-    attributes: { 'messaging.system': 'aws_sqs', 'messaging.destination.name': channel, 'messaging.operation.type': 'process', 'messaging.batch.message_count': records.length },
+    attributes: { ...processing(channel), 'messaging.batch.message_count': records.length },
   });
   try {
     // Active while the batch runs (where a context manager is registered, as an OpenTelemetry SDK registers one): a
@@ -66,9 +69,7 @@ export async function inRecordSpan<T>(channel: string, record: SQSRecord, correl
     {
       kind: SpanKind.CONSUMER,
       attributes: {
-        'messaging.system': 'aws_sqs',
-        'messaging.destination.name': channel,
-        'messaging.operation.type': 'process',
+        ...processing(channel),
         'messaging.message.id': record.messageId,
         'messaging.message.conversation_id': correlationId,
       },

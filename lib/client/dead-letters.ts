@@ -262,10 +262,12 @@ async function redriveByHand(
   // would come back to another receive and be sent twice.
   const visibilitySeconds = wanted ? PASSED_OVER_SECONDS : 60;
   const perReceive = options.perSecond ? Math.max(1, Math.min(10, Math.floor((options.perSecond * visibilitySeconds) / 2))) : 10;
+  /** Waits, when paced, until the next send is due. */
+  const paced = () => (options.perSecond ? untilDue(started + (moved / options.perSecond) * 1000) : undefined);
   try {
     while (seen() < presentAtStart && (!wanted || wanted.size > 0)) {
       // Paced, a message is received only when it is due to be sent.
-      if (options.perSecond) await untilDue(started + (moved / options.perSecond) * 1000);
+      await paced();
       const { Messages = [] } = await client.sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: deadLetterQueueUrl,
@@ -287,12 +289,12 @@ async function redriveByHand(
         }
         if (name !== undefined) wanted!.delete(name);
         try {
-          if (options.skipApplied && (await appliedAndSentOn(client, channelName, correlationId ?? message.MessageId!))) {
+          if (options.skipApplied && (await verdictOnQueue(client, channelName, correlationId ?? message.MessageId!, message.Body ?? '')) === 'duplicate') {
             await client.sqs.send(new DeleteMessageCommand({ QueueUrl: deadLetterQueueUrl, ReceiptHandle: message.ReceiptHandle! }));
             skipped += 1;
             continue;
           }
-          if (options.perSecond) await untilDue(started + (moved / options.perSecond) * 1000);
+          await paced();
           await client.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, ...resendOf(message), ...(options.body !== undefined ? { MessageBody: options.body } : {}) }));
           await client.sqs.send(new DeleteMessageCommand({ QueueUrl: deadLetterQueueUrl, ReceiptHandle: message.ReceiptHandle! }));
           moved += 1;
@@ -316,10 +318,10 @@ async function redriveByHand(
   };
 }
 
-/** Whether a message's effect is applied and its outbox empty, by its lifecycle record on the channel. */
-async function appliedAndSentOn(client: MessagingClient, channelName: string, correlationId: string): Promise<boolean> {
+/** What one dead letter would do back on its queue, by its lifecycle record: the preview's verdict, so the two agree. */
+async function verdictOnQueue(client: MessagingClient, channelName: string, correlationId: string, body: string): Promise<RedriveVerdict> {
   const [status] = await client.status(correlationId, { channel: channelName });
-  return status !== undefined && 'history' in status && status.status === 'succeeded' && (status.outbox?.length ?? 0) === 0;
+  return verdictOf(client.channels[channelName]!, status && 'history' in status ? status : undefined, body).verdict;
 }
 
 function untilDue(at: number): Promise<void> {
