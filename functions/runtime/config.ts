@@ -13,6 +13,8 @@ export interface ChannelEndpoints {
   readonly lifecycleTableName?: string;
   readonly queueUrl?: string;
   readonly deadLetterQueueUrl?: string;
+  /** A channel that keeps replies: the prefix of the callers' reply queues, which its notices may go to. */
+  readonly replyQueuePrefix?: string;
 }
 
 /** The clients a consumer talks through; default ones honour AWS_ENDPOINT_URL_* so the local cloud redirects them. */
@@ -31,6 +33,7 @@ export function endpointsFromEnv(env: NodeJS.ProcessEnv = process.env): ChannelE
     lifecycleTableName: env[FunctionEnv.lifecycleTableName],
     queueUrl: env[FunctionEnv.queueUrl],
     deadLetterQueueUrl: env[FunctionEnv.deadLetterQueueUrl],
+    replyQueuePrefix: env[FunctionEnv.replyQueuePrefix],
   };
 }
 

@@ -23,6 +23,7 @@ import { DeadLetterCopyTooLarge, recordAsSent, sendToDeadLetterQueue, type Verdi
 import { ConsumerConfigurationError, PermanentError, permanentDynamoFailure, reasonOf } from './errors.ts';
 import { LifecycleStore, type AttemptRecord, type MessageIdentity } from './lifecycle-store.ts';
 import { correlationIdOf, deliverOnward, flowOf, onwardClients, outputsFromEnv, prepareOnward, type AnyOnward, type OnwardClients } from './onward.ts';
+import { sendReplyNotice } from './reply-notice.ts';
 import { createTelemetry, type Telemetry } from './telemetry.ts';
 import { inBatchSpan, inRecordSpan, traceKeys, type RecordTrace } from './tracing.ts';
 import type { BatchResponse, HandlerOutcome, MessageContext, RecordOutcome, TransactWrite } from './types.ts';
@@ -238,7 +239,7 @@ export class GuaranteedConsumer<
       const { writes, reply, onward } = this.#resultOf(outcome, id, recordTrace);
       const committed = await this.#store.commit(id, writes, reply, this.#clock(), onward);
       if (committed === 'duplicate') return await this.#finishOutbox(record, id, logger);
-      return await this.#sentOn(record, id, logger, onward);
+      return await this.#sentOnAndNoticed(record, id, logger, onward);
     } catch (error) {
       if (cutOff()) return { outcome: 'cut-off' };
       return this.#afterFailure(record, id, error, logger, { handlerRan, leaseToken });
@@ -312,7 +313,16 @@ export class GuaranteedConsumer<
       if (permanent === undefined) throw error;
       return this.#deadLetterApplied(record, id, logger, leaseToken, permanent);
     }
-    return this.#sentOn(record, id, logger, result.onward);
+    return this.#sentOnAndNoticed(record, id, logger, result.onward);
+  }
+
+  /** A message just committed: its onward messages go, and beside them the notice its caller may wait on. */
+  async #sentOnAndNoticed(record: SQSRecord, id: MessageIdentity, logger: Logger, onward: readonly OnwardMessage[]): Promise<RecordResult> {
+    const noticed = this.#policy.reply
+      ? sendReplyNotice(this.#clients.sqs, { prefix: this.#endpoints.replyQueuePrefix, queueUrl: this.#endpoints.queueUrl! }, record, { channel: id.channel, correlationId: id.correlationId }, logger)
+      : undefined;
+    const [result] = await Promise.all([this.#sentOn(record, id, logger, onward), noticed]);
+    return result;
   }
 
   /**

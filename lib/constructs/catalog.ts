@@ -1,12 +1,12 @@
-import { Aspects, CfnOutput, Stack, type RemovalPolicy } from 'aws-cdk-lib';
-import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { ArnFormat, Aspects, CfnOutput, Stack, Validations, type RemovalPolicy } from 'aws-cdk-lib';
+import { PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { catalogProblem, OutputKey, SenderEnv, topicCatalogProblem, type Catalog, type ChannelDefinition, type TopicCatalog } from '../policy/index.ts';
+import { catalogProblem, FunctionEnv, OutputKey, ReplyQueue, SenderEnv, topicCatalogProblem, type Catalog, type ChannelDefinition, type TopicCatalog } from '../policy/index.ts';
 import { BatchResponseGuard } from './batch-response-guard.ts';
 import { Channel, type StateAccess } from './channel.ts';
 import { EventTopic } from './event-topic.ts';
@@ -81,11 +81,17 @@ export class ChannelCatalog extends Construct {
   /** The topics, by name, each delivering to the channels that subscribe to it. */
   public readonly topics: Readonly<Record<string, EventTopic>>;
   public readonly operations: Operations;
+  /**
+   * The name prefix of the callers' reply queues (pushed replies: see ReplyQueue): a consumer of a channel that keeps
+   * replies may send to these queues and no other, and grantReadReplies lets a caller keep one of them.
+   */
+  public readonly replyQueuePrefix: string;
 
   public constructor(scope: Construct, id: string, props: ChannelCatalogProps) {
     super(scope, id);
     this.stateTable = props.stateTable ?? new StateTable(this, 'State', { removalPolicy: props.stateRemovalPolicy });
     this.lifecycleTable = new LifecycleTable(this, 'Lifecycle', { removalPolicy: props.stateRemovalPolicy });
+    this.replyQueuePrefix = ReplyQueue.prefix(Stack.of(this).stackName);
     const handlersDir = resolve(props.handlersDir ?? 'functions');
     const channels: Record<string, Channel> = {};
     const responders: Record<string, Responder> = {};
@@ -120,6 +126,12 @@ export class ChannelCatalog extends Construct {
     }
     this.channels = channels;
     this.responders = responders;
+    for (const channel of Object.values(channels)) {
+      if (channel.policy.kind !== 'guaranteed' || !channel.policy.reply) continue;
+      channel.consumer.addEnvironment(FunctionEnv.replyQueuePrefix, this.replyQueuePrefix);
+      channel.consumer.addToRolePolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.#replyQueuesArn()] }));
+      this.#acknowledgeReplyQueues(channel.consumer, 'its consumer sends a notice to the reply queue a message names, which callers create');
+    }
     const topics: Record<string, EventTopic> = {};
     for (const definition of Object.values(props.topics ?? {})) topics[definition.name] = new EventTopic(this, `${definition.name}Topic`, { definition });
     for (const definition of Object.values(props.channels)) {
@@ -183,10 +195,39 @@ export class ChannelCatalog extends Construct {
     }
   }
 
-  /** Lets `grantee` read messages' lifecycle records and replies (the SDK's status and awaitReply), nothing else. */
+  /**
+   * Lets `grantee` read messages' lifecycle records and replies (the SDK's status and awaitReply), and keep a reply
+   * queue of its own for pushed replies (create it, receive from it, delete it, and delete others' abandoned ones):
+   * nothing else.
+   */
   public grantReadReplies(grantee: IGrantable): void {
     this.lifecycleTable.grantReadRecords(grantee);
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['sqs:CreateQueue', 'sqs:TagQueue', 'sqs:ListQueueTags', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:DeleteQueue'],
+        resources: [this.#replyQueuesArn()],
+      }),
+    );
+    // ListQueues names no queue: IAM grants it on every queue or none, and the prefix it is asked with scopes it.
+    grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ actions: ['sqs:ListQueues'], resources: ['*'] }));
+    if (grantee instanceof Construct) {
+      this.#acknowledgeReplyQueues(grantee, 'a caller keeps a reply queue of its own, named at run time');
+      Validations.of(grantee).acknowledge({ id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]', reason: 'sqs:ListQueues has no resource to scope it to; the reply queue sweep lists by prefix.' });
+    }
     expose(grantee, OutputKey.lifecycleTableName, this.lifecycleTable.tableName);
+    expose(grantee, OutputKey.replyQueuePrefix, this.replyQueuePrefix);
+  }
+
+  /** A grant on queues by name prefix is the point of reply queues: there is no other way to name queues made at run time. */
+  #acknowledgeReplyQueues(scope: Construct, why: string): void {
+    Validations.of(scope).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:${this.replyQueuePrefix}*]`,
+      reason: `The stack's reply queues, and no other queue: ${why}.`,
+    });
+  }
+
+  #replyQueuesArn(): string {
+    return Stack.of(this).formatArn({ service: 'sqs', resource: `${this.replyQueuePrefix}*`, arnFormat: ArnFormat.NO_RESOURCE_NAME });
   }
 
   /** The outputs are the wire contract: their keys are how the SDK, the CLI and the local cloud find each endpoint. */
@@ -194,6 +235,7 @@ export class ChannelCatalog extends Construct {
     const output = (key: string, value: string) => new CfnOutput(this, key, { key, value });
     output(OutputKey.stateTableName, this.stateTable.tableName);
     output(OutputKey.lifecycleTableName, this.lifecycleTable.tableName);
+    output(OutputKey.replyQueuePrefix, this.replyQueuePrefix);
     for (const channel of Object.values(this.channels)) {
       output(OutputKey.queueUrl(channel.name), channel.queue.queueUrl);
       output(OutputKey.consumerFunctionName(channel.name), channel.consumer.functionName);

@@ -2,6 +2,7 @@
  * The wire contract shared by the constructs (which set it up), the consumer runtime (which reads it) and the
  * SDK (which writes it). Plain constants: changing one here changes every side at once.
  */
+import { createHash } from 'node:crypto';
 
 /** SQS's limit for one message, body and attributes together (1 MiB since 2025): every DLQ takes it. */
 export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
@@ -9,10 +10,10 @@ export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
 /**
  * What the SDK's and the runtime's own attributes take at most, names and types counted as SQS counts them: on an
  * onward message to a fire-and-forget channel, a correlation id (59 bytes), sentAt (25), expiresAt (28), a flow and a
- * cause of up to 128 characters each (140 and 145) and a traceparent (72), 469 bytes; a send of the SDK's, 272. A
- * queue's size limit is its channel's maxMessageBytes plus this, and a topic takes events this much smaller than SNS's
- * limit, so a body within maxMessageBytes always fits with its attributes (test/unit/wire-form.test.ts builds the
- * longest).
+ * cause of up to 128 characters each (140 and 145) and a traceparent (72), 469 bytes; a send of the SDK's, 272 (337 on
+ * a guaranteed channel with a replyTo of 80 characters). A queue's size limit is its channel's maxMessageBytes plus
+ * this, and a topic takes events this much smaller than SNS's limit, so a body within maxMessageBytes always fits with
+ * its attributes (test/unit/wire-form.test.ts builds the longest).
  */
 export const SDK_ATTRIBUTE_BYTES = 512;
 
@@ -50,6 +51,11 @@ export const MessageAttribute = {
    * runtime when there is one, so that a trace crosses the queue.
    */
   traceparent: 'traceparent',
+  /**
+   * String. The name of the caller's reply queue (see ReplyQueue below), set by the SDK when replies are pushed: once the
+   * message's reply is committed, the consumer sends that queue a ReplyNotice. Never carried onward.
+   */
+  replyTo: 'replyTo',
   /** String. Set by the runtime on a message it dead-letters. */
   deadLetterReason: 'deadLetterReason',
   /** Number. How many receives the message had when the runtime dead-lettered it. */
@@ -118,6 +124,8 @@ export const FunctionEnv = {
   lifecycleTableName: 'LIFECYCLE_TABLE_NAME',
   queueUrl: 'QUEUE_URL',
   deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
+  /** A channel that keeps replies: the name prefix of the callers' reply queues, the only ones its consumer notifies. */
+  replyQueuePrefix: 'REPLY_QUEUE_PREFIX',
   /** The CloudWatch namespace of the runtime's metrics. @default DEFAULT_METRICS_NAMESPACE */
   metricsNamespace: 'METRICS_NAMESPACE',
 } as const;
@@ -230,4 +238,43 @@ export const OutputKey = {
   undeliveredQueueUrl: (topic: string) => `${topic}UndeliveredQueueUrl`,
   stateTableName: 'StateTableName',
   lifecycleTableName: 'LifecycleTableName',
+  replyQueuePrefix: 'ReplyQueuePrefix',
 } as const;
+
+/**
+ * Pushed replies: each waiting client has a queue of its own, named by the stack's prefix and a random suffix, where a
+ * consumer sends a ReplyNotice once a message's reply is committed. A notice only wakes the caller, which then reads the
+ * lifecycle record, the one truth of a reply: a notice that is lost, late or sent by someone else changes nothing.
+ */
+export const ReplyQueue = {
+  /** SQS's limit for a queue's name. */
+  maxNameLength: 80,
+  /** The random part of a name: a UUID's 32 hex digits. */
+  suffixLength: 32,
+  /**
+   * The stack's prefix: its name, shortened (with a hash of the whole, so two long names do not meet) to leave room for
+   * the suffix within SQS's 80 characters.
+   */
+  prefix(stackName: string): string {
+    const room = ReplyQueue.maxNameLength - ReplyQueue.suffixLength - '-reply-'.length;
+    const name = stackName.length <= room ? stackName : `${stackName.slice(0, room - 9)}-${createHash('sha256').update(stackName).digest('hex').slice(0, 8)}`;
+    return `${name}-reply-`;
+  },
+  /** Whether a replyTo names one of the stack's reply queues: the only queues a consumer sends a notice to. */
+  isNamed(name: string, prefix: string): boolean {
+    return name.startsWith(prefix) && /^[0-9a-f]{32}$/.test(name.slice(prefix.length));
+  },
+  /**
+   * A reply queue's URL from a queue URL of the same account and region: built, not taken from the message, so that a
+   * notice can only go to SQS, where the sender's URL could name any host.
+   */
+  url(sameAccountQueueUrl: string, name: string): string {
+    return `${sameAccountQueueUrl.slice(0, sameAccountQueueUrl.lastIndexOf('/') + 1)}${name}`;
+  },
+} as const;
+
+/** What a consumer sends a reply queue: which message's reply to read. */
+export interface ReplyNotice {
+  readonly channel: string;
+  readonly correlationId: string;
+}

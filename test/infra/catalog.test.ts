@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { channels, topics } from '../../lib/channels.ts';
 import { ChannelCatalog } from '../../lib/constructs/catalog.ts';
-import { defineChannel, OutputKey, SenderEnv, type Catalog } from '../../lib/policy/index.ts';
+import { defineChannel, FunctionEnv, OutputKey, ReplyQueue, SenderEnv, type Catalog } from '../../lib/policy/index.ts';
 import { Function as LambdaFunction, InlineCode, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { AccountRootPrincipal } from 'aws-cdk-lib/aws-iam';
 import { templateApp } from './helpers.ts';
@@ -72,14 +72,20 @@ describe('ChannelCatalog', () => {
     // THEN its environment names exactly those endpoints, under the keys discovery reads
     const [, sender] = Object.entries(template.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('Sender'))!;
     expect(Object.keys(sender!.Properties.Environment.Variables).sort()).toStrictEqual(
-      [OutputKey.queueUrl('orders'), OutputKey.primaryFunctionName('quotes'), OutputKey.fallbackFunctionName('quotes'), OutputKey.lifecycleTableName].map(SenderEnv.output).sort(),
+      [OutputKey.queueUrl('orders'), OutputKey.primaryFunctionName('quotes'), OutputKey.fallbackFunctionName('quotes'), OutputKey.lifecycleTableName, OutputKey.replyQueuePrefix]
+        .map(SenderEnv.output)
+        .sort(),
     );
-    // AND its role may send to the orders queue, invoke both responders and read lifecycle records, and nothing else
+    // AND its role may send to the orders queue, invoke both responders, read lifecycle records and keep a reply queue
+    // of the stack's, and nothing else
     const statements = Object.values(template.findResources('AWS::IAM::Policy'))
       .filter((policy) => JSON.stringify(policy.Properties.Roles).includes('SenderServiceRole'))
       .flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
     expect(new Set(statements.flatMap((statement) => [statement.Action].flat()))).toStrictEqual(
-      new Set(['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'lambda:InvokeFunction', 'dynamodb:GetItem', 'dynamodb:BatchGetItem']),
+      new Set([
+        'sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'lambda:InvokeFunction', 'dynamodb:GetItem', 'dynamodb:BatchGetItem',
+        'sqs:CreateQueue', 'sqs:TagQueue', 'sqs:ListQueueTags', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:DeleteQueue', 'sqs:ListQueues',
+      ]),
     );
     const logicalIdOf = (prefix: string, type: string) => Object.keys(template.findResources(type)).find((id) => id.startsWith(prefix))!;
     const resourcesOf = (action: string) => JSON.stringify(statements.filter((statement) => [statement.Action].flat().includes(action)).map((statement) => statement.Resource));
@@ -90,6 +96,18 @@ describe('ChannelCatalog', () => {
     }
     expect(resourcesOf('dynamodb:GetItem')).toContain(logicalIdOf('ChannelsLifecycle', 'AWS::DynamoDB::GlobalTable'));
     expect(resourcesOf('dynamodb:GetItem')).not.toContain(logicalIdOf('ChannelsState', 'AWS::DynamoDB::GlobalTable'));
+    for (const action of ['sqs:CreateQueue', 'sqs:ReceiveMessage', 'sqs:DeleteQueue']) expect(JSON.parse(resourcesOf(action))).toStrictEqual([{ 'Fn::Join': ['', expect.arrayContaining([':App-reply-*'])] }]);
+  });
+
+  it('lets the consumer of a channel that keeps replies notify the stack\'s reply queues, and no other consumer', () => {
+    const template = synthesize(channels);
+    const consumers = Object.entries(template.findResources('AWS::Lambda::Function')).filter(([id]) => id.includes('Consumer'));
+    const prefixed = consumers.filter(([, fn]) => fn.Properties.Environment.Variables[FunctionEnv.replyQueuePrefix] === ReplyQueue.prefix('App')).map(([id]) => id);
+    // orders and billing keep replies; presence, shipping, salesAlerts and ledger do not
+    expect(prefixed.map((id) => id.replace(/Consumer.*/, '')).sort()).toStrictEqual(['Channelsbilling', 'Channelsorders']);
+    const notifying = Object.values(template.findResources('AWS::IAM::Policy')).filter((policy) => JSON.stringify(policy.Properties.PolicyDocument).includes(':App-reply-*'));
+    expect(notifying.map((policy) => JSON.stringify(policy.Properties.Roles).match(/Channels(\w+?)Consumer/)![1]).sort()).toStrictEqual(['billing', 'orders']);
+    template.hasOutput(OutputKey.replyQueuePrefix, { Value: 'App-reply-' });
   });
 
   it('refuses a grant on a channel of the wrong policy', () => {

@@ -24,6 +24,7 @@ describe('DeliveryPoliciesStack', () => {
       [
         OutputKey.stateTableName,
         OutputKey.lifecycleTableName,
+        OutputKey.replyQueuePrefix,
         OutputKey.queueUrl('orders'),
         OutputKey.deadLetterQueueUrl('orders'),
         OutputKey.consumerFunctionName('orders'),
@@ -56,11 +57,13 @@ describe('DeliveryPoliciesStack', () => {
       .filter((policy) => JSON.stringify(policy.Properties.Roles).includes('ChannelsbillingConsumer'))
       .flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[])
       .filter((statement) => [statement.Action].flat().includes('sqs:SendMessage'));
-    // Its own DLQ (for dead-lettering) and the ledger's queue.
+    // Its own DLQ (for dead-lettering), the ledger's queue, and (billing keeps replies) the stack's reply queues.
     // (cdk.json's @aws-cdk/aws-iam:minimizePolicies merges statements of the same actions into one)
-    expect(sends.flatMap((statement) => [statement.Resource].flat()).map((resource) => JSON.stringify(resource)).sort()).toStrictEqual(
+    const resources = sends.flatMap((statement) => [statement.Resource].flat()).map((resource) => JSON.stringify(resource));
+    expect(resources.filter((resource) => !resource.includes('-reply-*')).sort()).toStrictEqual(
       [logicalIdOf('ChannelsbillingDeadLetterQueue', 'AWS::SQS::Queue'), logicalIdOf('ChannelsledgerQueue', 'AWS::SQS::Queue')].map((id) => JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] })).sort(),
     );
+    expect(resources.filter((resource) => resource.includes(':DeliveryPolicies-reply-*'))).toHaveLength(1);
   });
 
   it('delivers orderPlaced to its subscribers raw, filtered, kept when undeliverable, and only from the topic', () => {

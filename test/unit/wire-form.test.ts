@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { responder } from '../../functions/runtime/index.ts';
 import { prepareOnward } from '../../functions/runtime/onward.ts';
-import { check, defineChannel, defineTopic, messageBytes, onTheWire, SDK_ATTRIBUTE_BYTES } from '../../lib/policy/index.ts';
+import { check, defineChannel, defineTopic, MessageAttribute, messageBytes, onTheWire, ReplyQueue, SDK_ATTRIBUTE_BYTES } from '../../lib/policy/index.ts';
+import { sendReplyNotice } from '../../functions/runtime/reply-notice.ts';
 import { traceAttributes } from '../../lib/policy/trace-context.ts';
 import { encodePayload } from '../../lib/client/index.ts';
 
@@ -53,5 +54,56 @@ describe("Constant: SDK_ATTRIBUTE_BYTES, the room a queue's and a topic's size l
     const sizes = messages.map((message) => messageBytes('', message.attributes));
     expect(sizes.every((bytes) => bytes <= SDK_ATTRIBUTE_BYTES), `attribute bytes: ${sizes.join(', ')}`).toBe(true);
     expect(Math.max(...sizes)).toBeGreaterThan(256); // what the room was before flows and traces: too small
+  });
+});
+
+describe('Constant: ReplyQueue, the names and addresses of pushed replies\' queues', () => {
+  it('keeps a name within SQS\'s 80 characters for any stack name, and two long names apart', () => {
+    const long = 'S'.repeat(128);
+    for (const stackName of ['App', 'x'.repeat(41), long, `${long.slice(0, 127)}T`]) {
+      expect(`${ReplyQueue.prefix(stackName)}${'0'.repeat(ReplyQueue.suffixLength)}`.length).toBeLessThanOrEqual(ReplyQueue.maxNameLength);
+    }
+    expect(ReplyQueue.prefix('App')).toBe('App-reply-');
+    expect(ReplyQueue.prefix(long)).not.toBe(ReplyQueue.prefix(`${long.slice(0, 127)}T`));
+  });
+
+  it('takes as a reply queue only the stack\'s prefix and a UUID\'s hex digits, and builds its address beside a queue\'s', () => {
+    const suffix = '0123456789abcdef0123456789abcdef';
+    expect(ReplyQueue.isNamed(`App-reply-${suffix}`, 'App-reply-')).toBe(true);
+    for (const name of [`Other-reply-${suffix}`, `App-reply-${suffix}x`, 'App-reply-', `App-reply-../${suffix.slice(3)}`, `App-reply-${suffix.toUpperCase()}`]) {
+      expect(ReplyQueue.isNamed(name, 'App-reply-'), name).toBe(false);
+    }
+    expect(ReplyQueue.url('https://sqs.eu-west-1.amazonaws.com/123456789012/App-orders', `App-reply-${suffix}`)).toBe(`https://sqs.eu-west-1.amazonaws.com/123456789012/App-reply-${suffix}`);
+  });
+});
+
+describe('Function: sendReplyNotice, a consumer\'s notice to the caller\'s reply queue', () => {
+  const queues = { prefix: 'App-reply-', queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/App-orders' };
+  const recordNaming = (replyTo?: string) =>
+    ({ messageAttributes: replyTo === undefined ? {} : { [MessageAttribute.replyTo]: { dataType: 'String', stringValue: replyTo } } }) as never;
+  const notice = { channel: 'orders', correlationId: 'c-1' };
+
+  it('sends only to a reply queue of the stack\'s, at an address it builds, and warns of any other name', async () => {
+    const sqs = { send: vi.fn(async () => ({})) };
+    const logger = { warn: vi.fn() };
+    const name = 'App-reply-0123456789abcdef0123456789abcdef';
+    await sendReplyNotice(sqs as never, queues, recordNaming(name), notice, logger as never);
+    expect(sqs.send).toHaveBeenCalledOnce();
+    expect((sqs.send.mock.calls[0] as unknown as [{ input: unknown }])[0].input).toStrictEqual({ QueueUrl: `https://sqs.eu-west-1.amazonaws.com/123456789012/${name}`, MessageBody: JSON.stringify(notice) });
+    // A name of the sender's choosing that is not the stack's (or a URL to another host) gets nothing; no replyTo, no word.
+    for (const replyTo of ['Other-reply-0123456789abcdef0123456789abcdef', 'https://attacker.example/App-reply-0123456789abcdef0123456789abcdef']) {
+      await sendReplyNotice(sqs as never, queues, recordNaming(replyTo), notice, logger as never);
+    }
+    await sendReplyNotice(sqs as never, queues, recordNaming(), notice, logger as never);
+    await sendReplyNotice(sqs as never, { ...queues, prefix: undefined }, recordNaming(name), notice, logger as never);
+    expect(sqs.send).toHaveBeenCalledOnce();
+    expect(logger.warn).toHaveBeenCalledTimes(3);
+  });
+
+  it('warns, and does not fail the committed message, when the notice cannot be sent', async () => {
+    const sqs = { send: vi.fn(async () => Promise.reject(Object.assign(new Error('gone'), { name: 'QueueDoesNotExist' }))) };
+    const logger = { warn: vi.fn() };
+    await expect(sendReplyNotice(sqs as never, queues, recordNaming('App-reply-0123456789abcdef0123456789abcdef'), notice, logger as never)).resolves.toBeUndefined();
+    expect(logger.warn).toHaveBeenCalledWith(expect.stringMatching(/reads the reply at its next look/), expect.objectContaining({ error: expect.stringMatching(/gone/) }));
   });
 });
