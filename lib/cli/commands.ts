@@ -202,6 +202,8 @@ export const COMMANDS: readonly Command[] = [
         const acknowledgement = await client.send(channel.name, payload, {
           correlationId: values['correlation-id'] as string | undefined,
           groupId: values.group as string | undefined,
+          // A reply waited for is pushed: seen at its commit, not at the next of the reads that back the push up.
+          ...(values.wait ? { pushReply: true } : {}),
         });
         if (!values.wait) return acknowledgement;
         return { ...acknowledgement, reply: await client.awaitReply(acknowledgement, { maxWaitTime }) };

@@ -5,7 +5,6 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient, type BatchResultErrorEntry } from '@aws-sdk/client-sqs';
 import { BatchGetCommand, DynamoDBDocumentClient, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   catalogProblem,
   check,
@@ -26,7 +25,8 @@ import {
 import { activeTraceAttributes } from '../policy/trace-context.ts';
 import { discover, type AwsClientConfig, type Discovered, type DiscoveryOptions } from './discovery.ts';
 import { channelFor, encodePayload } from './checks.ts';
-import { DeadLettered, InvalidArgument, InvalidJson, MessageTooLarge, ReplyTimeout, SchemaViolation, StackNotDeployed, WrongPolicy } from './errors.ts';
+import { ClientError, DeadLettered, InvalidArgument, ReplyQueueUnavailable, InvalidJson, MessageTooLarge, ReplyTimeout, SchemaViolation, StackNotDeployed, WrongPolicy } from './errors.ts';
+import { NoticeWait, ReplyInbox } from './reply-inbox.ts';
 import { requestWithFallback, type Answer, type RequestOptions } from './request.ts';
 import { checkedKey, publishEvent, publishEvents, topicFor, type EventOf, type Publication, type PublishBatchOptions, type PublishBatchResult, type PublishOptions } from './topics.ts';
 
@@ -43,6 +43,13 @@ export interface ClientOptions<Channels extends Catalog = Catalog, Topics extend
   readonly channels: Channels;
   /** The topics this client may publish to, as the channels module exports them. @default - none */
   readonly topics?: Topics;
+  /**
+   * How awaitReply learns of a reply. 'polled': it reads the lifecycle record, at intervals doubling from 50 ms to 1 s.
+   * 'pushed': every send to a channel that keeps replies names this client's reply queue, where the consumer sends a
+   * notice at the commit, and awaitReply reads the record when the notice comes (and once a second, should a notice be
+   * lost). Pushed needs the caller to be granted grantReadReplies, which covers its reply queue. @default 'polled'
+   */
+  readonly replies?: 'pushed' | 'polled';
 }
 
 /** Every call takes an AbortSignal, as the AWS SDK's commands do; an aborted call rejects with the signal's reason. */
@@ -54,7 +61,10 @@ export interface CallOptions {
 export interface AwaitReplyOptions<Name extends string = string> extends CallOptions {
   /** How long to wait in all, in seconds. @default 30 */
   readonly maxWaitTime?: number;
-  /** The first delay between reads of the lifecycle record, in seconds; it doubles up to maxDelay. @default 0.05 */
+  /**
+   * The first delay between reads of the lifecycle record, in seconds; it doubles up to maxDelay. A reply that is
+   * pushed is read at its notice, and these reads only stand in for a notice lost. @default 0.05; maxDelay when pushed
+   */
   readonly minDelay?: number;
   /** @default 1 */
   readonly maxDelay?: number;
@@ -74,6 +84,8 @@ export interface SendOptions extends CallOptions {
   readonly correlationId?: string;
   /** FIFO channels: the message group. @default - the correlation id (no ordering across messages) */
   readonly groupId?: string;
+  /** Have the reply pushed to this client (see ClientOptions.replies). @default - as the client's replies option says */
+  readonly pushReply?: boolean;
 }
 
 export interface BatchOptions<Payload> extends CallOptions {
@@ -81,6 +93,8 @@ export interface BatchOptions<Payload> extends CallOptions {
   readonly idempotencyKeyOf?: (payload: Payload, index: number) => string;
   /** FIFO channels: the message group of the whole batch. @default - each message's own key */
   readonly groupId?: string;
+  /** See SendOptions.pushReply. */
+  readonly pushReply?: boolean;
 }
 
 /** One message of a batch that SQS did not take, with what the caller needs to send it again under the same key. */
@@ -109,6 +123,8 @@ export interface Acknowledgement<Name extends string = string> {
   readonly channel: Name;
   readonly messageId: string;
   readonly correlationId: string;
+  /** Its reply will be pushed to the client that sent it, whose awaitReply then reads at the notice. */
+  readonly replyPushed?: true;
 }
 
 /** Where a message is: 'queued' until a consumer first sees it, then its lifecycle record's status. */
@@ -141,14 +157,17 @@ export class MessagingClient<Channels extends Catalog = Catalog, Topics extends 
   public readonly lambda: LambdaClient;
   /** For the metrics SQS publishes only there; absent on the local cloud, which has no CloudWatch. */
   public readonly cloudWatch?: CloudWatchClient;
+  public readonly replies: 'pushed' | 'polled';
+  #replyInbox: ReplyInbox | undefined;
 
-  public constructor(discovered: Discovered, channels: Channels, clientConfig: AwsClientConfig = {}, topics: Topics = {} as Topics) {
+  public constructor(discovered: Discovered, channels: Channels, clientConfig: AwsClientConfig = {}, topics: Topics = {} as Topics, replies: 'pushed' | 'polled' = 'polled') {
     // A client that sends and publishes needs each topic it names, not every topic its channels subscribe to.
     const problem = catalogProblem(channels) ?? topicCatalogProblem(topics, {});
     if (problem) throw new InvalidArgument(`channels: ${problem}`);
     this.discovered = discovered;
     this.channels = channels;
     this.topics = topics;
+    this.replies = replies;
     const common = { ...clientConfig, region: discovered.region, ...(discovered.credentials ? { credentials: discovered.credentials } : {}) };
     this.sqs = new SQSClient({ ...common, endpoint: discovered.endpoints.sqs });
     this.sns = new SNSClient({ ...common, endpoint: discovered.endpoints.sns });
@@ -174,12 +193,35 @@ export class MessagingClient<Channels extends Catalog = Catalog, Topics extends 
     options: SendOptions = {},
   ): Promise<Acknowledgement<Name>> {
     const key = idempotencyKey(options);
-    const [entry] = this.#entries(channelName, [payload], { ...options, idempotencyKeyOf: key ? () => key : undefined });
+    const replyTo = await this.#replyTo(channelName, options.pushReply);
+    const [entry] = this.#entries(channelName, [payload], { ...options, idempotencyKeyOf: key ? () => key : undefined }, replyTo);
     const { correlationId, Id: _id, ...message } = entry!;
     const { MessageId } = await this.sqs.send(new SendMessageCommand({ QueueUrl: this.output(OutputKey.queueUrl(channelName)), ...message }), {
       abortSignal: options.abortSignal,
     });
-    return { channel: channelName, messageId: MessageId!, correlationId };
+    return { channel: channelName, messageId: MessageId!, correlationId, ...(replyTo ? { replyPushed: true as const } : {}) };
+  }
+
+  /**
+   * The reply queue a message names, when its reply is to be pushed: this client's, created on the first call. None on
+   * a channel that keeps no replies, unless asked for by name, which is a mistake.
+   */
+  async #replyTo(channelName: string, pushReply: boolean | undefined): Promise<string | undefined> {
+    const channel = channelFor(this.channels, channelName, 'send');
+    if (pushReply === true) replyChannel(this.channels, channelName);
+    if (!(pushReply ?? this.replies === 'pushed') || !keepsReplies(channel)) return undefined;
+    try {
+      return await this.#inbox(channelName).name();
+    } catch (error) {
+      if (error instanceof ClientError) throw error;
+      throw new ReplyQueueUnavailable(`could not create this client's reply queue for pushed replies (is the caller granted grantReadReplies?): ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /** This client's reply queue, made on first use beside the stack's queues. */
+  #inbox(channelName: string): ReplyInbox {
+    this.#replyInbox ??= new ReplyInbox(this.sqs, this.output(OutputKey.replyQueuePrefix), this.output(OutputKey.queueUrl(channelName)));
+    return this.#replyInbox;
   }
 
   /**
@@ -195,7 +237,8 @@ export class MessagingClient<Channels extends Catalog = Catalog, Topics extends 
     options: BatchOptions<PayloadOf<Channels[Name]>> = {},
   ): Promise<BatchResult<Name>> {
     if (payloads.length < 1 || payloads.length > 10) throw new InvalidArgument('a batch holds 1 to 10 messages');
-    const entries = this.#entries(channelName, payloads, options);
+    const replyTo = await this.#replyTo(channelName, options.pushReply);
+    const entries = this.#entries(channelName, payloads, options, replyTo);
     // SQS refuses a whole batch past 1 MiB together (BatchRequestTooLong) though each message fits: said here, by name.
     const batchBytes = entries.reduce((total, entry) => total + messageBytes(entry.MessageBody, entry.MessageAttributes), 0);
     if (batchBytes > SQS_MAX_MESSAGE_BYTES) {
@@ -229,6 +272,7 @@ export class MessagingClient<Channels extends Catalog = Catalog, Topics extends 
       messageId: success.MessageId!,
       correlationId: entries[Number(success.Id)]!.correlationId,
       index: Number(success.Id),
+      ...(replyTo ? { replyPushed: true as const } : {}),
     }));
     const rejected = [...first.failed.filter((failure) => failure.SenderFault), ...notRetried, ...retried.failed].sort(byIndex).map((failure) => ({
       index: Number(failure.Id),
@@ -259,7 +303,7 @@ export class MessagingClient<Channels extends Catalog = Catalog, Topics extends 
   }
 
   /** The SQS entries for payloads: checked against the schema, each with its key, timestamps and FIFO ids. */
-  #entries(channelName: string, payloads: readonly unknown[], options: BatchOptions<never>) {
+  #entries(channelName: string, payloads: readonly unknown[], options: BatchOptions<never>, replyTo: string | undefined) {
     const channel = channelFor(this.channels, channelName, 'send');
     const fifo = channel.policy.kind === 'guaranteed' && channel.policy.fifo;
     const now = Date.now();
@@ -270,6 +314,7 @@ export class MessagingClient<Channels extends Catalog = Catalog, Topics extends 
         [MessageAttribute.correlationId]: { DataType: 'String', StringValue: correlationId },
         [MessageAttribute.sentAt]: { DataType: 'Number', StringValue: String(now) },
         ...traced,
+        ...(replyTo ? { [MessageAttribute.replyTo]: { DataType: 'String', StringValue: replyTo } } : {}),
       };
       if (channel.policy.kind === 'fire-and-forget') {
         attributes[MessageAttribute.expiresAt] = { DataType: 'Number', StringValue: String(now + channel.policy.timeToLiveSeconds * 1000) };
@@ -356,7 +401,8 @@ export class MessagingClient<Channels extends Catalog = Catalog, Topics extends 
 
   /**
    * Waits for a guaranteed message's reply, like an AWS SDK waiter: it reads the lifecycle record with a delay
-   * doubling from minDelay to maxDelay, for at most maxWaitTime seconds. Resolves with the reply once applied;
+   * doubling from minDelay to maxDelay, for at most maxWaitTime seconds, and at once at each notice when the reply is
+   * pushed (the acknowledgement says so, or the client's replies option). Resolves with the reply once applied;
    * throws DeadLettered with the reason, or ReplyTimeout when the time is up. Given the acknowledgement (or the
    * channel), the reply has the channel's reply type; given only an id, it is looked for on every channel that keeps
    * replies, and two channels that both have it are a mistake to resolve by naming one.
@@ -368,24 +414,33 @@ export class MessagingClient<Channels extends Catalog = Catalog, Topics extends 
     const { correlationId, channel = options.channel } = typeof target === 'string' ? { correlationId: target } : target;
     const channels = channel !== undefined ? [replyChannel(this.channels, channel).name] : Object.values(this.channels).filter(keepsReplies).map((candidate) => candidate.name);
     if (channels.length === 0) throw new WrongPolicy('no channel of this catalog keeps replies (a guaranteed channel with reply: true)');
-    const { maxWaitTime = 30, minDelay = 0.05, maxDelay = 1, abortSignal } = options;
+    const pushed = (typeof target === 'object' && target.replyPushed === true) || this.replies === 'pushed';
+    const { maxWaitTime = 30, maxDelay = 1, abortSignal } = options;
+    const minDelay = options.minDelay ?? (pushed ? maxDelay : 0.05);
     if (!(maxWaitTime > 0) || !(minDelay > 0) || !(maxDelay >= minDelay) || maxWaitTime * 1000 > MAX_TIMER_MS) {
       throw new InvalidArgument(`awaitReply needs 0 < maxWaitTime <= ${MAX_TIMER_MS / 1000} and 0 < minDelay <= maxDelay (seconds), not ${maxWaitTime}, ${minDelay}, ${maxDelay}`);
     }
     const giveUpAt = Date.now() + maxWaitTime * 1000;
     let delay = minDelay * 1000;
-    for (;;) {
-      const records = await this.#records(correlationId, channels, abortSignal);
-      if (records.length > 1) {
-        throw new InvalidArgument(`${correlationId} names messages on ${records.map((record) => record.channel).join(' and ')}: give the channel`);
+    const notices = new NoticeWait();
+    // Watched before the first read, so that a notice of a commit after that read wakes the wait.
+    const unwatch = pushed ? this.#inbox(channels[0]!).watch(correlationId, notices) : undefined;
+    try {
+      for (;;) {
+        const records = await this.#records(correlationId, channels, abortSignal);
+        if (records.length > 1) {
+          throw new InvalidArgument(`${correlationId} names messages on ${records.map((record) => record.channel).join(' and ')}: give the channel`);
+        }
+        const [record] = records;
+        if (record?.status === 'succeeded') return this.#replyOf(record);
+        if (record?.status === 'dead-lettered') throw new DeadLettered(`${correlationId} was dead-lettered: ${record.reason ?? 'no reason recorded'}`);
+        const remaining = giveUpAt - Date.now();
+        if (remaining <= 0) throw new ReplyTimeout(`no reply for ${correlationId} within ${maxWaitTime} s (status: ${record?.status ?? 'unknown'})`);
+        await notices.wait(Math.min(delay, remaining), abortSignal);
+        delay = Math.min(delay * 2, maxDelay * 1000);
       }
-      const [record] = records;
-      if (record?.status === 'succeeded') return this.#replyOf(record);
-      if (record?.status === 'dead-lettered') throw new DeadLettered(`${correlationId} was dead-lettered: ${record.reason ?? 'no reason recorded'}`);
-      const remaining = giveUpAt - Date.now();
-      if (remaining <= 0) throw new ReplyTimeout(`no reply for ${correlationId} within ${maxWaitTime} s (status: ${record?.status ?? 'unknown'})`);
-      await sleep(Math.min(delay, remaining), undefined, { signal: abortSignal });
-      delay = Math.min(delay * 2, maxDelay * 1000);
+    } finally {
+      unwatch?.();
     }
   }
 
@@ -401,7 +456,25 @@ export class MessagingClient<Channels extends Catalog = Catalog, Topics extends 
     return reply.data;
   }
 
+  /**
+   * Closes the clients. A reply queue this client made is deleted first, so its SQS client closes once that is done;
+   * await close() to know it is.
+   */
   public destroy(): void {
+    // Nothing to report to: a queue left behind is swept by the stack's next reply queue (see ReplyInbox).
+    this.close().catch(() => undefined);
+  }
+
+  /** destroy(), resolving once this client's reply queue (if it made one) is deleted. */
+  public async close(): Promise<void> {
+    try {
+      await this.#replyInbox?.close();
+    } finally {
+      this.#destroyClients();
+    }
+  }
+
+  #destroyClients(): void {
     this.sqs.destroy();
     this.sns.destroy();
     this.dynamo.destroy();
@@ -412,7 +485,7 @@ export class MessagingClient<Channels extends Catalog = Catalog, Topics extends 
 
 /** A client for the given catalog, typed by it: channel names, payloads and replies are checked at compile time. */
 export async function createClient<Channels extends Catalog, Topics extends TopicCatalog = Record<never, never>>(options: ClientOptions<Channels, Topics>): Promise<MessagingClient<Channels, Topics>> {
-  return new MessagingClient(await discover(options), options.channels, options.clientConfig, options.topics ?? ({} as Topics));
+  return new MessagingClient(await discover(options), options.channels, options.clientConfig, options.topics ?? ({} as Topics), options.replies);
 }
 
 /** Parses user-supplied JSON text with an error that says what is wrong, not where in the parser. */

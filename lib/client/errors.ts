@@ -66,6 +66,11 @@ export class StackNotDeployed extends EnvironmentProblem {
   public readonly code = 'STACK_NOT_DEPLOYED';
 }
 
+/** Pushed replies need a reply queue, which the caller could not create (most often: it lacks grantReadReplies). */
+export class ReplyQueueUnavailable extends EnvironmentProblem {
+  public readonly code = 'REPLY_QUEUE_UNAVAILABLE';
+}
+
 export class MissingCredentials extends EnvironmentProblem {
   public readonly code = 'MISSING_CREDENTIALS';
 }
