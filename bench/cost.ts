@@ -27,6 +27,7 @@ const prices = JSON.parse(readFileSync(new URL('./cost/prices.json', import.meta
 /** A valid message for each channel of the example app. */
 const samples = {
   orders: (index: number) => ({ orderId: `cost-${index}`, customerId: 'bench', items: [{ sku: 'apple', quantity: 2 }] }),
+  ordersPushed: (index: number) => ({ orderId: `cost-pushed-${index}`, customerId: 'bench', items: [{ sku: 'apple', quantity: 2 }] }),
   presence: (index: number) => ({ userId: `u-${index}`, activity: 'typing' as const, room: 'bench' }),
   quotes: (index: number) => ({ sku: 'tea', quantity: 1 + (index % 5) }),
   // Every other event a large order, which salesAlerts' filter lets through.
@@ -36,6 +37,7 @@ const samples = {
 const meter = new UsageMeter();
 const cloud = await startLocalCloud({ stateDir, meter });
 const client = await createClient({ channels, topics, target: 'local', localStateDir: stateDir });
+const pushing = await createClient({ channels, target: 'local', localStateDir: stateDir, replies: 'pushed' });
 // Read behind the gateways, so that the benchmark's own polling is not counted.
 const unmeteredSqs = new SQSClient({ region: cloud.endpoints.region, credentials: cloud.credentials, endpoint: cloud.emulators.sqs });
 
@@ -45,6 +47,14 @@ const workloads: Record<keyof typeof samples, (count: number, offset: number) =>
     for (let sent = 0; sent < count; sent += ROUND) {
       const { accepted } = await client.sendBatch('orders', Array.from({ length: ROUND }, (_, index) => samples.orders(offset + sent + index)));
       await Promise.all(accepted.map((ack) => client.awaitReply(ack, { maxWaitTime: 60 })));
+    }
+  },
+  // The same with replies pushed: the consumer's notice, the caller's receive and delete of it, one read per reply.
+  // The reply queue is made in the uncounted first round, once per client.
+  ordersPushed: async (count, offset) => {
+    for (let sent = 0; sent < count; sent += ROUND) {
+      const { accepted } = await pushing.sendBatch('orders', Array.from({ length: ROUND }, (_, index) => samples.ordersPushed(offset + sent + index)));
+      await Promise.all(accepted.map((ack) => pushing.awaitReply(ack, { maxWaitTime: 60 })));
     }
   },
   presence: async (count, offset) => {
@@ -114,8 +124,13 @@ try {
     await workloads[name](ROUND, 1_000_000);
     meter.reset();
     await workloads[name](MESSAGES, 0);
-    const label = name === 'orderPlaced' ? 'orderPlaced (an event: billing, then ledger; shipping; salesAlerts for half)' : `${name} (${channels[name].policy.kind})`;
-    const fifo = name !== 'orderPlaced' && (channels[name].policy as { fifo?: boolean }).fifo === true;
+    const labels: Partial<Record<keyof typeof samples, string>> = {
+      orderPlaced: 'orderPlaced (an event: billing, then ledger; shipping; salesAlerts for half)',
+      ordersPushed: 'orders, replies pushed (a notice per reply to the caller\'s reply queue)',
+    };
+    const channel = name === 'orderPlaced' ? undefined : channels[name === 'ordersPushed' ? 'orders' : name];
+    const label = labels[name] ?? `${name} (${channel!.policy.kind})`;
+    const fifo = (channel?.policy as { fifo?: boolean } | undefined)?.fifo === true;
     rows.push({ label, ...cost(meter.snapshot(), fifo) });
   }
   const orders = rows[0]!;
@@ -156,6 +171,7 @@ try {
 } finally {
   unmeteredSqs.destroy();
   client.destroy();
+  await pushing.close();
   await cloud.stop();
   rmSync(stateDir, { recursive: true, force: true });
 }

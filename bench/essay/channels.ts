@@ -8,7 +8,8 @@ import { defineChannel, type ChannelDefinition } from '../../lib/policy/index.ts
 export const SERVICES = ['inventory', 'payment', 'shipping'] as const;
 export const SERVICE_WORK_MS = 150;
 
-const request = z.object({ orderId: z.string() });
+/** workMs: a service that takes longer than the essay's, to show how late a polled reply is seen. */
+const request = z.object({ orderId: z.string(), workMs: z.optional(z.int().check(z.nonnegative(), z.lte(4000))) });
 const reply = z.object({ service: z.string(), orderId: z.string() });
 
 const syncChannel = (service: string) =>

@@ -5,8 +5,8 @@ const channel = asyncChannels[process.env.CHANNEL_NAME!]!;
 
 export const handler = guaranteedConsumer({
   channel,
-  handle: async ({ orderId }) => {
-    await new Promise((resolve) => setTimeout(resolve, SERVICE_WORK_MS));
+  handle: async ({ orderId, workMs = SERVICE_WORK_MS }) => {
+    await new Promise((resolve) => setTimeout(resolve, workMs));
     return { reply: { service: channel.name, orderId } };
   },
 });
