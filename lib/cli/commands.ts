@@ -202,8 +202,9 @@ export const COMMANDS: readonly Command[] = [
         const acknowledgement = await client.send(channel.name, payload, {
           correlationId: values['correlation-id'] as string | undefined,
           groupId: values.group as string | undefined,
-          // A reply waited for is pushed: seen at its commit, not at the next of the reads that back the push up.
-          ...(values.wait ? { pushReply: true } : {}),
+          // A reply waited for is pushed, seen at its commit, where the stack has reply queues (one deployed before
+          // them has not, and is polled as it was).
+          ...(values.wait && OutputKey.replyQueuePrefix in client.discovered.outputs ? { pushReply: true } : {}),
         });
         if (!values.wait) return acknowledgement;
         return { ...acknowledgement, reply: await client.awaitReply(acknowledgement, { maxWaitTime }) };

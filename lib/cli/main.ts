@@ -60,7 +60,9 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
     else print(result, Boolean(values.json), io);
     return command.exitStatus?.(result) ?? 0;
   } finally {
-    client.destroy();
+    // Awaited: msg exits when it returns, which would cut off the deletion of a reply queue made for --wait. One that
+    // cannot be deleted is swept later by the stack's next reply queue.
+    await client.close().catch(() => undefined);
   }
 }
 

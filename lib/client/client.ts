@@ -414,7 +414,8 @@ export class MessagingClient<Channels extends Catalog = Catalog, Topics extends 
     const { correlationId, channel = options.channel } = typeof target === 'string' ? { correlationId: target } : target;
     const channels = channel !== undefined ? [replyChannel(this.channels, channel).name] : Object.values(this.channels).filter(keepsReplies).map((candidate) => candidate.name);
     if (channels.length === 0) throw new WrongPolicy('no channel of this catalog keeps replies (a guaranteed channel with reply: true)');
-    const pushed = (typeof target === 'object' && target.replyPushed === true) || this.replies === 'pushed';
+    // An acknowledgement says how its reply comes; an id alone is taken to come as this client's sends do.
+    const pushed = typeof target === 'object' ? target.replyPushed === true : this.replies === 'pushed';
     const { maxWaitTime = 30, maxDelay = 1, abortSignal } = options;
     const minDelay = options.minDelay ?? (pushed ? maxDelay : 0.05);
     if (!(maxWaitTime > 0) || !(minDelay > 0) || !(maxDelay >= minDelay) || maxWaitTime * 1000 > MAX_TIMER_MS) {

@@ -69,6 +69,7 @@ export class ReplyInbox {
   #queue: Promise<{ readonly name: string; readonly url: string }> | undefined;
   #polling: AbortController | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
+  #closed = false;
 
   /** @param sameAccountQueueUrl any of the stack's queue URLs: the reply queue's is built beside it, as consumers build it */
   public constructor(sqs: SQSClient, prefix: string, sameAccountQueueUrl: string) {
@@ -87,14 +88,13 @@ export class ReplyInbox {
     const waits = this.#waits.get(correlationId) ?? new Set();
     this.#waits.set(correlationId, waits.add(wait));
     // A queue that cannot be made leaves the waiter to its reads of the record; the send that needed one said why.
-    this.#created().then(() => this.#poll(), () => undefined);
+    this.#created()
+      .then(() => this.#poll())
+      .catch(() => undefined);
     return () => {
       waits.delete(wait);
       if (waits.size === 0) this.#waits.delete(correlationId);
-      if (this.#waits.size === 0) {
-        this.#polling?.abort();
-        this.#polling = undefined;
-      }
+      if (this.#waits.size === 0) this.#stopPolling();
     };
   }
 
@@ -127,22 +127,39 @@ export class ReplyInbox {
     return deleted;
   }
 
-  /** Stops receiving and deletes the queue. */
+  /** Stops receiving and deletes the queue; the inbox makes no queue after it. */
   public async close(): Promise<void> {
-    this.#polling?.abort();
-    this.#polling = undefined;
-    clearInterval(this.#heartbeat);
+    this.#closed = true;
+    this.#stopPolling();
+    // A creation under way finishes first, so that its queue and heartbeat are the ones ended here.
     const queue = await this.#queue?.catch(() => undefined);
+    clearInterval(this.#heartbeat);
     this.#queue = undefined;
     if (queue) await this.#sqs.send(new DeleteQueueCommand({ QueueUrl: queue.url }));
   }
 
   #created(): Promise<{ readonly name: string; readonly url: string }> {
+    if (this.#closed) return Promise.reject(new Error('this client is closed: it makes no reply queue'));
     this.#queue ??= this.#create().catch((error: unknown) => {
       this.#queue = undefined;
       throw error;
     });
     return this.#queue;
+  }
+
+  /**
+   * Forgets a queue SQS no longer has (swept as abandoned while this process was frozen past its heartbeat): the next
+   * send makes another. The replies named the old one are read on the waiters' own schedule.
+   */
+  #forget(): void {
+    clearInterval(this.#heartbeat);
+    this.#queue = undefined;
+    this.#stopPolling();
+  }
+
+  #stopPolling(): void {
+    this.#polling?.abort();
+    this.#polling = undefined;
   }
 
   async #create() {
@@ -160,7 +177,7 @@ export class ReplyInbox {
 
   /** Receives while anyone waits, waking the waiters of each notice; one loop at a time. */
   async #poll(): Promise<void> {
-    if (this.#polling || this.#waits.size === 0) return;
+    if (this.#polling || this.#waits.size === 0 || this.#closed) return;
     const polling = new AbortController();
     this.#polling = polling;
     const { url } = await this.#created();
@@ -178,11 +195,17 @@ export class ReplyInbox {
         }
         if (Messages.length > 0) {
           const entries = Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! }));
-          // Deleted before the next receive, which would otherwise take them again. One that stays only wakes nobody, and expires.
-          await this.#sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: entries })).catch(() => undefined);
+          // Deleted before the next receive, which would otherwise take them again at once.
+          const { Failed = [] } = await this.#sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: entries }));
+          if (Failed.length > 0) throw new Error(`${Failed.length} notices not deleted`);
         }
-      } catch {
+      } catch (error) {
         if (polling.signal.aborted) break;
+        if (/QueueDoesNotExist|NonExistentQueue/.test((error as Error).name)) {
+          if (this.#polling === polling) this.#forget();
+          break;
+        }
+        // Paced: a notice left undeleted comes back on every receive, and would spin the loop until it expires.
         await sleep(RECEIVE_RETRY_MS, undefined, { signal: polling.signal }).catch(() => undefined);
       }
     }
