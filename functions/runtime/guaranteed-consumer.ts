@@ -318,11 +318,18 @@ export class GuaranteedConsumer<
 
   /** A message just committed: its onward messages go, and beside them the notice its caller may wait on. */
   async #sentOnAndNoticed(record: SQSRecord, id: MessageIdentity, logger: Logger, onward: readonly OnwardMessage[]): Promise<RecordResult> {
-    const noticed = this.#policy.reply
-      ? sendReplyNotice(this.#clients.sqs, { prefix: this.#endpoints.replyQueuePrefix, queueUrl: this.#endpoints.queueUrl! }, record, { channel: id.channel, correlationId: id.correlationId }, logger)
-      : undefined;
-    const [result] = await Promise.all([this.#sentOn(record, id, logger, onward), noticed]);
+    const [result] = await Promise.all([this.#sentOn(record, id, logger, onward), this.#noticeOfRecord(record, id, logger)]);
     return result;
+  }
+
+  /**
+   * Tells a caller waiting on the message (see sendReplyNotice) that its record has its end: a reply, or that it was
+   * dead-lettered. Never rejects.
+   */
+  async #noticeOfRecord(record: SQSRecord, id: MessageIdentity, logger: Logger): Promise<void> {
+    if (!this.#policy.reply) return;
+    const queues = { prefix: this.#endpoints.replyQueuePrefix, queueUrl: this.#endpoints.queueUrl! };
+    await sendReplyNotice(this.#clients.sqs, queues, record, { channel: id.channel, correlationId: id.correlationId }, logger);
   }
 
   /**
@@ -343,6 +350,7 @@ export class GuaranteedConsumer<
       logger.error('its effect was applied, but the lifecycle record could not say so; delivering again', { error: reasonOf(error) });
       return { outcome: 'retry' };
     }
+    await this.#noticeOfRecord(record, id, logger);
     return this.#sentToDeadLetterQueue(record, logger, { reason, attempts: id.attempt, correlationId: id.correlationId });
   }
 
@@ -508,6 +516,7 @@ export class GuaranteedConsumer<
     }
     this.#telemetry.count('deadLettered');
     logger.error('message dead-lettered', { reason: attempt.reason });
+    await this.#noticeOfRecord(record, id, logger);
     return { outcome: 'dead-lettered' };
   }
 

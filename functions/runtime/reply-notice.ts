@@ -12,9 +12,9 @@ export interface ReplyQueues {
 }
 
 /**
- * Tells the caller waiting on a committed message that its reply is there, if the message names a reply queue. Only a
- * wake-up: the caller reads the reply from the lifecycle record. So a notice that fails is a warning, never a failure of
- * the message, whose effect is committed; the caller sees the reply at its next read of the record instead.
+ * Tells the caller waiting on a message that its lifecycle record has its end (its reply, or its dead-lettering), if
+ * the message names a reply queue. Only a wake-up: the caller reads the record. So a notice that fails is a warning,
+ * never a failure of the message, whose end is written; the caller sees it at its next read of the record instead.
  */
 export async function sendReplyNotice(sqs: SQSClient, queues: ReplyQueues, record: SQSRecord, notice: ReplyNotice, logger: Logger): Promise<void> {
   const replyTo = record.messageAttributes?.[MessageAttribute.replyTo]?.stringValue;

@@ -246,6 +246,8 @@ export const OutputKey = {
  * consumer sends a ReplyNotice once a message's reply is committed. A notice only wakes the caller, which then reads the
  * lifecycle record, the one truth of a reply: a notice that is lost, late or sent by someone else changes nothing.
  */
+const REPLY_SEPARATOR = '_reply_';
+
 export const ReplyQueue = {
   /** SQS's limit for a queue's name. */
   maxNameLength: 80,
@@ -253,12 +255,13 @@ export const ReplyQueue = {
   suffixLength: 32,
   /**
    * The stack's prefix: its name, shortened (with a hash of the whole, so two long names do not meet) to leave room for
-   * the suffix within SQS's 80 characters.
+   * the suffix within SQS's 80 characters, then `_reply_`. A stack's name has no `_`, so no queue CloudFormation names
+   * for another stack (`<its name>-<logical id>-<random>`) falls under a grant on the prefix.
    */
   prefix(stackName: string): string {
-    const room = ReplyQueue.maxNameLength - ReplyQueue.suffixLength - '-reply-'.length;
+    const room = ReplyQueue.maxNameLength - ReplyQueue.suffixLength - REPLY_SEPARATOR.length;
     const name = stackName.length <= room ? stackName : `${stackName.slice(0, room - 9)}-${createHash('sha256').update(stackName).digest('hex').slice(0, 8)}`;
-    return `${name}-reply-`;
+    return `${name}${REPLY_SEPARATOR}`;
   },
   /** Whether a replyTo names one of the stack's reply queues: the only queues a consumer sends a notice to. */
   isNamed(name: string, prefix: string): boolean {

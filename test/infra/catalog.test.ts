@@ -96,7 +96,7 @@ describe('ChannelCatalog', () => {
     }
     expect(resourcesOf('dynamodb:GetItem')).toContain(logicalIdOf('ChannelsLifecycle', 'AWS::DynamoDB::GlobalTable'));
     expect(resourcesOf('dynamodb:GetItem')).not.toContain(logicalIdOf('ChannelsState', 'AWS::DynamoDB::GlobalTable'));
-    for (const action of ['sqs:CreateQueue', 'sqs:ReceiveMessage', 'sqs:DeleteQueue']) expect(JSON.parse(resourcesOf(action))).toStrictEqual([{ 'Fn::Join': ['', expect.arrayContaining([':App-reply-*'])] }]);
+    for (const action of ['sqs:CreateQueue', 'sqs:ReceiveMessage', 'sqs:DeleteQueue']) expect(JSON.parse(resourcesOf(action))).toStrictEqual([{ 'Fn::Join': ['', expect.arrayContaining([':App_reply_*'])] }]);
   });
 
   it('lets the consumer of a channel that keeps replies notify the stack\'s reply queues, and no other consumer', () => {
@@ -105,9 +105,9 @@ describe('ChannelCatalog', () => {
     const prefixed = consumers.filter(([, fn]) => fn.Properties.Environment.Variables[FunctionEnv.replyQueuePrefix] === ReplyQueue.prefix('App')).map(([id]) => id);
     // orders and billing keep replies; presence, shipping, salesAlerts and ledger do not
     expect(prefixed.map((id) => id.replace(/Consumer.*/, '')).sort()).toStrictEqual(['Channelsbilling', 'Channelsorders']);
-    const notifying = Object.values(template.findResources('AWS::IAM::Policy')).filter((policy) => JSON.stringify(policy.Properties.PolicyDocument).includes(':App-reply-*'));
+    const notifying = Object.values(template.findResources('AWS::IAM::Policy')).filter((policy) => JSON.stringify(policy.Properties.PolicyDocument).includes(':App_reply_*'));
     expect(notifying.map((policy) => JSON.stringify(policy.Properties.Roles).match(/Channels(\w+?)Consumer/)![1]).sort()).toStrictEqual(['billing', 'orders']);
-    template.hasOutput(OutputKey.replyQueuePrefix, { Value: 'App-reply-' });
+    template.hasOutput(OutputKey.replyQueuePrefix, { Value: 'App_reply_' });
   });
 
   it('refuses a grant on a channel of the wrong policy', () => {

@@ -60,10 +60,10 @@ describe('DeliveryPoliciesStack', () => {
     // Its own DLQ (for dead-lettering), the ledger's queue, and (billing keeps replies) the stack's reply queues.
     // (cdk.json's @aws-cdk/aws-iam:minimizePolicies merges statements of the same actions into one)
     const resources = sends.flatMap((statement) => [statement.Resource].flat()).map((resource) => JSON.stringify(resource));
-    expect(resources.filter((resource) => !resource.includes('-reply-*')).sort()).toStrictEqual(
+    expect(resources.filter((resource) => !resource.includes('_reply_*')).sort()).toStrictEqual(
       [logicalIdOf('ChannelsbillingDeadLetterQueue', 'AWS::SQS::Queue'), logicalIdOf('ChannelsledgerQueue', 'AWS::SQS::Queue')].map((id) => JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] })).sort(),
     );
-    expect(resources.filter((resource) => resource.includes(':DeliveryPolicies-reply-*'))).toHaveLength(1);
+    expect(resources.filter((resource) => resource.includes(':DeliveryPolicies_reply_*'))).toHaveLength(1);
   });
 
   it('delivers orderPlaced to its subscribers raw, filtered, kept when undeliverable, and only from the topic', () => {

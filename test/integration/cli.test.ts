@@ -1,4 +1,4 @@
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { ListQueuesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { spawn, spawnSync } from 'node:child_process';
 import { Readable, Writable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
@@ -170,11 +170,14 @@ describe('CLI: everyday commands', () => {
     expect(untracked).toStrictEqual([{ status: 'not-tracked', correlationId: 'some-notice', channel: 'presence' }]);
   });
 
-  it('sends and waits for the reply in one command', async () => {
+  it('sends and waits for the reply in one command, pushed, and leaves no reply queue behind', async () => {
     const orderId = `o-${randomUUID().slice(0, 8)}`;
-    const result = await msg(['send', 'orders', JSON.stringify({ orderId, customerId: 'c-w', items: [{ sku: 'tea', quantity: 3 }] }), '--wait', '--max-wait', '60', '--json']);
+    // A process of its own: msg exits once it has printed, which must not cut off the deletion of its reply queue.
+    const result = await spawnMsg(['send', 'orders', JSON.stringify({ orderId, customerId: 'c-w', items: [{ sku: 'tea', quantity: 3 }] }), '--wait', '--max-wait', '60', '--json']);
     expect(result.code).toBe(0);
-    expect(result.json()).toMatchObject({ channel: 'orders', correlationId: expect.any(String), reply: { orderId, itemCount: 3 } });
+    expect(result.json()).toMatchObject({ channel: 'orders', correlationId: expect.any(String), replyPushed: true, reply: { orderId, itemCount: 3 } });
+    const { QueueUrls = [] } = await client.sqs.send(new ListQueuesCommand({ QueueNamePrefix: client.output(OutputKey.replyQueuePrefix) }));
+    expect(QueueUrls).toStrictEqual([]);
   });
 
   it("counts each queue-backed channel's messages, and each topic's subscribers and undelivered events", async () => {

@@ -5,6 +5,7 @@ import { channels } from '../../lib/channels.ts';
 import { createClient, type MessagingClient } from '../../lib/client/index.ts';
 import { ABANDONED_AFTER_MS } from '../../lib/client/reply-inbox.ts';
 import { MessageAttribute, OutputKey, ReplyQueue } from '../../lib/policy/index.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { startExampleCloud, type ExampleCloud } from '../helpers/example-cloud.ts';
 
 /**
@@ -19,13 +20,6 @@ const order = (orderId: string) => ({ orderId, customerId: 'c-1', items: [{ sku:
 const queueNames = async () => {
   const { QueueUrls = [] } = await example.client.sqs.send(new ListQueuesCommand({ QueueNamePrefix: prefix }));
   return QueueUrls.map((url) => url.slice(url.lastIndexOf('/') + 1)).sort();
-};
-/** Polls a condition that the cloud makes true in its own time, up to a bound far beyond it. */
-const eventually = async (condition: () => Promise<boolean>, what: string) => {
-  for (const giveUpAt = Date.now() + 30_000; !(await condition()); ) {
-    if (Date.now() > giveUpAt) throw new Error(`not within 30 s: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 };
 
 beforeAll(async () => {
@@ -60,6 +54,27 @@ describe('Function: the consumer of a channel that keeps replies, with a message
     expect(Messages.map((message) => JSON.parse(message.Body!))).toStrictEqual([{ channel: 'orders', correlationId }]);
     expect(await example.client.awaitReply(correlationId, { channel: 'orders' })).toMatchObject({ orderId: 'o-notice', itemCount: 2 });
   }, 60_000);
+
+  it('sends one when it dead-letters the message too, so that the caller hears of it at once', async () => {
+    // GIVEN a reply queue of the stack's, and an order that breaks its schema, naming the queue
+    const name = `${prefix}${randomUUID().replaceAll('-', '')}`;
+    const { QueueUrl } = await example.client.sqs.send(new CreateQueueCommand({ QueueName: name }));
+    const correlationId = randomUUID();
+    await example.client.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: example.client.output(OutputKey.queueUrl('orders')),
+        MessageBody: JSON.stringify({ orderId: 5 }),
+        MessageAttributes: {
+          [MessageAttribute.correlationId]: { DataType: 'String', StringValue: correlationId },
+          [MessageAttribute.replyTo]: { DataType: 'String', StringValue: name },
+        },
+      }),
+    );
+    // WHEN its consumer dead-letters it THEN the queue holds its notice, and the record says why
+    const { Messages = [] } = await example.client.sqs.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 20, MaxNumberOfMessages: 10 }));
+    expect(Messages.map((message) => JSON.parse(message.Body!))).toStrictEqual([{ channel: 'orders', correlationId }]);
+    await expect(example.client.awaitReply(correlationId, { channel: 'orders' })).rejects.toMatchObject({ code: 'DEAD_LETTERED' });
+  }, 60_000);
 });
 
 describe('Function: awaitReply with replies pushed', () => {
@@ -76,7 +91,7 @@ describe('Function: awaitReply with replies pushed', () => {
     );
     const correlationId = randomUUID();
     const reply = pushed.awaitReply(correlationId, { channel: 'orders', minDelay: 60, maxDelay: 60, maxWaitTime: 120 });
-    await eventually(async () => reads >= 1, 'the first read');
+    await eventually(async () => reads, (count) => count >= 1);
     // WHEN the order is sent, its reply pushed to this client
     const ack = await pushed.send('orders', order('o-pushed'), { correlationId });
     expect(ack.replyPushed).toBe(true);
@@ -113,7 +128,7 @@ describe('Class: ReplyInbox, the reply queues of a stack', () => {
     const own = (await queueNames()).find((name) => !before.has(name));
     expect(own && ReplyQueue.isNamed(own, prefix)).toBe(true);
     // THEN the abandoned queue goes, the living one stays; and the client's own goes with its close
-    await eventually(async () => !(await queueNames()).includes(abandoned), 'the abandoned queue deleted');
+    expect(await eventually(queueNames, (names) => !names.includes(abandoned))).not.toContain(abandoned);
     expect(await queueNames()).toContain(alive);
     await client.close();
     expect(await queueNames()).not.toContain(own);

@@ -63,22 +63,24 @@ describe('Constant: ReplyQueue, the names and addresses of pushed replies\' queu
     for (const stackName of ['App', 'x'.repeat(41), long, `${long.slice(0, 127)}T`]) {
       expect(`${ReplyQueue.prefix(stackName)}${'0'.repeat(ReplyQueue.suffixLength)}`.length).toBeLessThanOrEqual(ReplyQueue.maxNameLength);
     }
-    expect(ReplyQueue.prefix('App')).toBe('App-reply-');
+    expect(ReplyQueue.prefix('App')).toBe('App_reply_');
+    // No stack's name has a '_': a queue CloudFormation names for a stack called App-reply-x is not under App's grant.
+    expect('App-reply-x-OrdersQueue4F2A-1B2C3D4E5F'.startsWith(ReplyQueue.prefix('App'))).toBe(false);
     expect(ReplyQueue.prefix(long)).not.toBe(ReplyQueue.prefix(`${long.slice(0, 127)}T`));
   });
 
   it('takes as a reply queue only the stack\'s prefix and a UUID\'s hex digits, and builds its address beside a queue\'s', () => {
     const suffix = '0123456789abcdef0123456789abcdef';
-    expect(ReplyQueue.isNamed(`App-reply-${suffix}`, 'App-reply-')).toBe(true);
-    for (const name of [`Other-reply-${suffix}`, `App-reply-${suffix}x`, 'App-reply-', `App-reply-../${suffix.slice(3)}`, `App-reply-${suffix.toUpperCase()}`]) {
-      expect(ReplyQueue.isNamed(name, 'App-reply-'), name).toBe(false);
+    expect(ReplyQueue.isNamed(`App_reply_${suffix}`, 'App_reply_')).toBe(true);
+    for (const name of [`Other_reply_${suffix}`, `App_reply_${suffix}x`, 'App_reply_', `App_reply_../${suffix.slice(3)}`, `App_reply_${suffix.toUpperCase()}`]) {
+      expect(ReplyQueue.isNamed(name, 'App_reply_'), name).toBe(false);
     }
-    expect(ReplyQueue.url('https://sqs.eu-west-1.amazonaws.com/123456789012/App-orders', `App-reply-${suffix}`)).toBe(`https://sqs.eu-west-1.amazonaws.com/123456789012/App-reply-${suffix}`);
+    expect(ReplyQueue.url('https://sqs.eu-west-1.amazonaws.com/123456789012/App-orders', `App_reply_${suffix}`)).toBe(`https://sqs.eu-west-1.amazonaws.com/123456789012/App_reply_${suffix}`);
   });
 });
 
 describe('Function: sendReplyNotice, a consumer\'s notice to the caller\'s reply queue', () => {
-  const queues = { prefix: 'App-reply-', queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/App-orders' };
+  const queues = { prefix: 'App_reply_', queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/App-orders' };
   const recordNaming = (replyTo?: string) =>
     ({ messageAttributes: replyTo === undefined ? {} : { [MessageAttribute.replyTo]: { dataType: 'String', stringValue: replyTo } } }) as never;
   const notice = { channel: 'orders', correlationId: 'c-1' };
@@ -86,12 +88,12 @@ describe('Function: sendReplyNotice, a consumer\'s notice to the caller\'s reply
   it('sends only to a reply queue of the stack\'s, at an address it builds, and warns of any other name', async () => {
     const sqs = { send: vi.fn(async () => ({})) };
     const logger = { warn: vi.fn() };
-    const name = 'App-reply-0123456789abcdef0123456789abcdef';
+    const name = 'App_reply_0123456789abcdef0123456789abcdef';
     await sendReplyNotice(sqs as never, queues, recordNaming(name), notice, logger as never);
     expect(sqs.send).toHaveBeenCalledOnce();
     expect((sqs.send.mock.calls[0] as unknown as [{ input: unknown }])[0].input).toStrictEqual({ QueueUrl: `https://sqs.eu-west-1.amazonaws.com/123456789012/${name}`, MessageBody: JSON.stringify(notice) });
     // A name of the sender's choosing that is not the stack's (or a URL to another host) gets nothing; no replyTo, no word.
-    for (const replyTo of ['Other-reply-0123456789abcdef0123456789abcdef', 'https://attacker.example/App-reply-0123456789abcdef0123456789abcdef']) {
+    for (const replyTo of ['Other_reply_0123456789abcdef0123456789abcdef', 'https://attacker.example/App_reply_0123456789abcdef0123456789abcdef']) {
       await sendReplyNotice(sqs as never, queues, recordNaming(replyTo), notice, logger as never);
     }
     await sendReplyNotice(sqs as never, queues, recordNaming(), notice, logger as never);
@@ -103,7 +105,7 @@ describe('Function: sendReplyNotice, a consumer\'s notice to the caller\'s reply
   it('warns, and does not fail the committed message, when the notice cannot be sent', async () => {
     const sqs = { send: vi.fn(async () => Promise.reject(Object.assign(new Error('gone'), { name: 'QueueDoesNotExist' }))) };
     const logger = { warn: vi.fn() };
-    await expect(sendReplyNotice(sqs as never, queues, recordNaming('App-reply-0123456789abcdef0123456789abcdef'), notice, logger as never)).resolves.toBeUndefined();
+    await expect(sendReplyNotice(sqs as never, queues, recordNaming('App_reply_0123456789abcdef0123456789abcdef'), notice, logger as never)).resolves.toBeUndefined();
     expect(logger.warn).toHaveBeenCalledWith(expect.stringMatching(/reads the reply at its next look/), expect.objectContaining({ error: expect.stringMatching(/gone/) }));
   });
 });
