@@ -57,6 +57,8 @@ export interface LocalCloudOptions {
   readonly appDir?: string;
   /** Synthesize even when the app's sources are unchanged since the last synth. @default false */
   readonly resynthesize?: boolean;
+  /** See SynthesisOptions.deferValidation; msg local defers it, and runs it once the cloud is up. @default false */
+  readonly deferValidation?: boolean;
   /** Loopback ports for each service; 0 or absent takes a free one. @default - free ports */
   readonly ports?: LocalCloudPorts;
   /**
@@ -170,7 +172,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   mkdirSync(stateDir, { recursive: true });
   const appDir = resolve(options.appDir ?? '.');
   const outDir = join(stateDir, 'cdk.out');
-  if (!options.cdkOut) await synthesizeUnlessUnchanged(appDir, outDir, { resynthesize: options.resynthesize ?? false, clearFirst: true });
+  if (!options.cdkOut) {
+    await synthesizeUnlessUnchanged(appDir, outDir, { resynthesize: options.resynthesize ?? false, clearFirst: true, deferValidation: options.deferValidation ?? false });
+  }
   const assemblyDir = options.cdkOut ? resolve(options.cdkOut) : outDir;
   let stacks = readCloudAssembly(assemblyDir);
 

@@ -7,6 +7,7 @@ import { createClient } from '../lib/client/index.ts';
 import { startConsole, type LocalConsole } from '../lib/console/server.ts';
 import type { Catalog, TopicCatalog } from '../lib/policy/index.ts';
 import { startLocalCloud, type Denial, type LocalCloud, type LocalCloudOptions } from './index.ts';
+import { validateDeferred } from './synth.ts';
 
 function screen(cloud: LocalCloud, stateDir: string, showFunctionLogs: boolean, localConsole: LocalConsole | undefined): string {
   const lines = [
@@ -66,13 +67,21 @@ export async function serveLocalCloud(
   const onDenied = (denial: Denial) =>
     console.error(`[local-cloud] ${denial.functionName} was refused ${denial.action} on ${denial.resource}: ${denial.why}. To allow it: ${denial.grant}`);
   // The console shows each message's spans: the functions record them while it is served.
-  const cloud = await startLocalCloud({ ...options, onDenied, collectSpans: options.console !== undefined });
+  // CDK's CloudFormation validation waits until the cloud is up: it concerns a deploy, and took a quarter of a first start.
+  const cloud = await startLocalCloud({ ...options, onDenied, collectSpans: options.console !== undefined, deferValidation: true });
   const stateDir = options.stateDir ?? '.local-cloud';
   const consoleClient = options.console
     ? await createClient({ channels: options.console.channels, topics: options.console.topics, target: 'local', localStateDir: stateDir })
     : undefined;
   const localConsole = consoleClient ? await startConsole({ client: consoleClient, cloud, port: options.console!.port, anyPortIfTaken: options.console!.anyPortIfTaken }) : undefined;
   console.log(screen(cloud, relative(process.cwd(), resolve(stateDir)) || '.', options.showFunctionLogs, localConsole));
+  if (!options.cdkOut) {
+    validateDeferred(resolve(options.appDir ?? '.'), join(resolve(stateDir), 'cdk.out'))
+      .catch((error: unknown) => `its validation could not run: ${(error as Error).message}`)
+      .then((problem) => {
+        if (problem) console.error(`[local-cloud] this app runs here, but cdk synth and a deploy would refuse it: ${problem}`);
+      });
+  }
   const watching = options.watch ? watchSources(cloud) : undefined;
   await new Promise<void>((resolve) => {
     let stopping = false;
