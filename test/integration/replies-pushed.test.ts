@@ -22,6 +22,31 @@ const queueNames = async () => {
   return QueueUrls.map((url) => url.slice(url.lastIndexOf('/') + 1)).sort();
 };
 
+/**
+ * A reply queue of the stack's made by hand, and a message to orders sent straight to SQS naming it: what the
+ * consumer does with replyTo, apart from any client. `notices` long-polls the queue once.
+ */
+async function sendOrderNamingAReplyQueue(body: unknown) {
+  const name = `${prefix}${randomUUID().replaceAll('-', '')}`;
+  const { QueueUrl } = await example.client.sqs.send(new CreateQueueCommand({ QueueName: name }));
+  const correlationId = randomUUID();
+  await example.client.sqs.send(
+    new SendMessageCommand({
+      QueueUrl: example.client.output(OutputKey.queueUrl('orders')),
+      MessageBody: JSON.stringify(body),
+      MessageAttributes: {
+        [MessageAttribute.correlationId]: { DataType: 'String', StringValue: correlationId },
+        [MessageAttribute.replyTo]: { DataType: 'String', StringValue: name },
+      },
+    }),
+  );
+  const notices = async () => {
+    const { Messages = [] } = await example.client.sqs.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 20, MaxNumberOfMessages: 10 }));
+    return Messages.map((message) => JSON.parse(message.Body!) as unknown);
+  };
+  return { correlationId, notices };
+}
+
 beforeAll(async () => {
   example = await startExampleCloud('replies-pushed');
   pushed = await createClient({ channels, target: 'local', localStateDir: example.stateDir, replies: 'pushed' });
@@ -35,44 +60,18 @@ afterAll(async () => {
 
 describe('Function: the consumer of a channel that keeps replies, with a message that names a reply queue', () => {
   it('sends that queue a notice naming the message once its reply is committed', async () => {
-    // GIVEN a reply queue of the stack's, and an order sent straight to SQS naming it
-    const name = `${prefix}${randomUUID().replaceAll('-', '')}`;
-    const { QueueUrl } = await example.client.sqs.send(new CreateQueueCommand({ QueueName: name }));
-    const correlationId = randomUUID();
-    await example.client.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: example.client.output(OutputKey.queueUrl('orders')),
-        MessageBody: JSON.stringify(order('o-notice')),
-        MessageAttributes: {
-          [MessageAttribute.correlationId]: { DataType: 'String', StringValue: correlationId },
-          [MessageAttribute.replyTo]: { DataType: 'String', StringValue: name },
-        },
-      }),
-    );
+    // GIVEN an order naming a reply queue of the stack's
+    const { correlationId, notices } = await sendOrderNamingAReplyQueue(order('o-notice'));
     // WHEN its consumer has applied it THEN the queue holds a notice that names it, and nothing else
-    const { Messages = [] } = await example.client.sqs.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 20, MaxNumberOfMessages: 10 }));
-    expect(Messages.map((message) => JSON.parse(message.Body!))).toStrictEqual([{ channel: 'orders', correlationId }]);
+    expect(await notices()).toStrictEqual([{ channel: 'orders', correlationId }]);
     expect(await example.client.awaitReply(correlationId, { channel: 'orders' })).toMatchObject({ orderId: 'o-notice', itemCount: 2 });
   }, 60_000);
 
   it('sends one when it dead-letters the message too, so that the caller hears of it at once', async () => {
-    // GIVEN a reply queue of the stack's, and an order that breaks its schema, naming the queue
-    const name = `${prefix}${randomUUID().replaceAll('-', '')}`;
-    const { QueueUrl } = await example.client.sqs.send(new CreateQueueCommand({ QueueName: name }));
-    const correlationId = randomUUID();
-    await example.client.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: example.client.output(OutputKey.queueUrl('orders')),
-        MessageBody: JSON.stringify({ orderId: 5 }),
-        MessageAttributes: {
-          [MessageAttribute.correlationId]: { DataType: 'String', StringValue: correlationId },
-          [MessageAttribute.replyTo]: { DataType: 'String', StringValue: name },
-        },
-      }),
-    );
+    // GIVEN an order that breaks its schema
+    const { correlationId, notices } = await sendOrderNamingAReplyQueue({ orderId: 5 });
     // WHEN its consumer dead-letters it THEN the queue holds its notice, and the record says why
-    const { Messages = [] } = await example.client.sqs.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 20, MaxNumberOfMessages: 10 }));
-    expect(Messages.map((message) => JSON.parse(message.Body!))).toStrictEqual([{ channel: 'orders', correlationId }]);
+    expect(await notices()).toStrictEqual([{ channel: 'orders', correlationId }]);
     await expect(example.client.awaitReply(correlationId, { channel: 'orders' })).rejects.toMatchObject({ code: 'DEAD_LETTERED' });
   }, 60_000);
 });
