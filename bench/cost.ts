@@ -27,7 +27,6 @@ const prices = JSON.parse(readFileSync(new URL('./cost/prices.json', import.meta
 /** A valid message for each channel of the example app. */
 const samples = {
   orders: (index: number) => ({ orderId: `cost-${index}`, customerId: 'bench', items: [{ sku: 'apple', quantity: 2 }] }),
-  ordersPushed: (index: number) => ({ orderId: `cost-pushed-${index}`, customerId: 'bench', items: [{ sku: 'apple', quantity: 2 }] }),
   presence: (index: number) => ({ userId: `u-${index}`, activity: 'typing' as const, room: 'bench' }),
   quotes: (index: number) => ({ sku: 'tea', quantity: 1 + (index % 5) }),
   // Every other event a large order, which salesAlerts' filter lets through.
@@ -37,26 +36,24 @@ const samples = {
 const meter = new UsageMeter();
 const cloud = await startLocalCloud({ stateDir, meter });
 const client = await createClient({ channels, topics, target: 'local', localStateDir: stateDir });
-const pushing = await createClient({ channels, target: 'local', localStateDir: stateDir, replies: 'pushed' });
+const pushing = await createClient({ channels, topics, target: 'local', localStateDir: stateDir, replies: 'pushed' });
 // Read behind the gateways, so that the benchmark's own polling is not counted.
 const unmeteredSqs = new SQSClient({ region: cloud.endpoints.region, credentials: cloud.credentials, endpoint: cloud.emulators.sqs });
 
+/** Orders sent in batches by `sender`, each reply awaited, as a caller would. */
+const awaitedOrders = (sender: typeof client) => async (count: number, offset: number) => {
+  for (let sent = 0; sent < count; sent += ROUND) {
+    const { accepted } = await sender.sendBatch('orders', Array.from({ length: ROUND }, (_, index) => samples.orders(offset + sent + index)));
+    await Promise.all(accepted.map((ack) => sender.awaitReply(ack, { maxWaitTime: 60 })));
+  }
+};
+
 /** The workload of each kind: guaranteed messages sent in batches and their replies awaited, as a caller would. */
-const workloads: Record<keyof typeof samples, (count: number, offset: number) => Promise<void>> = {
-  orders: async (count, offset) => {
-    for (let sent = 0; sent < count; sent += ROUND) {
-      const { accepted } = await client.sendBatch('orders', Array.from({ length: ROUND }, (_, index) => samples.orders(offset + sent + index)));
-      await Promise.all(accepted.map((ack) => client.awaitReply(ack, { maxWaitTime: 60 })));
-    }
-  },
+const workloads: Record<keyof typeof samples | 'ordersPushed', (count: number, offset: number) => Promise<void>> = {
+  orders: awaitedOrders(client),
   // The same with replies pushed: the consumer's notice, the caller's receive and delete of it, one read per reply.
   // The reply queue is made in the uncounted first round, once per client.
-  ordersPushed: async (count, offset) => {
-    for (let sent = 0; sent < count; sent += ROUND) {
-      const { accepted } = await pushing.sendBatch('orders', Array.from({ length: ROUND }, (_, index) => samples.ordersPushed(offset + sent + index)));
-      await Promise.all(accepted.map((ack) => pushing.awaitReply(ack, { maxWaitTime: 60 })));
-    }
-  },
+  ordersPushed: awaitedOrders(pushing),
   presence: async (count, offset) => {
     for (let sent = 0; sent < count; sent += ROUND) {
       await client.sendBatch('presence', Array.from({ length: ROUND }, (_, index) => samples.presence(offset + sent + index)));
@@ -118,13 +115,13 @@ type Row = ReturnType<typeof cost> & { label: string };
 const rows: Row[] = [];
 try {
   console.log(`local cloud ready in ${(cloud.startupMs / 1000).toFixed(1)} s; ${MESSAGES} messages per channel…`);
-  for (const name of Object.keys(samples) as (keyof typeof samples)[]) {
+  for (const name of Object.keys(workloads) as (keyof typeof workloads)[]) {
     // A round first, uncounted, so that the figures are of warm instances; the instances a burst adds start cold,
     // and their INIT is counted.
     await workloads[name](ROUND, 1_000_000);
     meter.reset();
     await workloads[name](MESSAGES, 0);
-    const labels: Partial<Record<keyof typeof samples, string>> = {
+    const labels: Partial<Record<keyof typeof workloads, string>> = {
       orderPlaced: 'orderPlaced (an event: billing, then ledger; shipping; salesAlerts for half)',
       ordersPushed: 'orders, replies pushed (a notice per reply to the caller\'s reply queue)',
     };

@@ -193,29 +193,32 @@ export class MessagingClient<Channels extends Catalog = Catalog, Topics extends 
     options: SendOptions = {},
   ): Promise<Acknowledgement<Name>> {
     const key = idempotencyKey(options);
-    const replyTo = await this.#replyTo(channelName, options.pushReply);
-    const [entry] = this.#entries(channelName, [payload], { ...options, idempotencyKeyOf: key ? () => key : undefined }, replyTo);
-    const { correlationId, Id: _id, ...message } = entry!;
+    const entries = this.#entries(channelName, [payload], { ...options, idempotencyKeyOf: key ? () => key : undefined });
+    const pushed = await this.#pushReplies(channelName, entries, options.pushReply);
+    const { correlationId, Id: _id, ...message } = entries[0]!;
     const { MessageId } = await this.sqs.send(new SendMessageCommand({ QueueUrl: this.output(OutputKey.queueUrl(channelName)), ...message }), {
       abortSignal: options.abortSignal,
     });
-    return { channel: channelName, messageId: MessageId!, correlationId, ...(replyTo ? { replyPushed: true as const } : {}) };
+    return { channel: channelName, messageId: MessageId!, correlationId, ...(pushed ? { replyPushed: true as const } : {}) };
   }
 
   /**
-   * The reply queue a message names, when its reply is to be pushed: this client's, created on the first call. None on
-   * a channel that keeps no replies, unless asked for by name, which is a mistake.
+   * Names this client's reply queue on entries already checked, when their replies are to be pushed: the queue is made
+   * on the first call, so a payload its schema refuses makes none. None on a channel that keeps no replies, unless
+   * asked for by name, which is a mistake. Answers whether it named it.
    */
-  async #replyTo(channelName: string, pushReply: boolean | undefined): Promise<string | undefined> {
-    const channel = channelFor(this.channels, channelName, 'send');
+  async #pushReplies(channelName: string, entries: readonly { readonly MessageAttributes: Record<string, { DataType: string; StringValue?: string }> }[], pushReply: boolean | undefined): Promise<boolean> {
     if (pushReply === true) replyChannel(this.channels, channelName);
-    if (!(pushReply ?? this.replies === 'pushed') || !keepsReplies(channel)) return undefined;
+    if (!(pushReply ?? this.replies === 'pushed') || !keepsReplies(channelFor(this.channels, channelName))) return false;
+    let name: string;
     try {
-      return await this.#inbox(channelName).name();
+      name = await this.#inbox(channelName).name();
     } catch (error) {
       if (error instanceof ClientError) throw error;
       throw new ReplyQueueUnavailable(`could not create this client's reply queue for pushed replies (is the caller granted grantReadReplies?): ${(error as Error).message}`, { cause: error });
     }
+    for (const entry of entries) entry.MessageAttributes[MessageAttribute.replyTo] = { DataType: 'String', StringValue: name };
+    return true;
   }
 
   /** This client's reply queue, made on first use beside the stack's queues. */
@@ -237,8 +240,8 @@ export class MessagingClient<Channels extends Catalog = Catalog, Topics extends 
     options: BatchOptions<PayloadOf<Channels[Name]>> = {},
   ): Promise<BatchResult<Name>> {
     if (payloads.length < 1 || payloads.length > 10) throw new InvalidArgument('a batch holds 1 to 10 messages');
-    const replyTo = await this.#replyTo(channelName, options.pushReply);
-    const entries = this.#entries(channelName, payloads, options, replyTo);
+    const entries = this.#entries(channelName, payloads, options);
+    const pushed = await this.#pushReplies(channelName, entries, options.pushReply);
     // SQS refuses a whole batch past 1 MiB together (BatchRequestTooLong) though each message fits: said here, by name.
     const batchBytes = entries.reduce((total, entry) => total + messageBytes(entry.MessageBody, entry.MessageAttributes), 0);
     if (batchBytes > SQS_MAX_MESSAGE_BYTES) {
@@ -272,7 +275,7 @@ export class MessagingClient<Channels extends Catalog = Catalog, Topics extends 
       messageId: success.MessageId!,
       correlationId: entries[Number(success.Id)]!.correlationId,
       index: Number(success.Id),
-      ...(replyTo ? { replyPushed: true as const } : {}),
+      ...(pushed ? { replyPushed: true as const } : {}),
     }));
     const rejected = [...first.failed.filter((failure) => failure.SenderFault), ...notRetried, ...retried.failed].sort(byIndex).map((failure) => ({
       index: Number(failure.Id),
@@ -303,7 +306,7 @@ export class MessagingClient<Channels extends Catalog = Catalog, Topics extends 
   }
 
   /** The SQS entries for payloads: checked against the schema, each with its key, timestamps and FIFO ids. */
-  #entries(channelName: string, payloads: readonly unknown[], options: BatchOptions<never>, replyTo: string | undefined) {
+  #entries(channelName: string, payloads: readonly unknown[], options: BatchOptions<never>) {
     const channel = channelFor(this.channels, channelName, 'send');
     const fifo = channel.policy.kind === 'guaranteed' && channel.policy.fifo;
     const now = Date.now();
@@ -314,7 +317,6 @@ export class MessagingClient<Channels extends Catalog = Catalog, Topics extends 
         [MessageAttribute.correlationId]: { DataType: 'String', StringValue: correlationId },
         [MessageAttribute.sentAt]: { DataType: 'Number', StringValue: String(now) },
         ...traced,
-        ...(replyTo ? { [MessageAttribute.replyTo]: { DataType: 'String', StringValue: replyTo } } : {}),
       };
       if (channel.policy.kind === 'fire-and-forget') {
         attributes[MessageAttribute.expiresAt] = { DataType: 'Number', StringValue: String(now + channel.policy.timeToLiveSeconds * 1000) };
@@ -471,16 +473,12 @@ export class MessagingClient<Channels extends Catalog = Catalog, Topics extends 
     try {
       await this.#replyInbox?.close();
     } finally {
-      this.#destroyClients();
+      this.sqs.destroy();
+      this.sns.destroy();
+      this.dynamo.destroy();
+      this.lambda.destroy();
+      this.cloudWatch?.destroy();
     }
-  }
-
-  #destroyClients(): void {
-    this.sqs.destroy();
-    this.sns.destroy();
-    this.dynamo.destroy();
-    this.lambda.destroy();
-    this.cloudWatch?.destroy();
   }
 }
 

@@ -89,7 +89,7 @@ export class ReplyInbox {
     this.#waits.set(correlationId, waits.add(wait));
     // A queue that cannot be made leaves the waiter to its reads of the record; the send that needed one said why.
     this.#created()
-      .then(() => this.#poll())
+      .then(({ url }) => this.#poll(url))
       .catch(() => undefined);
     return () => {
       waits.delete(wait);
@@ -99,11 +99,10 @@ export class ReplyInbox {
   }
 
   /**
-   * Deletes the stack's reply queues whose heartbeat is older than ABANDONED_AFTER_MS (or that have none), this one
-   * excepted. Runs once after this queue is created; callable at any time. Returns the names deleted.
+   * Deletes the stack's reply queues whose heartbeat is older than ABANDONED_AFTER_MS (or that have none), this
+   * client's own excepted: once, after its own is created.
    */
-  public async sweepAbandoned(now = Date.now()): Promise<string[]> {
-    const own = this.#queue ? (await this.#queue).url : undefined;
+  async #sweepAbandoned(ownName: string): Promise<void> {
     const urls: string[] = [];
     let nextToken: string | undefined;
     do {
@@ -111,20 +110,17 @@ export class ReplyInbox {
       urls.push(...(page.QueueUrls ?? []));
       nextToken = page.NextToken;
     } while (nextToken);
-    const deleted: string[] = [];
     for (const url of urls) {
       const name = url.slice(url.lastIndexOf('/') + 1);
-      if (url === own || !ReplyQueue.isNamed(name, this.#prefix)) continue;
+      if (name === ownName || !ReplyQueue.isNamed(name, this.#prefix)) continue;
       try {
         const { Tags = {} } = await this.#sqs.send(new ListQueueTagsCommand({ QueueUrl: url }));
-        if (now - Number(Tags[HEARTBEAT_TAG] ?? 0) <= ABANDONED_AFTER_MS) continue;
+        if (Date.now() - Number(Tags[HEARTBEAT_TAG] ?? 0) <= ABANDONED_AFTER_MS) continue;
         await this.#sqs.send(new DeleteQueueCommand({ QueueUrl: url }));
-        deleted.push(name);
       } catch {
         // Deleted meanwhile by another client's sweep, or by its own client: nothing left to do.
       }
     }
-    return deleted;
   }
 
   /** Stops receiving and deletes the queue; the inbox makes no queue after it. */
@@ -171,16 +167,15 @@ export class ReplyInbox {
     );
     this.#heartbeat = setInterval(() => this.#sqs.send(new TagQueueCommand({ QueueUrl: url, Tags: heartbeat() })).catch(() => undefined), HEARTBEAT_EVERY_MS);
     this.#heartbeat.unref();
-    this.sweepAbandoned().catch(() => undefined);
+    this.#sweepAbandoned(name).catch(() => undefined);
     return { name, url };
   }
 
   /** Receives while anyone waits, waking the waiters of each notice; one loop at a time. */
-  async #poll(): Promise<void> {
+  async #poll(url: string): Promise<void> {
     if (this.#polling || this.#waits.size === 0 || this.#closed) return;
     const polling = new AbortController();
     this.#polling = polling;
-    const { url } = await this.#created();
     while (!polling.signal.aborted) {
       try {
         // Received visible: a long poll given up when the last waiter left may still take a notice on SQS's side (fauxqs

@@ -241,13 +241,14 @@ export const OutputKey = {
   replyQueuePrefix: 'ReplyQueuePrefix',
 } as const;
 
+/** Between a stack's name and a reply queue's random part: no stack's name has a '_' (see ReplyQueue.prefix). */
+const REPLY_SEPARATOR = '_reply_';
+
 /**
  * Pushed replies: each waiting client has a queue of its own, named by the stack's prefix and a random suffix, where a
  * consumer sends a ReplyNotice once a message's reply is committed. A notice only wakes the caller, which then reads the
  * lifecycle record, the one truth of a reply: a notice that is lost, late or sent by someone else changes nothing.
  */
-const REPLY_SEPARATOR = '_reply_';
-
 export const ReplyQueue = {
   /** SQS's limit for a queue's name. */
   maxNameLength: 80,

@@ -123,6 +123,9 @@ describe('Class: ReplyInbox, the reply queues of a stack', () => {
     // WHEN a new client makes its reply queue (its first pushed send)
     const client = await createClient({ channels, target: 'local', localStateDir: example.stateDir, replies: 'pushed' });
     const before = new Set(await queueNames());
+    // (a payload its schema refuses makes none: the queue comes after the check)
+    await expect(client.send('orders', { orderId: 5 } as never)).rejects.toMatchObject({ code: 'SCHEMA_VIOLATION' });
+    expect(new Set(await queueNames())).toStrictEqual(before);
     await client.send('orders', order('o-sweep'));
     const own = (await queueNames()).find((name) => !before.has(name));
     expect(own && ReplyQueue.isNamed(own, prefix)).toBe(true);
